@@ -1,0 +1,123 @@
+# kestrel build. Sources are discovered, so a new file under src/, tests/unit,
+# tests/fuzz, tests/harness or bench/ needs no edit here.
+#
+#   make              build/kestrel (release, -O2)
+#   make check        unit tests (ASan+UBSan, TSan for the stress test), bounded
+#                     fuzz runs, end-to-end tests; last line "N passed, N failed"
+#   make run          boot the default guest to a shell on the serial console
+#   make fuzz FUZZ=<target> FUZZ_SECONDS=N
+#   make bench-virtq  virtqueue micro-benchmarks
+#   make bench-boot   boot-time and VMM-overhead benchmarks
+
+BUILD      ?= build
+CC         ?= gcc
+CLANG      ?= clang
+VERSION    := 0.1.0
+
+WARNINGS   := -Wall -Wextra -Werror
+BASE_FLAGS := -std=gnu11 -D_GNU_SOURCE -DKESTREL_VERSION='"$(VERSION)"' $(WARNINGS) -g -Isrc -Itests -MMD -MP
+CFLAGS     ?= -O2
+LDLIBS     := -lpthread
+
+ASAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+TSAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=thread
+FUZZ_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -DKESTREL_FUZZING
+
+LIB_SRCS     := $(filter-out src/main.c,$(sort $(shell find src -name '*.c')))
+HARNESS_SRCS := $(sort $(wildcard tests/harness/*.c))
+UNIT_SRCS    := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+BENCH_SRCS   := $(sort $(wildcard bench/bench_*.c))
+# Tests that also run under ThreadSanitizer (multi-threaded ones).
+TSAN_TESTS   := $(patsubst tests/unit/%.c,%,$(shell grep -l 'KESTREL_TSAN_TEST' $(UNIT_SRCS) /dev/null 2>/dev/null))
+
+DEPS_STAMP := $(BUILD)/.deps-installed
+
+obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
+
+RELEASE_LIB := $(BUILD)/release/libkestrel.a
+ASAN_LIB    := $(BUILD)/asan/libkestrel.a
+TSAN_LIB    := $(BUILD)/tsan/libkestrel.a
+FUZZ_LIB    := $(BUILD)/fuzzobj/libkestrel.a
+
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+TSAN_BINS  := $(patsubst %,$(BUILD)/tests-tsan/%,$(TSAN_TESTS))
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+
+.PHONY: all deps check unit-tests tsan-tests fuzzers benches run fuzz bench-virtq bench-boot clean
+all: $(BUILD)/kestrel
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/install-deps.sh
+	@mkdir -p $(dir $@)
+	bash scripts/install-deps.sh
+	@touch $@
+
+# --- object flavours -------------------------------------------------------
+$(BUILD)/release/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_FLAGS) $(CFLAGS) -c $< -o $@
+$(BUILD)/asan/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_FLAGS) $(ASAN_FLAGS) -c $< -o $@
+$(BUILD)/tsan/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_FLAGS) $(TSAN_FLAGS) -c $< -o $@
+$(BUILD)/fuzzobj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BASE_FLAGS) $(FUZZ_FLAGS) -c $< -o $@
+
+$(RELEASE_LIB): $(call obj,release,$(LIB_SRCS))
+	@rm -f $@; ar rcs $@ $^
+$(ASAN_LIB): $(call obj,asan,$(LIB_SRCS) $(HARNESS_SRCS))
+	@rm -f $@; ar rcs $@ $^
+$(TSAN_LIB): $(call obj,tsan,$(LIB_SRCS) $(HARNESS_SRCS))
+	@rm -f $@; ar rcs $@ $^
+$(FUZZ_LIB): $(call obj,fuzzobj,$(LIB_SRCS) $(HARNESS_SRCS))
+	@rm -f $@; ar rcs $@ $^
+
+# --- programs --------------------------------------------------------------
+$(BUILD)/kestrel: $(BUILD)/release/src/main.o $(RELEASE_LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/asan/tests/unit/%.o $(ASAN_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_FLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+$(BUILD)/tests-tsan/%: $(BUILD)/tsan/tests/unit/%.o $(TSAN_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(TSAN_FLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+$(BUILD)/fuzz/%: $(BUILD)/fuzzobj/tests/fuzz/%.o $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+$(BUILD)/bench/%: $(BUILD)/release/bench/%.o $(RELEASE_LIB) $(call obj,release,$(HARNESS_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+unit-tests: $(UNIT_BINS)
+tsan-tests: $(TSAN_BINS)
+fuzzers: $(FUZZ_BINS)
+benches: $(BENCH_BINS)
+
+# --- entry points ----------------------------------------------------------
+check: all unit-tests tsan-tests fuzzers
+	@bash tests/run-checks.sh
+
+run: all
+	@bash scripts/run-default-guest.sh
+
+FUZZ_SECONDS ?= 60
+fuzz: $(BUILD)/fuzz/$(FUZZ)
+	@test -n "$(FUZZ)" || { echo "usage: make fuzz FUZZ=<target> FUZZ_SECONDS=N (targets: $(notdir $(FUZZ_BINS)))"; exit 2; }
+	bash tests/fuzz/run-fuzzer.sh $(FUZZ) $(FUZZ_SECONDS)
+
+bench-virtq: $(BUILD)/bench/bench_virtq
+	$(BUILD)/bench/bench_virtq
+
+bench-boot: all
+	bash bench/boot-time.sh
+
+clean:
+	rm -rf $(BUILD)/release $(BUILD)/asan $(BUILD)/tsan $(BUILD)/fuzzobj $(BUILD)/tests $(BUILD)/tests-tsan $(BUILD)/fuzz $(BUILD)/bench $(BUILD)/kestrel
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

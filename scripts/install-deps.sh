@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages kestrel needs, and only those that are missing.
+# Called by `make` (through a stamp file) and by .ci/run, so a fresh machine
+# needs nothing done by hand.
+set -euo pipefail
+
+packages=(
+  gcc make pkg-config clang libclang-rt-14-dev
+  liburing-dev libslirp-dev libcmocka-dev libseccomp-dev linux-libc-dev
+  # the nested test host and the default guest
+  qemu-system-x86 busybox-static cpio kmod gzip
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$package")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages (${missing[*]}) and not root; install them with apt-get" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null || apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,108 @@
+#include "mem/guest_memory.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "util/checked_math.h"
+
+static bool regions_overlap(const struct guest_memory_region *region, uint64_t gpa, uint64_t size)
+{
+    uint64_t region_end = region->gpa + region->size;
+    uint64_t end = gpa + size;
+    return gpa < region_end && region->gpa < end;
+}
+
+int guest_memory_add_region(struct guest_memory *memory, uint64_t gpa, uint64_t size, struct error *error)
+{
+    uint64_t end;
+    if (size == 0)
+        return error_set(error, EXIT_STATUS_USAGE, "guest memory region of size 0");
+    if ((gpa | size) & 0xfff)
+        return error_set(error, EXIT_STATUS_USAGE, "guest memory region 0x%llx+0x%llx is not page aligned",
+                         (unsigned long long)gpa, (unsigned long long)size);
+    if (!checked_add_u64(gpa, size, &end))
+        return error_set(error, EXIT_STATUS_USAGE, "guest memory region 0x%llx+0x%llx wraps the address space",
+                         (unsigned long long)gpa, (unsigned long long)size);
+    if (memory->region_count >= GUEST_MEMORY_MAX_REGIONS)
+        return error_set(error, EXIT_STATUS_FAILURE, "too many guest memory regions");
+    for (unsigned i = 0; i < memory->region_count; i++) {
+        if (regions_overlap(&memory->regions[i], gpa, size))
+            return error_set(error, EXIT_STATUS_FAILURE, "guest memory regions overlap at 0x%llx",
+                             (unsigned long long)gpa);
+    }
+    if (size > SIZE_MAX)
+        return error_set(error, EXIT_STATUS_USAGE, "guest memory size %llu cannot be mapped on this host",
+                         (unsigned long long)size);
+    /* NORESERVE: guest RAM is touched lazily; only pages the guest uses cost host memory. */
+    void *host = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (host == MAP_FAILED)
+        return error_set(error, EXIT_STATUS_USAGE, "cannot map %llu MiB of guest memory on this host: %s",
+                         (unsigned long long)(size >> 20), strerror(errno));
+    madvise(host, (size_t)size, MADV_DONTDUMP);
+    memory->regions[memory->region_count++] = (struct guest_memory_region){
+        .gpa = gpa,
+        .size = size,
+        .host = host,
+    };
+    return 0;
+}
+
+int guest_memory_create(struct guest_memory *memory, uint64_t ram_size, struct error *error)
+{
+    memset(memory, 0, sizeof(*memory));
+    if (ram_size == 0)
+        return error_set(error, EXIT_STATUS_USAGE, "--memory must be greater than 0");
+    if (ram_size & 0xfff)
+        return error_set(error, EXIT_STATUS_USAGE, "--memory must be a multiple of 4 KiB");
+    uint64_t low = ram_size < GUEST_MMIO_HOLE_START ? ram_size : GUEST_MMIO_HOLE_START;
+    if (guest_memory_add_region(memory, 0, low, error) < 0)
+        return -1;
+    if (ram_size > low) {
+        uint64_t high = ram_size - low;
+        uint64_t end;
+        if (!checked_add_u64(GUEST_HIGH_RAM_START, high, &end)) {
+            guest_memory_destroy(memory);
+            return error_set(error, EXIT_STATUS_USAGE, "--memory %llu is too large",
+                             (unsigned long long)ram_size);
+        }
+        if (guest_memory_add_region(memory, GUEST_HIGH_RAM_START, high, error) < 0) {
+            guest_memory_destroy(memory);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void guest_memory_destroy(struct guest_memory *memory)
+{
+    for (unsigned i = 0; i < memory->region_count; i++)
+        munmap(memory->regions[i].host, (size_t)memory->regions[i].size);
+    memory->region_count = 0;
+}
+
+uint64_t guest_memory_total_size(const struct guest_memory *memory)
+{
+    uint64_t total = 0;
+    for (unsigned i = 0; i < memory->region_count; i++)
+        total += memory->regions[i].size;
+    return total;
+}
+
+int guest_memory_read(const struct guest_memory *memory, uint64_t gpa, void *destination, uint64_t len)
+{
+    const void *source = gpa_to_hva(memory, gpa, len);
+    if (!source)
+        return -1;
+    memcpy(destination, source, (size_t)len);
+    return 0;
+}
+
+int guest_memory_write(const struct guest_memory *memory, uint64_t gpa, const void *source, uint64_t len)
+{
+    void *destination = gpa_to_hva(memory, gpa, len);
+    if (!destination)
+        return -1;
+    memcpy(destination, source, (size_t)len);
+    return 0;
+}
