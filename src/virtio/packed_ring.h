@@ -1,0 +1,34 @@
+#ifndef KESTREL_VIRTIO_PACKED_RING_H
+#define KESTREL_VIRTIO_PACKED_RING_H
+
+/* Packed virtqueue layout (virtio 1.2 section 2.8). Called through virtqueue.c only. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/virtio_ring.h>
+
+struct virtq;
+struct virtq_request;
+
+struct packed_ring_state {
+    /* Host pointers to the three areas, checked against guest RAM when the queue is enabled. */
+    struct vring_packed_desc *descriptors;
+    struct vring_packed_desc_event *driver_event; /* written by the driver: may we notify it? */
+    struct vring_packed_desc_event *device_event; /* written by us: should it kick us? */
+    uint16_t next_avail;        /* ring slot the device reads next */
+    bool avail_wrap_counter;
+    uint16_t next_used;         /* ring slot the device writes next */
+    bool used_wrap_counter;
+    uint16_t signalled_used;    /* for event suppression with EVENT_IDX */
+    bool signalled_used_wrap;
+    bool signalled_used_valid;
+};
+
+int packed_ring_enable(struct virtq *queue);
+int packed_ring_pop(struct virtq *queue, struct virtq_request *request);
+int packed_ring_push(struct virtq *queue, const struct virtq_request *request, uint32_t written);
+bool packed_ring_should_notify(struct virtq *queue);
+void packed_ring_disable_kicks(struct virtq *queue);
+bool packed_ring_enable_kicks(struct virtq *queue);
+
+#endif

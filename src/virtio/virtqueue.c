@@ -1,0 +1,131 @@
+#include "virtio/virtqueue.h"
+
+#include <string.h>
+
+/* Layout-independent parts of a queue: configuration checks, dispatch, in-flight ids, breaking. */
+
+static bool is_power_of_two(uint32_t value)
+{
+    return value && !(value & (value - 1));
+}
+
+int virtq_enable(struct virtq *queue, const struct guest_memory *memory, const struct virtq_config *config)
+{
+    virtq_reset(queue);
+    queue->memory = memory;
+    queue->config = *config;
+    if (config->size == 0 || config->size > VIRTQ_MAX_SIZE) {
+        virtq_mark_broken(queue, "queue size is 0 or above the maximum");
+        return -1;
+    }
+    if (config->layout == VIRTQ_LAYOUT_SPLIT && !is_power_of_two(config->size)) {
+        virtq_mark_broken(queue, "split queue size is not a power of two");
+        return -1;
+    }
+    int result = config->layout == VIRTQ_LAYOUT_SPLIT ? split_ring_enable(queue) : packed_ring_enable(queue);
+    if (result < 0)
+        return -1;
+    queue->enabled = true;
+    return 0;
+}
+
+void virtq_reset(struct virtq *queue)
+{
+    struct log_ratelimit keep_limit = queue->log_limit;
+    memset(queue, 0, sizeof(*queue));
+    queue->log_limit = keep_limit;
+}
+
+enum virtq_pop_result virtq_pop(struct virtq *queue, struct virtq_request *request)
+{
+    if (queue->broken)
+        return VIRTQ_POP_BROKEN;
+    if (!queue->enabled)
+        return VIRTQ_POP_EMPTY;
+    if (queue->config.layout == VIRTQ_LAYOUT_SPLIT)
+        return split_ring_pop(queue, request);
+    return packed_ring_pop(queue, request);
+}
+
+int virtq_push(struct virtq *queue, const struct virtq_request *request, uint32_t written)
+{
+    if (!queue->enabled || queue->broken)
+        return -1;
+    if (queue->config.layout == VIRTQ_LAYOUT_SPLIT)
+        return split_ring_push(queue, request, written);
+    return packed_ring_push(queue, request, written);
+}
+
+bool virtq_should_notify(struct virtq *queue)
+{
+    if (!queue->enabled)
+        return false;
+    if (queue->config.layout == VIRTQ_LAYOUT_SPLIT)
+        return split_ring_should_notify(queue);
+    return packed_ring_should_notify(queue);
+}
+
+void virtq_disable_kicks(struct virtq *queue)
+{
+    if (!queue->enabled || queue->broken)
+        return;
+    if (queue->config.layout == VIRTQ_LAYOUT_SPLIT)
+        split_ring_disable_kicks(queue);
+    else
+        packed_ring_disable_kicks(queue);
+}
+
+bool virtq_enable_kicks(struct virtq *queue)
+{
+    if (!queue->enabled || queue->broken)
+        return false;
+    if (queue->config.layout == VIRTQ_LAYOUT_SPLIT)
+        return split_ring_enable_kicks(queue);
+    return packed_ring_enable_kicks(queue);
+}
+
+bool virtq_is_broken(const struct virtq *queue)
+{
+    return queue->broken;
+}
+
+const char *virtq_broken_reason(const struct virtq *queue)
+{
+    return queue->broken_reason ? queue->broken_reason : "";
+}
+
+enum virtq_pop_result virtq_mark_broken(struct virtq *queue, const char *reason)
+{
+    if (!queue->broken) {
+        queue->broken = true;
+        queue->broken_reason = reason;
+        log_ratelimited(&queue->log_limit, "virtqueue: %s; device needs reset", reason);
+    }
+    return VIRTQ_POP_BROKEN;
+}
+
+bool virtq_take_in_flight(struct virtq *queue, uint16_t id)
+{
+    if (id >= VIRTQ_MAX_SIZE)
+        return false;
+    uint64_t bit = 1ull << (id % 64);
+    uint64_t *word = &queue->in_flight[id / 64];
+    if (*word & bit)
+        return false;
+    *word |= bit;
+    queue->in_flight_count++;
+    return true;
+}
+
+bool virtq_release_in_flight(struct virtq *queue, uint16_t id)
+{
+    if (id >= VIRTQ_MAX_SIZE)
+        return false;
+    uint64_t bit = 1ull << (id % 64);
+    uint64_t *word = &queue->in_flight[id / 64];
+    if (!(*word & bit))
+        return false;
+    *word &= ~bit;
+    queue->in_flight_count--;
+    return true;
+}
