@@ -40,5 +40,10 @@
 /* Legacy devices. */
 #define LAYOUT_COM1_PORT          0x3f8
 #define LAYOUT_COM1_IRQ           4
+#define LAYOUT_I8042_DATA_PORT    0x60
+#define LAYOUT_I8042_COMMAND_PORT 0x64
+#define LAYOUT_RTC_PORT           0x70           /* index 0x70, data 0x71 */
+/* pvpanic (ACPI _HID QEMU0001): the guest writes 1 here when its kernel panics. */
+#define LAYOUT_PVPANIC_PORT       0x505
 
 #endif
