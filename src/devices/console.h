@@ -59,12 +59,13 @@ struct console_escape {
 enum console_escape_action {
     CONSOLE_ESCAPE_NONE,
     CONSOLE_ESCAPE_QUIT,
+    CONSOLE_ESCAPE_HELP, /* Ctrl-A h: print the escape keys on stderr */
 };
 
 /* Filters `length` input bytes into `out` (room for `length` bytes), returns
  * the count written. Stops at Ctrl-A x and reports CONSOLE_ESCAPE_QUIT in
  * *action (bytes after it are dropped). Ctrl-A followed by anything other
- * than x or Ctrl-A swallows both bytes, as QEMU does. */
+ * than x or Ctrl-A swallows both bytes, as QEMU does. `out` may equal `in`. */
 size_t console_escape_filter(struct console_escape *escape, const uint8_t *in, size_t length, uint8_t *out,
                              enum console_escape_action *action);
 
