@@ -96,34 +96,43 @@ static void platform_request_stop(void *opaque, enum platform_stop_reason reason
     vm_stop_request(&vmm->stop, stop_reason);
 }
 
-/* Memory and the kernel: everything here is a check of the user's input. */
-static int load_guest(struct vmm *vmm, struct error *error)
+/*
+ * The user's input, checked in an order that does not depend on the host:
+ * memory size, --cpus against KVM's limit (when /dev/kvm opens at all), then
+ * the kernel, initrd and command line. A missing /dev/kvm is reported only
+ * after those, so bad usage reads the same on hosts with and without KVM.
+ */
+static int check_input_and_load(struct vmm *vmm, struct error *error)
 {
     const struct vm_config *config = vmm->config;
     if (guest_memory_create(&vmm->memory, config->memory_size, error) < 0)
         return -1;
     vmm->memory_created = true;
+    struct error kvm_error = {.exit_status = EXIT_STATUS_FAILURE};
+    bool kvm_opened = kvm_system_open(&vmm->kvm, &kvm_error) == 0;
+    if (kvm_opened && config->cpu_count > vmm->kvm.max_vcpus)
+        return error_set(error, EXIT_STATUS_USAGE, "--cpus %u is more than this host's KVM allows (%u)",
+                         config->cpu_count, vmm->kvm.max_vcpus);
+    if (config->cpu_count > VMM_MAX_CPUS)
+        return error_set(error, EXIT_STATUS_USAGE, "--cpus %u is more than kestrel supports (%u)", config->cpu_count,
+                         VMM_MAX_CPUS);
     struct boot_request request = {
         .kernel_path = config->kernel_path,
         .initrd_path = config->initrd_path,
         .cmdline = config->cmdline,
         .cpu_count = config->cpu_count,
     };
-    return boot_load(&vmm->memory, &request, &vmm->boot_entry, error);
+    if (boot_load(&vmm->memory, &request, &vmm->boot_entry, error) < 0)
+        return -1;
+    if (!kvm_opened) {
+        *error = kvm_error;
+        return -1;
+    }
+    return 0;
 }
 
-static int open_kvm(struct vmm *vmm, struct error *error)
+static int create_vm(struct vmm *vmm, struct error *error)
 {
-    if (kvm_system_open(&vmm->kvm, error) < 0)
-        return -1;
-    unsigned cpus = vmm->config->cpu_count;
-    if (cpus > vmm->kvm.max_vcpus)
-        return error_set(error, EXIT_STATUS_USAGE, "--cpus %u is more than this host's KVM allows (%u)", cpus,
-                         vmm->kvm.max_vcpus);
-    if (cpus > VMM_MAX_CPUS)
-        return error_set(error, EXIT_STATUS_USAGE, "--cpus %u is more than kestrel supports (%u)", cpus,
-                         VMM_MAX_CPUS);
-    /* After the user-input checks, so bad usage reads the same on every host. */
     if (kvm_host_is_pvm())
         return error_set(error, EXIT_STATUS_FAILURE,
                          "this host's /dev/kvm is PVM (kvm_pvm), which cannot boot a stock kernel; "
@@ -340,7 +349,7 @@ int vmm_run(const struct vm_config *config)
     int signal_fd = -1;
     int status = EXIT_STATUS_FAILURE;
 
-    if (load_guest(vmm, &error) < 0 || open_kvm(vmm, &error) < 0)
+    if (check_input_and_load(vmm, &error) < 0 || create_vm(vmm, &error) < 0)
         goto fail;
     if (vm_stop_init(&vmm->stop, &error) < 0)
         goto fail;
