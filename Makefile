@@ -19,9 +19,10 @@ BASE_FLAGS := -std=gnu11 -D_GNU_SOURCE -DKESTREL_VERSION='"$(VERSION)"' $(WARNIN
 CFLAGS     ?= -O2
 LDLIBS     := -lpthread
 
-ASAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-TSAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=thread
-FUZZ_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -DKESTREL_FUZZING
+# Test flavours define KESTREL_TEST_SEAMS: hooks that let tests act between a check and a use; absent from release.
+ASAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -DKESTREL_TEST_SEAMS
+TSAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=thread -DKESTREL_TEST_SEAMS
+FUZZ_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -DKESTREL_FUZZING -DKESTREL_TEST_SEAMS
 
 LIB_SRCS     := $(filter-out src/main.c,$(sort $(shell find src -name '*.c')))
 HARNESS_SRCS := $(sort $(wildcard tests/harness/*.c))
