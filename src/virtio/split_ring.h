@@ -8,8 +8,6 @@
 #include <stdint.h>
 #include <linux/virtio_ring.h>
 
-#include "util/log.h"
-
 struct virtq;
 struct virtq_request;
 
@@ -26,7 +24,6 @@ struct split_ring_state {
     uint16_t next_used;      /* used index the device publishes next */
     uint16_t signalled_used; /* used index at the last virtq_should_notify */
     bool kicks_enabled;      /* false between virtq_disable_kicks and virtq_enable_kicks */
-    struct log_ratelimit device_bug_log; /* pushes claiming more bytes than the buffers hold */
 };
 
 int split_ring_enable(struct virtq *queue);
