@@ -100,7 +100,9 @@ int driver_mark_broken(struct virtq_driver *driver, const char *reason)
 int virtq_driver_add(struct virtq_driver *driver, const struct virtq_driver_request *request, uint64_t token)
 {
     unsigned total = request->readable_count + request->writable_count;
-    if (total == 0 || total > VIRTQ_DRIVER_MAX_SEGMENTS || (request->indirect && !driver->config.indirect))
+    /* virtio 1.2, 2.7.4.2: no chain longer than the queue size, indirect tables included. */
+    if (total == 0 || total > VIRTQ_DRIVER_MAX_SEGMENTS || total > driver->size ||
+        (request->indirect && !driver->config.indirect))
         return -EINVAL;
     int result = driver->config.layout == VIRTQ_LAYOUT_SPLIT ? driver_split_add(driver, request, token)
                                                              : driver_packed_add(driver, request, token);

@@ -117,7 +117,8 @@ void virtq_driver_destroy(struct virtq_driver *driver);
 /*
  * Adds one request (not yet visible to the device). 0 on success, -ENOSPC
  * when the ring has no room for it (nothing changed), -EINVAL for a shape the
- * driver cannot build (no buffer, too many, indirect not negotiated).
+ * driver cannot build (no buffer, more than VIRTQ_DRIVER_MAX_SEGMENTS or the
+ * queue size, indirect not negotiated).
  */
 int virtq_driver_add(struct virtq_driver *driver, const struct virtq_driver_request *request, uint64_t token);
 
