@@ -203,6 +203,10 @@ int bzimage_load(const struct guest_memory *memory, const struct bzimage_info *i
     header->loadflags = (uint8_t)((header->loadflags | LOADED_HIGH | CAN_USE_HEAP) & ~KEEP_SEGMENTS);
     header->heap_end_ptr = BZIMAGE_HEAP_END;
     header->code32_start = (uint32_t)load_address;
+    /* Fields that would send the kernel down other platforms' paths or into unvetted memory. */
+    header->setup_data = 0;
+    header->hardware_subarch = 0; /* X86_SUBARCH_PC */
+    header->hardware_subarch_data = 0;
     header->cmd_line_ptr = (uint32_t)platform->cmdline_gpa;
     zero_page->ext_cmd_line_ptr = (uint32_t)(platform->cmdline_gpa >> 32);
     if (initrd) {

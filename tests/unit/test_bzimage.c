@@ -336,6 +336,26 @@ static void test_fixed_kernel_too_big_for_memory(void **state)
     expect_load_error(fixture, NULL, NULL, "needs 0x2800000 bytes of RAM");
 }
 
+static void test_file_cannot_set_platform_fields(void **state)
+{
+    struct fixture *fixture = *state;
+    struct setup_header *header = test_bzimage_header(fixture->image);
+    header->setup_data = 0x12345678;
+    header->hardware_subarch = 2; /* Xen */
+    header->hardware_subarch_data = 0x999;
+    header->ramdisk_image = 0x4000000;
+    header->ramdisk_size = 0x1000;
+    header->type_of_loader = 0x21;
+    assert_int_equal(load(fixture, NULL, NULL), 0);
+    struct boot_params *params = zero_page(fixture);
+    assert_int_equal(params->hdr.setup_data, 0);
+    assert_int_equal(params->hdr.hardware_subarch, 0);
+    assert_int_equal(params->hdr.hardware_subarch_data, 0);
+    assert_int_equal(params->hdr.ramdisk_image, 0);
+    assert_int_equal(params->hdr.ramdisk_size, 0);
+    assert_int_equal(params->hdr.type_of_loader, 0xff);
+}
+
 static void test_old_protocol_gets_no_rsdp_pointer(void **state)
 {
     struct fixture *fixture = *state;
@@ -378,6 +398,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_relocatable_kernel_moves_when_pref_address_does_not_fit, setup_small,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_fixed_kernel_too_big_for_memory, setup_small, teardown),
+        cmocka_unit_test_setup_teardown(test_file_cannot_set_platform_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_protocol_gets_no_rsdp_pointer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_initrd_allowed, setup, teardown),
     };
