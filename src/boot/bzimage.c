@@ -77,10 +77,10 @@ int bzimage_parse(const uint8_t *data, size_t size, struct bzimage_info *info, s
 
     info->xloadflags = (uint16_t)HEADER_FIELD(data, xloadflags);
     if (!(info->xloadflags & XLF_KERNEL_64))
-        return error_set(error, EXIT_STATUS_USAGE, "kernel has no 64-bit entry point (xloadflags 0x%x lacks XLF_KERNEL_64)",
+        return error_set(error, EXIT_STATUS_USAGE, "no 64-bit entry point (xloadflags 0x%x lacks XLF_KERNEL_64)",
                          info->xloadflags);
     if (!(HEADER_FIELD(data, loadflags) & LOADED_HIGH))
-        return error_set(error, EXIT_STATUS_USAGE, "kernel is a zImage (loads at 0x10000), not a bzImage");
+        return error_set(error, EXIT_STATUS_USAGE, "a zImage (loads at 0x10000), not a bzImage");
 
     uint64_t setup_sects = HEADER_FIELD(data, setup_sects);
     if (setup_sects == 0)
