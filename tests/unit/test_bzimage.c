@@ -315,14 +315,41 @@ static void test_zero_syssize(void **state)
     expect_parse_error(fixture, "syssize 0");
 }
 
-static void test_relocatable_kernel_moves_when_pref_address_does_not_fit(void **state)
+static void test_kernel_does_not_fit_memory(void **state)
 {
     struct fixture *fixture = *state; /* 32 MiB of RAM */
+    /*
+     * 16 MiB + 20 MiB is past the end. Loading the relocatable kernel lower
+     * would not help (its decompressor moves back up to pref_address), so
+     * this is an error, not a fallback.
+     */
     test_bzimage_header(fixture->image)->init_size = 20 * MiB;
-    assert_int_equal(load(fixture, NULL, NULL), 0);
-    /* 16 MiB + 20 MiB is past the end; the lowest 2 MiB-aligned address above 1 MiB is used instead. */
-    assert_int_equal(fixture->entry.entry_gpa, 0x200000 + 0x200);
-    assert_int_equal(zero_page(fixture)->hdr.code32_start, 0x200000);
+    expect_load_error(fixture, NULL, NULL, "kernel bzImage.test needs 0x1400000 bytes of RAM at 0x1000000");
+    assert_non_null(strstr(fixture->error.message, "(32 MiB)"));
+}
+
+static void test_pref_address_in_boot_area(void **state)
+{
+    struct fixture *fixture = *state;
+    test_bzimage_header(fixture->image)->pref_address = 0x10000;
+    expect_load_error(fixture, NULL, NULL, "wants to load at 0x10000 (pref_address), inside the boot area");
+}
+
+static void test_misaligned_pref_address_reserves_aligned_range(void **state)
+{
+    struct fixture *fixture = *state;
+    /* The kernel would align itself up to 18 MiB and use init_size from there: the initrd must stay above. */
+    test_bzimage_header(fixture->image)->pref_address = 16 * MiB + 4096;
+    test_bzimage_header(fixture->image)->initrd_addr_max = 24 * MiB - 1;
+    /* Would fit above 16 MiB + 4 KiB + init_size (20 MiB + 4 KiB), but not above 22 MiB. */
+    size_t size = 2 * MiB + 4096;
+    uint8_t *initrd_bytes = calloc(1, size);
+    struct boot_image initrd = { .data = initrd_bytes, .size = size, .name = "initrd.test" };
+    expect_load_error(fixture, &initrd, NULL, "does not fit between the kernel (ending at 0x1600000)");
+    initrd.size = 2 * MiB;
+    assert_int_equal(load(fixture, &initrd, NULL), 0);
+    assert_int_equal(zero_page(fixture)->hdr.ramdisk_image, 22 * MiB);
+    free(initrd_bytes);
 }
 
 static void test_fixed_kernel_too_big_for_memory(void **state)
@@ -334,6 +361,26 @@ static void test_fixed_kernel_too_big_for_memory(void **state)
     test_bzimage_header(fixture->image)->relocatable_kernel = 1;
     test_bzimage_header(fixture->image)->init_size = 40 * MiB;
     expect_load_error(fixture, NULL, NULL, "needs 0x2800000 bytes of RAM");
+}
+
+static void test_file_cannot_set_platform_fields(void **state)
+{
+    struct fixture *fixture = *state;
+    struct setup_header *header = test_bzimage_header(fixture->image);
+    header->setup_data = 0x12345678;
+    header->hardware_subarch = 2; /* Xen */
+    header->hardware_subarch_data = 0x999;
+    header->ramdisk_image = 0x4000000;
+    header->ramdisk_size = 0x1000;
+    header->type_of_loader = 0x21;
+    assert_int_equal(load(fixture, NULL, NULL), 0);
+    struct boot_params *params = zero_page(fixture);
+    assert_int_equal(params->hdr.setup_data, 0);
+    assert_int_equal(params->hdr.hardware_subarch, 0);
+    assert_int_equal(params->hdr.hardware_subarch_data, 0);
+    assert_int_equal(params->hdr.ramdisk_image, 0);
+    assert_int_equal(params->hdr.ramdisk_size, 0);
+    assert_int_equal(params->hdr.type_of_loader, 0xff);
 }
 
 static void test_old_protocol_gets_no_rsdp_pointer(void **state)
@@ -375,9 +422,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_short_header_length, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_kernel_alignment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zero_syssize, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_relocatable_kernel_moves_when_pref_address_does_not_fit, setup_small,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_kernel_does_not_fit_memory, setup_small, teardown),
+        cmocka_unit_test_setup_teardown(test_pref_address_in_boot_area, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_misaligned_pref_address_reserves_aligned_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fixed_kernel_too_big_for_memory, setup_small, teardown),
+        cmocka_unit_test_setup_teardown(test_file_cannot_set_platform_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_protocol_gets_no_rsdp_pointer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_initrd_allowed, setup, teardown),
     };
