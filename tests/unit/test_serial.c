@@ -1,10 +1,13 @@
+/* KESTREL_TSAN_TEST: the concurrency test runs under ThreadSanitizer too. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -353,6 +356,64 @@ static void test_hostile_register_writes(void **state)
         ;
 }
 
+/* The console thread feeds while a vCPU drains and transmits: nothing lost or reordered. */
+struct stress {
+    struct fixture *fixture;
+    unsigned total;
+};
+
+static void *stress_producer(void *opaque)
+{
+    struct stress *stress = opaque;
+    unsigned sent = 0;
+    while (sent < stress->total) {
+        uint8_t chunk[8];
+        unsigned length = 0;
+        while (length < sizeof(chunk) && sent + length < stress->total) {
+            chunk[length] = (uint8_t)(sent + length);
+            length++;
+        }
+        size_t accepted = serial_receive(&stress->fixture->serial, chunk, length);
+        sent += (unsigned)accepted;
+        if (accepted < length)
+            sched_yield();
+    }
+    return NULL;
+}
+
+static void test_concurrent_receive_and_drain(void **state)
+{
+    struct fixture *f = *state;
+    const char *scale = getenv("KESTREL_STRESS_SCALE");
+    struct stress stress = {.fixture = f, .total = scale && strcmp(scale, "tsan") == 0 ? 20000 : 200000};
+    out8(f, FCR, 0x87);
+    out8(f, IER, 0x01);
+    pthread_t producer;
+    assert_int_equal(pthread_create(&producer, NULL, stress_producer, &stress), 0);
+    unsigned received = 0;
+    unsigned long spins = 0;
+    char sink[256];
+    while (received < stress.total && spins < 2000000000ul) {
+        spins++;
+        if (!(in8(f, LSR) & 0x01)) {
+            sched_yield();
+            continue;
+        }
+        assert_int_equal(in8(f, RBR), (uint8_t)received);
+        received++;
+        if ((received & 0xff) == 0) {
+            out8(f, THR, '.'); /* transmit in between, as a guest echoing would */
+            while (drain_output(f, sink, sizeof(sink)) > 0)
+                ;
+        }
+    }
+    pthread_join(producer, NULL);
+    assert_int_equal(received, stress.total);
+    assert_int_equal(f->serial.rx_overruns, 0);
+    assert_int_equal(in8(f, LSR) & 0x03, 0);
+    assert_false(recording_irq(&f->recorder, IRQ));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +426,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fifo_overflow_and_flow_control, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scratch_and_readonly_registers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_register_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_receive_and_drain, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
