@@ -41,7 +41,7 @@ bool split_ring_enable_kicks(struct virtq *queue);
  * hook may rewrite that guest memory, as a concurrent hostile vCPU could; the
  * request must still reflect the copy that was checked, never a second read.
  */
-#if defined(KESTREL_TESTING) || defined(KESTREL_FUZZING)
+#ifdef KESTREL_TEST_SEAMS
 #define KESTREL_SPLIT_RING_TEST_SEAM 1
 typedef void split_ring_read_hook_fn(void *context, void *guest_entry, size_t length);
 extern split_ring_read_hook_fn *split_ring_read_hook;
