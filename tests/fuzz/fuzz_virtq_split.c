@@ -21,7 +21,6 @@
 #include <string.h>
 
 #include "mem/iovec.h"
-#include "unit/packed_ring_fallback.h"
 #include "unit/split_ring_writer.h"
 #include "virtio/virtqueue.h"
 

@@ -14,7 +14,6 @@
 #include <cmocka.h>
 
 #include "mem/iovec.h"
-#include "unit/packed_ring_fallback.h"
 #include "unit/split_ring_writer.h"
 #include "util/log.h"
 #include "virtio/virtqueue.h"
