@@ -1,7 +1,22 @@
 #ifndef KESTREL_VIRTIO_SPLIT_RING_H
 #define KESTREL_VIRTIO_SPLIT_RING_H
 
-/* Split virtqueue layout (virtio 1.2 section 2.7). Called through virtqueue.c only. */
+/*
+ * Split virtqueue layout (virtio 1.2 section 2.7). Called through virtqueue.c only.
+ *
+ * Policies a device author should know:
+ * - Chains: at most `size` descriptors in the ring part of a chain (a loop
+ *   runs into this bound), then optionally one indirect table of at most
+ *   `size` entries, walked at most once per entry. So a device that offers
+ *   VIRTIO_RING_F_INDIRECT_DESC must advertise a segment limit (virtio-blk
+ *   seg_max) no larger than the queue size, or Linux may build bigger tables.
+ * - Anything malformed breaks the queue (see virtqueue.h); nothing is skipped.
+ * - Push clamps `written` to the request's writable bytes (a device bug,
+ *   logged rate-limited): the driver may trust the length it is given.
+ * - With EVENT_IDX, kicks stay suppressed while the device keeps finding
+ *   work; only a pop that finds the ring empty asks for the next kick (and
+ *   re-checks), so a device may simply pop until empty and sleep.
+ */
 
 #include <stdbool.h>
 #include <stddef.h>

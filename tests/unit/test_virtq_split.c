@@ -14,7 +14,6 @@
 #include <cmocka.h>
 
 #include "mem/iovec.h"
-#include "unit/packed_ring_fallback.h"
 #include "unit/split_ring_writer.h"
 #include "util/log.h"
 #include "virtio/virtqueue.h"
@@ -324,6 +323,73 @@ static void test_indices_wrap_around(void **state)
     }
     assert_int_equal(pop(f), VIRTQ_POP_EMPTY);
     assert_false(virtq_is_broken(&f->queue));
+}
+
+static void test_queue_of_size_one(void **state)
+{
+    struct fixture *f = *state;
+    fixture_enable(f, 1, true, false);
+    ring_write_descriptor(&f->writer, 0, BUFFER_GPA, 8, VRING_DESC_F_WRITE, 0);
+    for (uint16_t round = 0; round < 5; round++) {
+        ring_offer(&f->writer, 0);
+        assert_int_equal(pop(f), VIRTQ_POP_OK);
+        assert_int_equal(pop(f), VIRTQ_POP_EMPTY);
+        assert_int_equal(virtq_push(&f->queue, &f->request, 8), 0);
+        assert_int_equal(ring_used_idx(&f->writer), round + 1);
+        assert_int_equal(ring_used_element(&f->writer, 0).id, 0);
+    }
+    /* Two published at once is more than a queue of one holds. */
+    ring_set_avail_idx(&f->writer, (uint16_t)(f->writer.avail_idx + 2));
+    assert_broken_because(f, pop(f), "more than the queue size ahead");
+}
+
+static void test_queue_of_the_maximum_size(void **state)
+{
+    struct fixture *f = *state;
+    /* 16 KiB of descriptors, then the rings, all in low RAM; buffers in high RAM. */
+    enum { DESC = 0x4000, AVAIL = 0x8000, USED = 0x9000 };
+    ring_writer_init(&f->writer, &f->memory, VIRTQ_MAX_SIZE, DESC, AVAIL, USED);
+    f->config = split_config(VIRTQ_MAX_SIZE, true, false);
+    f->config.desc_gpa = DESC;
+    f->config.driver_gpa = AVAIL;
+    f->config.device_gpa = USED;
+    assert_int_equal(virtq_enable(&f->queue, &f->memory, &f->config), 0);
+    ring_write_descriptor(&f->writer, 1023, HIGH_RAM_GPA, 16, VRING_DESC_F_NEXT, 0);
+    ring_write_descriptor(&f->writer, 0, HIGH_RAM_GPA + 16, 16, VRING_DESC_F_WRITE, 0);
+    ring_offer(&f->writer, 1023);
+    assert_int_equal(pop(f), VIRTQ_POP_OK);
+    assert_int_equal(f->request.id, 1023);
+    assert_int_equal(f->request.readable_count, 1);
+    assert_int_equal(f->request.writable_count, 1);
+    assert_int_equal(virtq_push(&f->queue, &f->request, 16), 0);
+    assert_int_equal(ring_used_element(&f->writer, 0).id, 1023);
+    /* avail_event sits right after the 1024 used elements. */
+    assert_int_equal(pop(f), VIRTQ_POP_EMPTY);
+    assert_int_equal(*ring_avail_event(&f->writer), 1);
+}
+
+/* CVE-2016-5403: more requests in flight than the queue holds. */
+static void test_more_requests_than_the_queue_holds(void **state)
+{
+    struct fixture *f = *state;
+    fixture_enable(f, 4, false, false);
+    struct iovec segments[5][2];
+    struct virtq_request requests[5];
+    for (uint16_t i = 0; i < 4; i++) {
+        ring_write_descriptor(&f->writer, i, BUFFER_GPA + 0x10 * i, 0x10, VRING_DESC_F_WRITE, 0);
+        ring_offer(&f->writer, i);
+    }
+    for (int i = 0; i < 4; i++) {
+        requests[i] = (struct virtq_request){ .segments = segments[i], .segment_capacity = 2 };
+        assert_int_equal(virtq_pop(&f->queue, &requests[i]), VIRTQ_POP_OK);
+    }
+    assert_int_equal(f->queue.in_flight_count, 4);
+    /* A fifth request can only reuse a head that is still in flight. */
+    ring_offer(&f->writer, 1);
+    requests[4] = (struct virtq_request){ .segments = segments[4], .segment_capacity = 2 };
+    assert_int_equal(virtq_pop(&f->queue, &requests[4]), VIRTQ_POP_BROKEN);
+    assert_non_null(strstr(virtq_broken_reason(&f->queue), "still in flight"));
+    assert_int_equal(f->queue.in_flight_count, 4);
 }
 
 /* ---- notifications and kick suppression -------------------------------- */
@@ -978,6 +1044,9 @@ int main(void)
         T(test_indirect_table_after_direct_descriptors),
         T(test_indirect_table_as_large_as_the_queue),
         T(test_indices_wrap_around),
+        T(test_queue_of_size_one),
+        T(test_queue_of_the_maximum_size),
+        T(test_more_requests_than_the_queue_holds),
         T(test_event_idx_notifies_when_used_event_is_crossed),
         T(test_event_idx_batch_crossing_notifies_once),
         T(test_event_idx_ignores_the_no_interrupt_flag),
