@@ -65,3 +65,7 @@ seed("loop", 4, 0, [],
 # No operations: drain mode.
 seed("drain", 16, 3, [],
      image_with({s: (BUF + s * 8, 8, s, avail(True) | (WRITE if s % 2 else 0)) for s in range(16)}))
+# Hostile: slot 0 re-offered in the next lap while the chain that used it is still in flight.
+seed("overcommit", 4, 0, [[POP, 0, 0, 0]] + poke16(DESC + 14, avail(False)) + [[POP, 0, 0, 0]],
+     image_with({0: (BUF, 16, 0, avail(True) | NEXT), 1: (BUF, 16, 0, avail(True) | NEXT),
+                 2: (BUF, 16, 0, avail(True)), 3: (BUF, 16, 1, avail(True) | NEXT)}))
