@@ -60,6 +60,9 @@ int packed_ring_enable(struct virtq *queue)
         virtq_mark_broken(queue, "packed ring area outside guest RAM");
         return -1;
     }
+    /* The device owns its event structure: start from "kick me", whatever an earlier life of the queue left. */
+    __atomic_store_n(&ring->device_event->off_wrap, (uint16_t)0, __ATOMIC_RELAXED);
+    __atomic_store_n(&ring->device_event->flags, (uint16_t)VRING_PACKED_EVENT_FLAG_ENABLE, __ATOMIC_RELAXED);
     ring->next_avail = 0;
     ring->avail_wrap_counter = true;
     ring->next_used = 0;
@@ -173,7 +176,10 @@ int packed_ring_pop(struct virtq *queue, struct virtq_request *request)
                 return virtq_mark_broken(queue, "indirect descriptor with NEXT");
             if (slots != 1)
                 return virtq_mark_broken(queue, "indirect descriptor inside a chain");
-            /* The table's entries are the whole buffer; the descriptor that points at it carries no data. */
+            /*
+             * The table's entries are the whole buffer; the descriptor that points at it carries no data.
+             * Like a chain in the ring, a table holds at most queue-size descriptors.
+             */
             chain_begin(&builder, request, queue->memory, size);
             reason = add_indirect_table(&builder, &copy);
         } else {

@@ -929,8 +929,13 @@ static void test_kick_suppression(void **state)
 {
     struct fixture *f = *state;
     struct vring_packed_desc_event *device_event = host(f, DEVICE_GPA, sizeof(*device_event));
-    /* Without EVENT_IDX: DISABLE / ENABLE. */
+    /* Enabling the queue resets the device event structure to ENABLE, whatever was there. */
+    device_event->flags = VRING_PACKED_EVENT_FLAG_DISABLE;
+    device_event->off_wrap = 0x1234;
     reconfigure(f, 4, false, false);
+    assert_int_equal(device_event->flags, VRING_PACKED_EVENT_FLAG_ENABLE);
+    assert_int_equal(device_event->off_wrap, 0);
+    /* Without EVENT_IDX: DISABLE / ENABLE. */
     virtq_disable_kicks(&f->queue);
     assert_int_equal(device_event->flags, VRING_PACKED_EVENT_FLAG_DISABLE);
     assert_false(virtq_enable_kicks(&f->queue));
