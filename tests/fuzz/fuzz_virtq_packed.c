@@ -26,7 +26,6 @@
 
 #include "mem/guest_memory.h"
 #include "virtio/virtqueue.h"
-#include "unit/split_ring_placeholder.h"
 
 #define LOW_RAM_SIZE  0x10000ull
 #define HIGH_RAM_GPA  0x20000ull

@@ -14,7 +14,6 @@
 
 #include "mem/guest_memory.h"
 #include "virtio/virtqueue.h"
-#include "unit/split_ring_placeholder.h"
 
 /* Guest memory: two 64 KiB regions with a hole between them. */
 #define LOW_RAM_GPA   0x0ull
