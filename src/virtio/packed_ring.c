@@ -11,6 +11,21 @@
  * the driver event structure at any moment, so every descriptor is copied
  * once into a local struct (each field loaded exactly once) and only the copy
  * is checked and used.
+ *
+ * Decisions where the spec leaves room or a driver breaks it:
+ * - Every descriptor of a chain must carry the AVAIL/USED bits of the lap it
+ *   sits in (the lap flips where the chain crosses the ring end); otherwise
+ *   the queue is broken, since the driver and the device disagree on laps.
+ * - An indirect descriptor must be the only descriptor of its chain (the spec
+ *   forbids INDIRECT with NEXT). Its WRITE flag is ignored; inside the table
+ *   only WRITE counts, NEXT and ids are ignored, INDIRECT breaks the queue, and
+ *   the table holds at most queue-size entries.
+ * - Ring slots popped and not yet returned never exceed the queue size: a
+ *   driver that offers a slot the device has not given back breaks the queue.
+ * - push clamps `written` to the request's writable bytes and sets WRITE in
+ *   the used descriptor when the buffer had writable bytes.
+ * - Driver event flags that are not valid here (DESC without EVENT_IDX, the
+ *   reserved value 3) are taken as ENABLE: a spare interrupt does no harm.
  */
 
 enum {

@@ -922,6 +922,10 @@ static void test_notify_desc_mode_without_event_idx_notifies(void **state)
     complete_one(f, 0);
     /* DESC is only valid with EVENT_IDX; without it the device treats it as ENABLE. */
     assert_true(virtq_should_notify(&f->queue));
+    /* The reserved value 3 is treated as ENABLE as well. */
+    set_driver_event(f, 3, 5, true);
+    complete_one(f, 1);
+    assert_true(virtq_should_notify(&f->queue));
 }
 
 static void test_kick_suppression(void **state)
