@@ -7,9 +7,14 @@
  *   [2]      bit 0 EVENT_IDX, bit 1 INDIRECT_DESC; bits 2-7 choose where each
  *            area lies (low RAM, the hole, high RAM)
  *   [3..4]   descriptor ring offset, [5..6] driver event offset, [7..8] device event offset
- *   [9]      segment capacity (1 + value % MAX_SEGMENTS)
+ *   [9]      segment capacity (1 + value % MAX_SEGMENTS); bit 7: concurrent guest
  *   [10]     number of 4-byte operations that follow
  *   ops, then the guest memory image (low RAM from gpa 0; high RAM gets a copy of its start).
+ *
+ * In concurrent-guest mode the packed ring's test seam overwrites every
+ * descriptor right after the device copied it, with bytes from the input, as
+ * another vCPU could; the popped request must then match the values as they
+ * were when copied, never what the guest wrote afterwards.
  *
  * Operations: pop, push a held request (any order, any `written`), should_notify,
  * disable/enable kicks, poke a byte of guest memory (the driver acting
@@ -26,7 +31,6 @@
 
 #include "mem/guest_memory.h"
 #include "virtio/virtqueue.h"
-#include "unit/split_ring_placeholder.h"
 
 #define LOW_RAM_SIZE  0x10000ull
 #define HIGH_RAM_GPA  0x20000ull
@@ -96,6 +100,39 @@ static bool read_descriptor(uint64_t gpa, struct vring_packed_desc *descriptor)
     return guest_memory_read(&memory, gpa, descriptor, sizeof(*descriptor)) == 0;
 }
 
+/* Concurrent-guest mode: what each descriptor held when the device copied it, in copy order. */
+static struct {
+    bool active;
+    const uint8_t *bytes; /* what the "other vCPU" writes, cycled */
+    size_t length;
+    size_t position;
+    struct vring_packed_desc log[2 * VIRTQ_MAX_SIZE + 1];
+    unsigned count;
+    unsigned next;
+} concurrent;
+
+static void concurrent_guest_rewrite(void *location)
+{
+    CHECK(concurrent.count < sizeof(concurrent.log) / sizeof(concurrent.log[0]));
+    memcpy(&concurrent.log[concurrent.count++], location, sizeof(struct vring_packed_desc));
+    uint8_t *target = location;
+    for (size_t i = 0; i < sizeof(struct vring_packed_desc); i++) {
+        target[i] = concurrent.length ? concurrent.bytes[concurrent.position % concurrent.length] : 0xFF;
+        concurrent.position++;
+    }
+}
+
+/* The next descriptor of the chain as the device saw it: from guest memory, or from the copy log. */
+static bool reference_descriptor(uint64_t gpa, struct vring_packed_desc *descriptor)
+{
+    if (!concurrent.active)
+        return read_descriptor(gpa, descriptor);
+    if (concurrent.next >= concurrent.count)
+        return false;
+    *descriptor = concurrent.log[concurrent.next++];
+    return true;
+}
+
 static void check_against_reference(const struct virtq_config *config, uint16_t slot, bool wrap,
                                     const struct virtq_request *request)
 {
@@ -104,7 +141,7 @@ static void check_against_reference(const struct virtq_config *config, uint16_t 
     struct vring_packed_desc descriptor;
     CHECK(request->ring_slots >= 1 && request->ring_slots <= config->size);
     for (unsigned i = 0; i < request->ring_slots; i++) {
-        CHECK(read_descriptor(config->desc_gpa + (uint64_t)slot * 16, &descriptor));
+        CHECK(reference_descriptor(config->desc_gpa + (uint64_t)slot * 16, &descriptor));
         bool avail = descriptor.flags & (1u << VRING_PACKED_DESC_F_AVAIL);
         bool used = descriptor.flags & (1u << VRING_PACKED_DESC_F_USED);
         CHECK(avail == wrap && used != wrap);
@@ -116,7 +153,7 @@ static void check_against_reference(const struct virtq_config *config, uint16_t 
             CHECK(descriptor.len % 16 == 0 && entries >= 1 && entries <= config->size);
             for (unsigned e = 0; e < entries; e++) {
                 struct vring_packed_desc entry;
-                CHECK(read_descriptor(descriptor.addr + e * 16ull, &entry));
+                CHECK(reference_descriptor(descriptor.addr + e * 16ull, &entry));
                 CHECK(!(entry.flags & VRING_DESC_F_INDIRECT));
                 if (entry.len)
                     buffers[count++] = (struct reference_buffer){ entry.addr, entry.len,
@@ -132,6 +169,8 @@ static void check_against_reference(const struct virtq_config *config, uint16_t 
         }
     }
     CHECK(request->id == descriptor.id && request->id < config->size);
+    /* Every descriptor the device copied was part of the request. */
+    CHECK(!concurrent.active || concurrent.next == concurrent.count);
     CHECK(count == request->readable_count + request->writable_count);
     uint64_t readable = 0, writable = 0;
     for (unsigned i = 0; i < count; i++) {
@@ -169,6 +208,8 @@ static void do_pop(const struct virtq_config *config, unsigned capacity)
     request->segment_capacity = capacity;
     uint16_t slot = queue.packed.next_avail;
     bool wrap = queue.packed.avail_wrap_counter;
+    concurrent.count = 0;
+    concurrent.next = 0;
     enum virtq_pop_result result = virtq_pop(&queue, request);
     if (result == VIRTQ_POP_OK) {
         CHECK(!was_broken && queue.enabled);
@@ -245,6 +286,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .device_gpa = area_gpa((uint16_t)(data[7] | data[8] << 8), flags >> 6),
     };
     unsigned capacity = 1 + data[9] % MAX_SEGMENTS;
+    concurrent.active = data[9] & 0x80;
+    concurrent.bytes = image;
+    concurrent.length = image_size;
+    concurrent.position = 0;
+    packed_ring_descriptor_copied_hook = concurrent.active ? concurrent_guest_rewrite : NULL;
     held_count = 0;
     if (virtq_enable(&queue, &memory, &config) < 0) {
         CHECK(virtq_is_broken(&queue) && virtq_broken_reason(&queue)[0] != '\0');

@@ -17,8 +17,9 @@ def avail(wrap):
     return AVAIL if wrap else USED
 
 
-def seed(name, size, flags, ops, image, capacity=16):
-    header = struct.pack("<HBHHHBB", size - 1, flags, DESC, DRIVER, DEVICE, capacity - 1, len(ops))
+def seed(name, size, flags, ops, image, capacity=16, concurrent=False):
+    capacity_byte = (capacity - 1) | (0x80 if concurrent else 0)
+    header = struct.pack("<HBHHHBB", size - 1, flags, DESC, DRIVER, DEVICE, capacity_byte, len(ops))
     body = b"".join(bytes(op) for op in ops)
     with open(os.path.join(OUT, name), "wb") as f:
         f.write(header + body + bytes(image))
@@ -65,3 +66,14 @@ seed("loop", 4, 0, [],
 # No operations: drain mode.
 seed("drain", 16, 3, [],
      image_with({s: (BUF + s * 8, 8, s, avail(True) | (WRITE if s % 2 else 0)) for s in range(16)}))
+# Hostile: slot 0 re-offered in the next lap while the chain that used it is still in flight.
+seed("overcommit", 4, 0, [[POP, 0, 0, 0]] + poke16(DESC + 14, avail(False)) + [[POP, 0, 0, 0]],
+     image_with({0: (BUF, 16, 0, avail(True) | NEXT), 1: (BUF, 16, 0, avail(True) | NEXT),
+                 2: (BUF, 16, 0, avail(True)), 3: (BUF, 16, 1, avail(True) | NEXT)}))
+# Concurrent guest: every descriptor is rewritten right after the device copied it.
+seed("concurrent_chain", 8, 0, [[POP, 0, 0, 0], [PUSH, 0, 16, 0], [POP, 0, 0, 0]],
+     image_with({0: (BUF, 16, 1, avail(True) | NEXT), 1: (BUF + 16, 32, 1, avail(True) | WRITE),
+                 2: (BUF, 8, 0, avail(True))}), concurrent=True)
+seed("concurrent_indirect", 4, 2, [[POP, 0, 0, 0], [PUSH, 0, 64, 0]],
+     image_with({0: (TABLE, 48, 3, avail(True) | INDIRECT)},
+                table=[(BUF, 16, 0), (BUF + 16, 16, 0), (BUF + 32, 64, WRITE)]), concurrent=True)
