@@ -21,16 +21,15 @@ out_dir=$repo/build/testhost
 image=$out_dir/l1.img
 stamp=$out_dir/l1.img.stamp
 
+lock_build "$out_dir/l1.lock"
 wanted_stamp=$(cat "$0" "$here/lib.sh" | sha256sum | cut -d' ' -f1)-$version
 if [ -f "$image" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted_stamp" ]; then
     echo "$image"
     exit 0
 fi
 
-busybox=$(command -v busybox || true)
-if [ -z "$busybox" ] || ! file -L "$busybox" 2>/dev/null | grep -q 'statically linked'; then
-    busybox=/bin/busybox
-fi
+# busybox-static installs /bin/busybox (a static binary: L1 has no libraries).
+busybox=/bin/busybox
 [ -x "$busybox" ] || { echo "build-l1: busybox-static is not installed" >&2; exit 1; }
 
 staging=$(mktemp -d "${TMPDIR:-/tmp}/kestrel-l1.XXXXXX")

@@ -168,6 +168,8 @@ run_attempt() {
             run)
                 case $line in
                     *"KESTREL-L1-END $nonce "*)
+                        # Output that did not end in a newline shares the marker's line.
+                        [ -z "${line%%KESTREL-L1-END*}" ] || printf '%s\n' "${line%%KESTREL-L1-END*}"
                         script_status=${line##*"KESTREL-L1-END $nonce "}
                         script_status=${script_status%%[!0-9]*}
                         state=done
