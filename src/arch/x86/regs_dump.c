@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "util/log.h"
+
 struct text_buffer {
     char *data;
     size_t size;
@@ -68,10 +70,14 @@ void regs_dump_vcpu(int vcpu_fd, unsigned vcpu_index)
     struct kvm_regs regs;
     struct kvm_sregs sregs;
     if (ioctl(vcpu_fd, KVM_GET_REGS, &regs) < 0 || ioctl(vcpu_fd, KVM_GET_SREGS, &sregs) < 0) {
-        fprintf(stderr, "kestrel: vCPU %u registers unavailable: %s\n", vcpu_index, strerror(errno));
+        log_error("vCPU %u registers unavailable: %s", vcpu_index, strerror(errno));
         return;
     }
     char text[2048];
     regs_dump_format(&regs, &sregs, text, sizeof(text));
-    fprintf(stderr, "kestrel: vCPU %u registers:\n%s", vcpu_index, text);
+    log_error("vCPU %u registers:", vcpu_index);
+    /* One log line per register line, so the dump follows the log level and stays whole. */
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+        log_error("%s", line);
 }

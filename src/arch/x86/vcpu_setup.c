@@ -31,20 +31,20 @@ static int setup_cpuid(struct kvm_vcpu *vcpu, const struct x86_vcpu_template *te
 
 static int setup_msrs(struct kvm_vcpu *vcpu, const struct x86_vcpu_template *template, struct error *error)
 {
-    struct {
-        struct kvm_msrs header;
-        struct kvm_msr_entry entries[MSR_BOOT_LIST_MAX];
-    } msrs;
-    memset(&msrs, 0, sizeof(msrs));
-    msrs.header.nmsrs = msr_build_boot_list(template->supported_msrs->indices, template->supported_msrs->nmsrs,
-                                            msrs.entries);
-    int written = ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
+    struct kvm_msrs *msrs = calloc(1, sizeof(*msrs) + MSR_BOOT_LIST_MAX * sizeof(struct kvm_msr_entry));
+    if (!msrs)
+        return error_set(error, EXIT_STATUS_FAILURE, "out of memory for vCPU %u's MSRs", vcpu->index);
+    msrs->nmsrs = msr_build_boot_list(template->supported_msrs->indices, template->supported_msrs->nmsrs,
+                                      msrs->entries);
+    int result = 0;
+    int written = ioctl(vcpu->fd, KVM_SET_MSRS, msrs);
     if (written < 0)
-        return error_set(error, EXIT_STATUS_FAILURE, "KVM_SET_MSRS on vCPU %u: %s", vcpu->index, strerror(errno));
-    if ((uint32_t)written != msrs.header.nmsrs)
-        return error_set(error, EXIT_STATUS_FAILURE, "KVM_SET_MSRS on vCPU %u: MSR 0x%x refused", vcpu->index,
-                         msrs.entries[written].index);
-    return 0;
+        result = error_set(error, EXIT_STATUS_FAILURE, "KVM_SET_MSRS on vCPU %u: %s", vcpu->index, strerror(errno));
+    else if ((uint32_t)written != msrs->nmsrs)
+        result = error_set(error, EXIT_STATUS_FAILURE, "KVM_SET_MSRS on vCPU %u: MSR 0x%x refused", vcpu->index,
+                           msrs->entries[written].index);
+    free(msrs);
+    return result;
 }
 
 static int setup_lapic(struct kvm_vcpu *vcpu, struct error *error)
