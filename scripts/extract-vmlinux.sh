@@ -59,3 +59,11 @@ tail -c +"$((start + 1))" "$image" | head -c "$payload_length" | "${decompress[@
 mv "$tmp" "$out"
 trap - EXIT
 echo "extract-vmlinux: wrote $out ($(stat -c %s "$out") bytes)"
+# kestrel boots a vmlinux through its PVH entry (Xen note type 0x12, XEN_ELFNOTE_PHYS32_ENTRY).
+if command -v readelf >/dev/null; then
+    if readelf -n "$out" | grep -qE '^ +Xen +0x[0-9a-f]+\s+Unknown note type: \(0x00000012\)'; then
+        echo "extract-vmlinux: $out has a PVH entry note"
+    else
+        echo "extract-vmlinux: warning: $out has no Xen PVH entry note; kestrel cannot boot it as an ELF" >&2
+    fi
+fi

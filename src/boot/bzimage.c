@@ -77,10 +77,10 @@ int bzimage_parse(const uint8_t *data, size_t size, struct bzimage_info *info, s
 
     info->xloadflags = (uint16_t)HEADER_FIELD(data, xloadflags);
     if (!(info->xloadflags & XLF_KERNEL_64))
-        return error_set(error, EXIT_STATUS_USAGE, "kernel has no 64-bit entry point (xloadflags 0x%x lacks XLF_KERNEL_64)",
+        return error_set(error, EXIT_STATUS_USAGE, "no 64-bit entry point (xloadflags 0x%x lacks XLF_KERNEL_64)",
                          info->xloadflags);
     if (!(HEADER_FIELD(data, loadflags) & LOADED_HIGH))
-        return error_set(error, EXIT_STATUS_USAGE, "kernel is a zImage (loads at 0x10000), not a bzImage");
+        return error_set(error, EXIT_STATUS_USAGE, "a zImage (loads at 0x10000), not a bzImage");
 
     uint64_t setup_sects = HEADER_FIELD(data, setup_sects);
     if (setup_sects == 0)
@@ -118,36 +118,33 @@ int bzimage_parse(const uint8_t *data, size_t size, struct bzimage_info *info, s
     return 0;
 }
 
-static bool load_address_fits(const struct guest_memory *memory, uint64_t address, uint64_t length)
+/*
+ * The kernel goes at pref_address. Loading a relocatable kernel lower would
+ * not save memory: its decompressor moves itself up to at least
+ * LOAD_PHYSICAL_ADDR (which is pref_address) and then uses init_size bytes
+ * from there. So [pref_address aligned up, + init_size) must be RAM, and the
+ * initrd goes above it. Returns the end of that range through `reserved_end`.
+ */
+static int check_kernel_range(const struct guest_memory *memory, const struct bzimage_info *info,
+                              const struct boot_image *kernel, uint64_t *reserved_end, struct error *error)
 {
+    uint64_t start = info->pref_address;
+    if (start < BZIMAGE_LOWEST_LOAD)
+        return error_set(error, EXIT_STATUS_USAGE,
+                         "kernel %s wants to load at 0x%llx (pref_address), inside the boot area below 1 MiB",
+                         kernel->name, (unsigned long long)start);
+    if (info->relocatable)
+        start = align_up_u64(start, info->kernel_alignment);
     uint64_t end;
-    return address >= BZIMAGE_LOWEST_LOAD && checked_add_u64(address, length, &end) &&
-           end <= e820_low_ram_end(memory);
-}
-
-static int choose_load_address(const struct guest_memory *memory, const struct bzimage_info *info,
-                               const struct boot_image *kernel, uint64_t *address, struct error *error)
-{
-    uint64_t preferred = info->pref_address;
-    bool aligned = !info->relocatable || (preferred & (info->kernel_alignment - 1)) == 0;
-    if (aligned && load_address_fits(memory, preferred, info->memory_needed)) {
-        *address = preferred;
-        return 0;
-    }
-    if (info->relocatable) {
-        /* A relocatable kernel runs from any aligned address; try the lowest one above 1 MiB. */
-        uint64_t fallback = align_up_u64(BZIMAGE_LOWEST_LOAD, info->kernel_alignment);
-        if (load_address_fits(memory, fallback, info->memory_needed)) {
-            *address = fallback;
-            return 0;
-        }
-        preferred = fallback;
-    }
-    return error_set(error, EXIT_STATUS_USAGE,
-                     "kernel %s needs 0x%llx bytes of RAM at 0x%llx to boot (init_size), more than guest memory "
-                     "(%llu MiB) has below the 32-bit hole",
-                     kernel->name, (unsigned long long)info->memory_needed, (unsigned long long)preferred,
-                     (unsigned long long)(guest_memory_total_size(memory) >> 20));
+    if (start < info->pref_address || !checked_add_u64(start, info->memory_needed, &end) ||
+        end > e820_low_ram_end(memory))
+        return error_set(error, EXIT_STATUS_USAGE,
+                         "kernel %s needs 0x%llx bytes of RAM at 0x%llx to boot (init_size), more than guest memory "
+                         "(%llu MiB) has below the 32-bit hole",
+                         kernel->name, (unsigned long long)info->memory_needed, (unsigned long long)info->pref_address,
+                         (unsigned long long)(guest_memory_total_size(memory) >> 20));
+    *reserved_end = end;
+    return 0;
 }
 
 static int load_initrd(const struct guest_memory *memory, const struct bzimage_info *info,
@@ -180,15 +177,16 @@ int bzimage_load(const struct guest_memory *memory, const struct bzimage_info *i
         return error_set(error, EXIT_STATUS_USAGE, "kernel %s cannot take an initrd (initrd_addr_max is 0)",
                          kernel->name);
 
-    uint64_t load_address = 0;
-    if (choose_load_address(memory, info, kernel, &load_address, error) < 0)
+    uint64_t load_address = info->pref_address;
+    uint64_t kernel_end = 0;
+    if (check_kernel_range(memory, info, kernel, &kernel_end, error) < 0)
         return -1;
     if (guest_memory_write(memory, load_address, kernel->data + info->kernel_offset, info->kernel_size) < 0)
         return error_set(error, EXIT_STATUS_FAILURE, "kernel load address 0x%llx is not in guest RAM",
                          (unsigned long long)load_address);
 
     uint64_t initrd_gpa = 0;
-    if (initrd && load_initrd(memory, info, initrd, load_address + info->memory_needed, &initrd_gpa, error) < 0)
+    if (initrd && load_initrd(memory, info, initrd, kernel_end, &initrd_gpa, error) < 0)
         return -1;
 
     struct boot_params *zero_page = gpa_to_hva(memory, LAYOUT_ZERO_PAGE_GPA, sizeof(struct boot_params));
@@ -203,6 +201,10 @@ int bzimage_load(const struct guest_memory *memory, const struct bzimage_info *i
     header->loadflags = (uint8_t)((header->loadflags | LOADED_HIGH | CAN_USE_HEAP) & ~KEEP_SEGMENTS);
     header->heap_end_ptr = BZIMAGE_HEAP_END;
     header->code32_start = (uint32_t)load_address;
+    /* Fields that would send the kernel down other platforms' paths or into unvetted memory. */
+    header->setup_data = 0;
+    header->hardware_subarch = 0; /* X86_SUBARCH_PC */
+    header->hardware_subarch_data = 0;
     header->cmd_line_ptr = (uint32_t)platform->cmdline_gpa;
     zero_page->ext_cmd_line_ptr = (uint32_t)(platform->cmdline_gpa >> 32);
     if (initrd) {

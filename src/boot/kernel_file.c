@@ -12,7 +12,8 @@ int kernel_file_read(const char *path, const char *what, uint64_t max_size, stru
 {
     file->data = NULL;
     file->size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: opening a FIFO or a device must not hang; regular files ignore it. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return error_set(error, EXIT_STATUS_USAGE, "cannot open %s %s: %s", what, path, strerror(errno));
 

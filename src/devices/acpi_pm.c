@@ -73,11 +73,11 @@ static void acpi_pm_control_write(void *device, uint64_t offset, const void *dat
     if (sleep && !power_off)
         log_ratelimited(&pm->sleep_log_limit, "acpi: guest asked for sleep type %u, which is not supported",
                         sleep_type);
+    if (power_off)
+        log_ratelimited(&pm->power_off_log_limit, "acpi: guest powered off (S5)");
     pthread_mutex_unlock(&pm->lock);
-    if (power_off) {
-        log_info("acpi: guest powered off (S5)");
+    if (power_off)
         acpi_pm_request_stop(pm, PLATFORM_STOP_POWER_OFF);
-    }
 }
 
 static const struct io_device_ops acpi_pm_event_ops = {

@@ -30,6 +30,7 @@ struct acpi_pm {
     uint16_t enable;  /* PM1_EN */
     uint16_t control; /* PM1_CNT without the write-only SLP_EN */
     struct log_ratelimit sleep_log_limit;
+    struct log_ratelimit power_off_log_limit;
 };
 
 int acpi_pm_create(struct acpi_pm *pm, const struct platform *platform, struct error *error);

@@ -87,7 +87,7 @@ static void i8042_update_irqs_locked(struct i8042 *controller)
 
 static void i8042_request_reset(struct i8042 *controller)
 {
-    log_info("i8042: guest pulsed the reset line");
+    log_ratelimited(&controller->reset_log_limit, "i8042: guest pulsed the reset line");
     if (controller->platform && controller->platform->request_stop)
         controller->platform->request_stop(controller->platform->opaque, PLATFORM_STOP_RESET);
 }

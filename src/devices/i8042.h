@@ -19,6 +19,7 @@
 #include "bus/io_bus.h"
 #include "devices/platform.h"
 #include "util/error.h"
+#include "util/log.h"
 
 enum {
     I8042_KEYBOARD_IRQ = 1,
@@ -39,6 +40,7 @@ struct i8042 {
     unsigned queue_count;
     bool keyboard_irq_level;
     bool aux_irq_level;
+    struct log_ratelimit reset_log_limit;
     uint8_t last_read; /* what the data port repeats when nothing is queued */
 };
 

@@ -18,13 +18,14 @@ static void pvpanic_bus_write(void *device, uint64_t offset, const void *data, u
     (void)offset;
     (void)size;
     uint8_t events = *(const uint8_t *)data;
-    if (events & PVPANIC_CRASH_LOADED) {
-        pthread_mutex_lock(&pvpanic->lock);
+    /* The guest may write as often as it likes: every line is rate-limited. */
+    pthread_mutex_lock(&pvpanic->lock);
+    if (events & PVPANIC_CRASH_LOADED)
         log_ratelimited(&pvpanic->log_limit, "pvpanic: guest kernel crashed; its crash kernel is taking over");
-        pthread_mutex_unlock(&pvpanic->lock);
-    }
+    if (events & PVPANIC_PANICKED)
+        log_ratelimited(&pvpanic->log_limit, "pvpanic: guest kernel panicked");
+    pthread_mutex_unlock(&pvpanic->lock);
     if (events & PVPANIC_PANICKED) {
-        log_error("pvpanic: guest kernel panicked");
         if (pvpanic->platform && pvpanic->platform->request_stop)
             pvpanic->platform->request_stop(pvpanic->platform->opaque, PLATFORM_STOP_PANIC);
     }

@@ -21,6 +21,7 @@ version=$(kernel_version "$kernel_dir")
 out_dir=$repo/build/guest
 stamp=$out_dir/.stamp
 
+lock_build "$out_dir.lock"
 wanted_stamp=$(cat "$0" "$here/lib.sh" | sha256sum | cut -d' ' -f1)-$version
 if [ -f "$out_dir/vmlinuz" ] && [ -f "$out_dir/initrd.img" ] && [ -f "$stamp" ] &&
    [ "$(cat "$stamp")" = "$wanted_stamp" ]; then
@@ -75,6 +76,7 @@ INIT
 chmod 755 "$staging/init"
 
 mkdir -p "$out_dir"
-cp "$vmlinuz" "$out_dir/vmlinuz.tmp" && mv "$out_dir/vmlinuz.tmp" "$out_dir/vmlinuz"
+partial=$(mktemp "$out_dir/vmlinuz.XXXXXX")
+cp "$vmlinuz" "$partial" && chmod 644 "$partial" && mv "$partial" "$out_dir/vmlinuz"
 cpio_pack "$staging" "$out_dir/initrd.img"
 echo "$wanted_stamp" >"$stamp"

@@ -21,16 +21,15 @@ out_dir=$repo/build/testhost
 image=$out_dir/l1.img
 stamp=$out_dir/l1.img.stamp
 
+lock_build "$out_dir/l1.lock"
 wanted_stamp=$(cat "$0" "$here/lib.sh" | sha256sum | cut -d' ' -f1)-$version
 if [ -f "$image" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted_stamp" ]; then
     echo "$image"
     exit 0
 fi
 
-busybox=$(command -v busybox || true)
-if [ -z "$busybox" ] || ! file -L "$busybox" 2>/dev/null | grep -q 'statically linked'; then
-    busybox=/bin/busybox
-fi
+# busybox-static installs /bin/busybox (a static binary: L1 has no libraries).
+busybox=/bin/busybox
 [ -x "$busybox" ] || { echo "build-l1: busybox-static is not installed" >&2; exit 1; }
 
 staging=$(mktemp -d "${TMPDIR:-/tmp}/kestrel-l1.XXXXXX")
@@ -83,7 +82,6 @@ mount -t sysfs sysfs /host/sys
 mount -t tmpfs tmpfs /host/run
 # /tmp: the host's /tmp visible (scripts made with mktemp on the host work),
 # writes going to L1's memory. Falls back to an empty tmpfs.
-mkdir -p /tmp/upper /tmp/work /tmp/lower
 mount -t tmpfs tmpfs /tmp
 mkdir -p /tmp/upper /tmp/work
 if ! mount -t overlay overlay -o lowerdir=/host/tmp,upperdir=/tmp/upper,workdir=/tmp/work /host/tmp 2>/dev/null; then
@@ -95,16 +93,15 @@ chmod 1777 /host/tmp
 [ -n "$kestrel_ctl" ] || fail "no kestrel_ctl= on the kernel command line"
 [ -f "/host$kestrel_ctl" ] || fail "command file $kestrel_ctl not visible over 9p"
 
-echo "KESTREL-L1-BEGIN $kestrel_nonce"
 if [ "$kestrel_interactive" = 1 ]; then
     # The console becomes the controlling terminal, so Ctrl-C and job
-    # control reach the command.
+    # control reach the command. A person reads this console: no markers.
     setsid cttyhack chroot /host /bin/sh "$kestrel_ctl"
 else
+    echo "KESTREL-L1-BEGIN $kestrel_nonce"
     chroot /host /bin/sh "$kestrel_ctl" </dev/null >/dev/console 2>&1
+    echo "KESTREL-L1-END $kestrel_nonce $?"
 fi
-status=$?
-echo "KESTREL-L1-END $kestrel_nonce $status"
 poweroff -f
 INIT
 chmod 755 "$staging/init"

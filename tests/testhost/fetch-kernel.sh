@@ -19,6 +19,14 @@ if [ -f "$stamp" ]; then
     fi
 fi
 
+mkdir -p "$(dirname "$kernel_dir")"
+exec 9>"$kernel_dir.lock"
+flock 9
+if [ -f "$stamp" ] && [ -f "$kernel_dir/boot/vmlinuz-$(cat "$stamp")" ]; then
+    echo "$kernel_dir/boot/vmlinuz-$(cat "$stamp")"  # another run fetched it meanwhile
+    exit 0
+fi
+
 for tool in apt-get apt-cache dpkg-deb depmod; do
     command -v "$tool" >/dev/null || { echo "fetch-kernel: $tool not found (Debian tools required)" >&2; exit 1; }
 done

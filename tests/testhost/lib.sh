@@ -40,8 +40,20 @@ kernel_version() {
     cat "$1/.extracted"
 }
 
-# cpio_pack DIR OUT : packs DIR into a gzip'd newc archive with root-owned files.
+# cpio_pack DIR OUT : packs DIR into a gzip'd newc archive with root-owned
+# files; OUT appears whole or not at all.
 cpio_pack() {
-    (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -6 >"$2.tmp"
-    mv "$2.tmp" "$2"
+    local partial
+    partial=$(mktemp "$2.XXXXXX")
+    (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -6 >"$partial"
+    chmod 644 "$partial"
+    mv "$partial" "$2"
+}
+
+# lock_build FILE : holds an exclusive lock on FILE until the calling script
+# exits, so concurrent runs (several tests at once) build a cache only once.
+lock_build() {
+    mkdir -p "$(dirname "$1")"
+    exec 9>"$1"
+    flock 9
 }

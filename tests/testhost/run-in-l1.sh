@@ -112,9 +112,13 @@ qemu_args=(
 if [ "$interactive" = 1 ]; then
     # The user's terminal is L1's console. Ctrl-A x quits QEMU; Ctrl-C goes to
     # the guest. No retry: a person is watching.
+    # QEMU's own warnings go to a log shown afterwards, not into the session.
     status=0
     timeout --foreground -k 10 "$timeout_seconds" qemu-system-x86_64 "${qemu_args[@]}" \
-        -chardev stdio,id=console,mux=on,signal=off -serial chardev:console -mon chardev=console || status=$?
+        -chardev stdio,id=console,mux=on,signal=off -serial chardev:console -mon chardev=console \
+        2>"$run_dir/qemu.log" || status=$?
+    grep -v "TCG doesn't support requested feature" "$run_dir/qemu.log" | sed 's/^/run-in-l1: qemu: /' >&2 || true
+    [ "$status" -ne 124 ] || echo "run-in-l1: the interactive session reached its ${timeout_seconds}s timeout" >&2
     exit "$status"
 fi
 
@@ -164,6 +168,8 @@ run_attempt() {
             run)
                 case $line in
                     *"KESTREL-L1-END $nonce "*)
+                        # Output that did not end in a newline shares the marker's line.
+                        [ -z "${line%%KESTREL-L1-END*}" ] || printf '%s\n' "${line%%KESTREL-L1-END*}"
                         script_status=${line##*"KESTREL-L1-END $nonce "}
                         script_status=${script_status%%[!0-9]*}
                         state=done

@@ -1,3 +1,5 @@
+/* KESTREL_TSAN_TEST: exit counters are bumped from every vCPU thread at once. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -189,6 +191,58 @@ static void test_print_stats_sorted_by_count(void **state)
     free(text);
 }
 
+static void counting_read(void *device, uint64_t offset, void *data, uint32_t size)
+{
+    (void)device;
+    (void)offset;
+    memset(data, 0, size);
+}
+
+static void counting_write(void *device, uint64_t offset, const void *data, uint32_t size)
+{
+    (void)device;
+    (void)offset;
+    (void)data;
+    (void)size;
+}
+
+static const struct io_device_ops counting_ops = {.read = counting_read, .write = counting_write};
+
+enum { COUNTER_THREADS = 4 };
+
+static void *hammer_bus(void *opaque)
+{
+    struct io_bus *bus = opaque;
+    const char *scale = getenv("KESTREL_STRESS_SCALE");
+    unsigned rounds = scale && strcmp(scale, "tsan") == 0 ? 5000 : 50000;
+    for (unsigned i = 0; i < rounds; i++) {
+        uint32_t value = 0;
+        io_bus_read(bus, 0x3f8 + (i & 7), &value, 1);
+        io_bus_write(bus, 0x70, &value, 1);
+        io_bus_read(bus, 0x80, &value, 1); /* unclaimed */
+    }
+    return NULL;
+}
+
+static void test_concurrent_exit_counters(void **state)
+{
+    (void)state;
+    struct io_bus bus;
+    io_bus_init(&bus, "pio");
+    assert_int_equal(io_bus_register(&bus, 0x3f8, 8, "serial", &counting_ops, NULL, NULL), 0);
+    assert_int_equal(io_bus_register(&bus, 0x70, 2, "rtc", &counting_ops, NULL, NULL), 0);
+    pthread_t threads[COUNTER_THREADS];
+    for (int i = 0; i < COUNTER_THREADS; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, hammer_bus, &bus), 0);
+    for (int i = 0; i < COUNTER_THREADS; i++)
+        pthread_join(threads[i], NULL);
+    const char *scale = getenv("KESTREL_STRESS_SCALE");
+    uint64_t rounds = scale && strcmp(scale, "tsan") == 0 ? 5000 : 50000;
+    assert_int_equal(atomic_load(&bus.ranges[0].exit_count), rounds * COUNTER_THREADS);
+    assert_int_equal(atomic_load(&bus.ranges[1].exit_count), rounds * COUNTER_THREADS);
+    assert_int_equal(atomic_load(&bus.unclaimed_count), rounds * COUNTER_THREADS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_invalid_sizes_are_unclaimed),
         cmocka_unit_test(test_rejects_overlap_wrap_and_overflow),
         cmocka_unit_test(test_print_stats_sorted_by_count),
+        cmocka_unit_test(test_concurrent_exit_counters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
