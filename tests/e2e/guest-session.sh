@@ -65,8 +65,12 @@ check "bzimage-1cpu: --stats counts exits per device" grep -qE '^pio serial .* [
 check "bzimage-1cpu: --stats counts unclaimed I/O" grep -q '^pio (unclaimed)' "$out/bzimage-1cpu.stderr"
 grep -E '^(KVM exits|  |pio|mmio)' "$out/bzimage-1cpu.stderr" | sed 's/^/# stats: /'
 
-boot bzimage-2cpu "$vmlinuz" "$work/initrd-report.img" 2
+# 4G puts RAM on both sides of the 32-bit MMIO hole (two memory slots).
+boot bzimage-2cpu "$vmlinuz" "$work/initrd-report.img" 2 --memory 4G
 report_checks bzimage-2cpu 2
+memtotal=$(console_value bzimage-2cpu E2E-MEMTOTAL-KB)
+echo "# bzimage-2cpu: MemTotal ${memtotal:-?} kB"
+check "bzimage-2cpu: with --memory 4G the guest has more than 3.5 GiB" test "${memtotal:-0}" -gt 3670016
 
 boot pvh-2cpu "$work/vmlinux" "$work/initrd-report.img" 2
 report_checks pvh-2cpu 2

@@ -155,6 +155,7 @@ make_initrd() { # make_initrd NAME SCRIPT-TEXT
 make_initrd report 'echo "E2E-NPROC $(nproc)"
 echo "E2E-DATE $(date +%s)"
 echo "E2E-CLOCKSOURCE $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+echo "E2E-MEMTOTAL-KB $(sed -n "s/^MemTotal: *\([0-9]*\) kB/\1/p" /proc/meminfo)"
 poweroff -f'
 make_initrd panic 'echo "E2E-PANICKING"
 echo c >/proc/sysrq-trigger
