@@ -123,6 +123,39 @@ check "sigterm: exit status 1" status_is sigterm 1
 check "sigterm: kestrel says why it stopped" grep -q 'stopping the guest on signal' "$out/sigterm.stderr"
 status_is sigterm 1 || show_tail sigterm
 
+# Ctrl-A x typed on a terminal console quits with status 0. script(1) gives kestrel a pty;
+# timeout --foreground keeps kestrel in the terminal's foreground process group.
+if command -v script >/dev/null 2>&1; then
+    rm -f "$out/ctrl-a.fifo"
+    mkfifo "$out/ctrl-a.fifo"
+    script -qfec "timeout --foreground $boot_timeout $kestrel run --kernel $vmlinuz --initrd $work/initrd-sleep.img \
+        --cmdline '$default_cmdline' --console stdio 2>$out/ctrl-a.stderr" /dev/null \
+        <"$out/ctrl-a.fifo" >"$out/ctrl-a.console" 2>&1 &
+    script_pid=$!
+    exec 3>"$out/ctrl-a.fifo"
+    waited=0
+    while ! grep -q E2E-SLEEPING "$out/ctrl-a.console" 2>/dev/null && [ "$waited" -lt 200 ]; do
+        sleep 1
+        waited=$((waited + 1))
+    done
+    check "ctrl-a x: the guest reached its idle loop" grep -q E2E-SLEEPING "$out/ctrl-a.console"
+    printf '\001x' >&3
+    waited=0
+    while kill -0 "$script_pid" 2>/dev/null && [ "$waited" -lt 30 ]; do
+        sleep 1
+        waited=$((waited + 1))
+    done
+    check "ctrl-a x: kestrel quits within 30 s" sh -c "! kill -0 $script_pid 2>/dev/null"
+    kill "$script_pid" 2>/dev/null
+    wait "$script_pid"
+    echo $? >"$out/ctrl-a.status"
+    exec 3>&-
+    check "ctrl-a x: exit status 0" status_is ctrl-a 0
+    status_is ctrl-a 0 || show_tail ctrl-a
+else
+    ok "ctrl-a x # SKIP script(1) is not installed"
+fi
+
 timeout 60 "$kestrel" run --kernel "$vmlinuz" --cpus 100000 </dev/null >/dev/null 2>"$out/max-cpus.stderr"
 echo $? >"$out/max-cpus.status"
 check "usage: --cpus above KVM_CAP_MAX_VCPUS is status 2 with one line" \
