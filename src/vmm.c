@@ -99,8 +99,9 @@ static void platform_request_stop(void *opaque, enum platform_stop_reason reason
 /*
  * The user's input, checked in an order that does not depend on the host:
  * memory size, --cpus against KVM's limit (when /dev/kvm opens at all), then
- * the kernel, initrd and command line. A missing /dev/kvm is reported only
- * after those, so bad usage reads the same on hosts with and without KVM.
+ * the kernel, initrd and command line, then the console file. A missing
+ * /dev/kvm is reported only after those, so bad usage reads the same on
+ * hosts with and without KVM.
  */
 static int check_input_and_load(struct vmm *vmm, struct error *error)
 {
@@ -124,6 +125,15 @@ static int check_input_and_load(struct vmm *vmm, struct error *error)
     };
     if (boot_load(&vmm->memory, &request, &vmm->boot_entry, error) < 0)
         return -1;
+    /* The console file is user input too; a stdio console goes raw only here, just before use. */
+    vmm->platform = (struct platform){
+        .opaque = vmm,
+        .set_irq_level = platform_set_irq_level,
+        .request_stop = platform_request_stop,
+    };
+    if (console_open(&vmm->console, &config->console, &vmm->platform, error) < 0)
+        return -1;
+    vmm->console_open = true;
     if (!kvm_opened) {
         *error = kvm_error;
         return -1;
@@ -158,14 +168,6 @@ static int create_devices(struct vmm *vmm, struct error *error)
 {
     io_bus_init(&vmm->pio, "pio");
     io_bus_init(&vmm->mmio, "mmio");
-    vmm->platform = (struct platform){
-        .opaque = vmm,
-        .set_irq_level = platform_set_irq_level,
-        .request_stop = platform_request_stop,
-    };
-    if (console_open(&vmm->console, &vmm->config->console, &vmm->platform, error) < 0)
-        return -1;
-    vmm->console_open = true;
     if (serial_create(&vmm->serial, &vmm->platform, LAYOUT_COM1_IRQ, console_output_fd(&vmm->console), error) < 0)
         return -1;
     vmm->serial_created = true;

@@ -103,6 +103,8 @@ expect_failure "usage: unknown command" 2 "unknown command 'start'" start
 expect_failure "usage: missing --kernel" 2 "--kernel" run --memory 256M
 expect_failure "usage: option without its value" 2 "--cpus needs a value" run --kernel "$vmlinuz" --cpus
 expect_failure "usage: bad console" 2 "serial9" run --kernel "$vmlinuz" --console serial9
+expect_failure "usage: console file in a missing directory" 2 "/nonexistent/dir/console.log" \
+    run --kernel "$vmlinuz" --console file:/nonexistent/dir/console.log
 
 # Help and version go to stdout with status 0.
 if "$KESTREL" --help | grep -q 'kestrel run' && "$KESTREL" run --help | grep -q -- '--cpus N' &&
