@@ -65,14 +65,20 @@ struct vmm {
     struct vcpu_loop *loops;
     pthread_t *threads;
 
+    /* Devices raise interrupts from several threads; the rate limiter's state is not atomic. */
+    pthread_mutex_t irq_error_lock;
     struct log_ratelimit irq_error_limit;
 };
 
 static void platform_set_irq_level(void *opaque, unsigned irq, bool level)
 {
     struct vmm *vmm = opaque;
-    if (kvm_vm_set_irq_line(&vmm->vm, irq, level) < 0)
-        log_ratelimited(&vmm->irq_error_limit, "KVM_IRQ_LINE %u: %s", irq, strerror(errno));
+    if (kvm_vm_set_irq_line(&vmm->vm, irq, level) < 0) {
+        int saved = errno;
+        pthread_mutex_lock(&vmm->irq_error_lock);
+        log_ratelimited(&vmm->irq_error_limit, "KVM_IRQ_LINE %u: %s", irq, strerror(saved));
+        pthread_mutex_unlock(&vmm->irq_error_lock);
+    }
 }
 
 static void platform_request_stop(void *opaque, enum platform_stop_reason reason)
@@ -345,6 +351,7 @@ int vmm_run(const struct vm_config *config)
         return EXIT_STATUS_FAILURE;
     }
     vmm->config = config;
+    pthread_mutex_init(&vmm->irq_error_lock, NULL);
     vmm->vm.fd = -1;
     vmm->kvm.fd = -1;
     struct error error = {.exit_status = EXIT_STATUS_FAILURE};
@@ -386,6 +393,7 @@ int vmm_run(const struct vm_config *config)
     status = exit_status_for(reason);
     destroy(vmm);
     close(signal_fd);
+    pthread_mutex_destroy(&vmm->irq_error_lock);
     free(vmm);
     return status;
 
@@ -402,6 +410,7 @@ fail:
         close(signal_fd);
     log_error("%s", error.message);
     status = error.exit_status;
+    pthread_mutex_destroy(&vmm->irq_error_lock);
     free(vmm);
     return status;
 }
