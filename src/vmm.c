@@ -358,6 +358,8 @@ int vmm_run(const struct vm_config *config)
     int signal_fd = -1;
     int status = EXIT_STATUS_FAILURE;
 
+    /* A console reader that goes away (kestrel ... | head) must not kill kestrel with its terminal still raw. */
+    signal(SIGPIPE, SIG_IGN);
     if (check_input_and_load(vmm, &error) < 0 || create_vm(vmm, &error) < 0)
         goto fail;
     if (vm_stop_init(&vmm->stop, &error) < 0)
