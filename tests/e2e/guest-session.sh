@@ -54,6 +54,12 @@ report_checks() { # report_checks RUN CPUS
     check "$1: the guest sees $2 CPU(s) (nproc)" test "$(console_value "$1" E2E-NPROC)" = "$2"
     check "$1: guest date within 120 s of the host's" date_close "$1"
     check "$1: clocksource is kvm-clock" test "$(console_value "$1" E2E-CLOCKSOURCE)" = kvm-clock
+    # One socket of $2 single-thread cores.
+    package_cpus=0
+    [ "$2" -gt 1 ] && package_cpus="0-$(($2 - 1))"
+    check "$1: topology is one package of $2 single-thread cores" test \
+        "$(console_value "$1" E2E-PACKAGES)/$(console_value "$1" E2E-CPU0-THREADS)/$(console_value "$1" E2E-CPU0-PACKAGE-CPUS)" \
+        = "1/0/$package_cpus"
     status_is "$1" 0 || show_tail "$1"
 }
 

@@ -170,6 +170,10 @@ make_initrd() { # make_initrd NAME SCRIPT-TEXT
 make_initrd report 'echo "E2E-NPROC $(nproc)"
 echo "E2E-DATE $(date +%s)"
 echo "E2E-CLOCKSOURCE $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+topology=/sys/devices/system/cpu/cpu0/topology
+echo "E2E-PACKAGES $(cat /sys/devices/system/cpu/cpu*/topology/physical_package_id | sort -u | wc -l)"
+echo "E2E-CPU0-THREADS $(cat $topology/thread_siblings_list)"
+echo "E2E-CPU0-PACKAGE-CPUS $(cat $topology/core_siblings_list)"
 echo "E2E-MEMTOTAL-KB $(sed -n "s/^MemTotal: *\([0-9]*\) kB/\1/p" /proc/meminfo)"
 poweroff -f'
 make_initrd panic 'echo "E2E-PANICKING"
