@@ -25,7 +25,7 @@ LDLIBS     := -lpthread
 # full fences only for store->load ordering (notification handshakes), which TSan does not check.
 ASAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -DKESTREL_TESTING -DKESTREL_TEST_SEAMS
 TSAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=thread -Wno-tsan -DKESTREL_TEST_SEAMS
-FUZZ_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -DKESTREL_FUZZING -DKESTREL_TEST_SEAMS
+FUZZ_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -DKESTREL_FUZZING -DKESTREL_TEST_SEAMS -Wno-gnu-variable-sized-type-not-at-end
 
 LIB_SRCS     := $(filter-out src/main.c,$(sort $(shell find src -name '*.c')))
 HARNESS_SRCS := $(sort $(wildcard tests/harness/*.c))
@@ -49,6 +49,7 @@ TSAN_BINS  := $(patsubst %,$(BUILD)/tests-tsan/%,$(TSAN_TESTS))
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
+.SECONDARY:
 .PHONY: all deps check unit-tests tsan-tests fuzzers benches run fuzz bench-virtq bench-boot clean
 all: $(BUILD)/kestrel
 

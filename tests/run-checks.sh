@@ -20,6 +20,7 @@ failed=0
 run_component() {
     local name=$1; shift
     local log="$LOGS/$name.log"
+    mkdir -p "$(dirname "$log")"
     local start=$SECONDS
     "$@" >"$log" 2>&1
     local status=$?

@@ -11,6 +11,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "util/error.h"
 
@@ -43,5 +44,9 @@ int io_bus_register(struct io_bus *bus, uint64_t base, uint64_t length, const ch
                     const struct io_device_ops *ops, void *device, struct error *error);
 void io_bus_read(struct io_bus *bus, uint64_t address, void *data, uint32_t size);
 void io_bus_write(struct io_bus *bus, uint64_t address, const void *data, uint32_t size);
+
+/* For --stats: one line per range (name, range, exit count), busiest first,
+ * then the unclaimed count. */
+void io_bus_print_stats(struct io_bus *bus, FILE *out);
 
 #endif

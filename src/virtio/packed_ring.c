@@ -11,6 +11,21 @@
  * the driver event structure at any moment, so every descriptor is copied
  * once into a local struct (each field loaded exactly once) and only the copy
  * is checked and used.
+ *
+ * Decisions where the spec leaves room or a driver breaks it:
+ * - Every descriptor of a chain must carry the AVAIL/USED bits of the lap it
+ *   sits in (the lap flips where the chain crosses the ring end); otherwise
+ *   the queue is broken, since the driver and the device disagree on laps.
+ * - An indirect descriptor must be the only descriptor of its chain (the spec
+ *   forbids INDIRECT with NEXT). Its WRITE flag is ignored; inside the table
+ *   only WRITE counts, NEXT and ids are ignored, INDIRECT breaks the queue, and
+ *   the table holds at most queue-size entries.
+ * - Ring slots popped and not yet returned never exceed the queue size: a
+ *   driver that offers a slot the device has not given back breaks the queue.
+ * - push clamps `written` to the request's writable bytes and sets WRITE in
+ *   the used descriptor when the buffer had writable bytes.
+ * - Driver event flags that are not valid here (DESC without EVENT_IDX, the
+ *   reserved value 3) are taken as ENABLE: a spare interrupt does no harm.
  */
 
 enum {
@@ -60,6 +75,9 @@ int packed_ring_enable(struct virtq *queue)
         virtq_mark_broken(queue, "packed ring area outside guest RAM");
         return -1;
     }
+    /* The device owns its event structure: start from "kick me", whatever an earlier life of the queue left. */
+    __atomic_store_n(&ring->device_event->off_wrap, (uint16_t)0, __ATOMIC_RELAXED);
+    __atomic_store_n(&ring->device_event->flags, (uint16_t)VRING_PACKED_EVENT_FLAG_ENABLE, __ATOMIC_RELAXED);
     ring->next_avail = 0;
     ring->avail_wrap_counter = true;
     ring->next_used = 0;
@@ -173,7 +191,10 @@ int packed_ring_pop(struct virtq *queue, struct virtq_request *request)
                 return virtq_mark_broken(queue, "indirect descriptor with NEXT");
             if (slots != 1)
                 return virtq_mark_broken(queue, "indirect descriptor inside a chain");
-            /* The table's entries are the whole buffer; the descriptor that points at it carries no data. */
+            /*
+             * The table's entries are the whole buffer; the descriptor that points at it carries no data.
+             * Like a chain in the ring, a table holds at most queue-size descriptors.
+             */
             chain_begin(&builder, request, queue->memory, size);
             reason = add_indirect_table(&builder, &copy);
         } else {

@@ -243,10 +243,11 @@ int split_ring_push(struct virtq *queue, const struct virtq_request *request, ui
     /*
      * Claiming more bytes than the writable buffers hold is a device bug, not
      * a guest's doing. The driver may trust the length, so never publish more
-     * than the buffers hold: clamp, and say so (rate-limited).
+     * than the buffers hold: clamp, and say so (rate-limited, on the queue's
+     * budget, which survives resets).
      */
     if (written > request->writable_bytes) {
-        log_ratelimited(&ring->device_bug_log,
+        log_ratelimited(&queue->log_limit,
                         "virtqueue: device bug: %u bytes reported written into %llu writable bytes; clamped", written,
                         (unsigned long long)request->writable_bytes);
         written = (uint32_t)request->writable_bytes;

@@ -1,14 +1,27 @@
 #ifndef KESTREL_VIRTIO_SPLIT_RING_H
 #define KESTREL_VIRTIO_SPLIT_RING_H
 
-/* Split virtqueue layout (virtio 1.2 section 2.7). Called through virtqueue.c only. */
+/*
+ * Split virtqueue layout (virtio 1.2 section 2.7). Called through virtqueue.c only.
+ *
+ * Policies a device author should know:
+ * - Chains: at most `size` descriptors in the ring part of a chain (a loop
+ *   runs into this bound), then optionally one indirect table of at most
+ *   `size` entries, walked at most once per entry. So a device that offers
+ *   VIRTIO_RING_F_INDIRECT_DESC must advertise a segment limit (virtio-blk
+ *   seg_max) no larger than the queue size, or Linux may build bigger tables.
+ * - Anything malformed breaks the queue (see virtqueue.h); nothing is skipped.
+ * - Push clamps `written` to the request's writable bytes (a device bug,
+ *   logged rate-limited): the driver may trust the length it is given.
+ * - With EVENT_IDX, kicks stay suppressed while the device keeps finding
+ *   work; only a pop that finds the ring empty asks for the next kick (and
+ *   re-checks), so a device may simply pop until empty and sleep.
+ */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/virtio_ring.h>
-
-#include "util/log.h"
 
 struct virtq;
 struct virtq_request;
@@ -26,7 +39,6 @@ struct split_ring_state {
     uint16_t next_used;      /* used index the device publishes next */
     uint16_t signalled_used; /* used index at the last virtq_should_notify */
     bool kicks_enabled;      /* false between virtq_disable_kicks and virtq_enable_kicks */
-    struct log_ratelimit device_bug_log; /* pushes claiming more bytes than the buffers hold */
 };
 
 int split_ring_enable(struct virtq *queue);
@@ -44,7 +56,7 @@ bool split_ring_enable_kicks(struct virtq *queue);
  * hook may rewrite that guest memory, as a concurrent hostile vCPU could; the
  * request must still reflect the copy that was checked, never a second read.
  */
-#if defined(KESTREL_TESTING) || defined(KESTREL_FUZZING)
+#ifdef KESTREL_TEST_SEAMS
 #define KESTREL_SPLIT_RING_TEST_SEAM 1
 typedef void split_ring_read_hook_fn(void *context, void *guest_entry, size_t length);
 extern split_ring_read_hook_fn *split_ring_read_hook;

@@ -14,7 +14,6 @@
 
 #include "mem/guest_memory.h"
 #include "virtio/virtqueue.h"
-#include "unit/split_ring_placeholder.h"
 
 /* Guest memory: two 64 KiB regions with a hole between them. */
 #define LOW_RAM_GPA   0x0ull
@@ -923,14 +922,23 @@ static void test_notify_desc_mode_without_event_idx_notifies(void **state)
     complete_one(f, 0);
     /* DESC is only valid with EVENT_IDX; without it the device treats it as ENABLE. */
     assert_true(virtq_should_notify(&f->queue));
+    /* The reserved value 3 is treated as ENABLE as well. */
+    set_driver_event(f, 3, 5, true);
+    complete_one(f, 1);
+    assert_true(virtq_should_notify(&f->queue));
 }
 
 static void test_kick_suppression(void **state)
 {
     struct fixture *f = *state;
     struct vring_packed_desc_event *device_event = host(f, DEVICE_GPA, sizeof(*device_event));
-    /* Without EVENT_IDX: DISABLE / ENABLE. */
+    /* Enabling the queue resets the device event structure to ENABLE, whatever was there. */
+    device_event->flags = VRING_PACKED_EVENT_FLAG_DISABLE;
+    device_event->off_wrap = 0x1234;
     reconfigure(f, 4, false, false);
+    assert_int_equal(device_event->flags, VRING_PACKED_EVENT_FLAG_ENABLE);
+    assert_int_equal(device_event->off_wrap, 0);
+    /* Without EVENT_IDX: DISABLE / ENABLE. */
     virtq_disable_kicks(&f->queue);
     assert_int_equal(device_event->flags, VRING_PACKED_EVENT_FLAG_DISABLE);
     assert_false(virtq_enable_kicks(&f->queue));
