@@ -31,7 +31,7 @@ enum {
     MAX_SEGMENTS = 8,
     SEGMENT_AREA = 4096,
     /* Native count per configuration: four configurations stay well under a minute under ASan on 2 shared cores. */
-    DEFAULT_REQUESTS = 500000,
+    DEFAULT_REQUESTS = 300000,
     TSAN_DIVISOR = 20,
     WAIT_TIMEOUT_MS = 5000,
 };
