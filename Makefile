@@ -95,7 +95,8 @@ $(BUILD)/tests-tsan/%: $(BUILD)/tsan/tests/unit/%.o $(TSAN_LIB)
 $(BUILD)/fuzz/%: $(BUILD)/fuzzobj/tests/fuzz/%.o $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
 	$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
-$(BUILD)/bench/%: $(BUILD)/release/bench/%.o $(RELEASE_LIB) $(call obj,release,$(HARNESS_SRCS))
+# Harness objects before the library: they call into it, and the linker scans an archive once.
+$(BUILD)/bench/%: $(BUILD)/release/bench/%.o $(call obj,release,$(HARNESS_SRCS)) $(RELEASE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
