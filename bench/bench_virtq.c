@@ -131,7 +131,12 @@ static double clock_overhead_ns(void)
     return median(samples, 101);
 }
 
-/* One run: ns per request of the device's pop + push. */
+/*
+ * One run: ns per request of the device's pop + push, the median over the
+ * run's rounds (one ring's worth each). The median of short rounds keeps a
+ * round that lost the CPU to another process (the cores are shared) from
+ * skewing the figure, as a run-long average would.
+ */
 static double device_cost_run(enum virtq_layout layout, enum request_shape shape, uint64_t requests,
                               double clock_overhead)
 {
@@ -142,7 +147,12 @@ static double device_cost_run(enum virtq_layout layout, enum request_shape shape
     struct iovec segments[8];
     struct virtq_request request = {.segments = segments, .segment_capacity = 8};
     uint64_t done = 0;
-    double timed_ns = 0;
+    size_t round_capacity = requests + 1, rounds = 0;
+    double *round_ns = calloc(round_capacity, sizeof(*round_ns));
+    if (!round_ns) {
+        fprintf(stderr, "bench_virtq: out of memory\n");
+        exit(1);
+    }
     while (done < requests) {
         unsigned filled = 0;
         while (virtq_driver_add(&queue->driver, &buffers.request, filled) == 0)
@@ -162,19 +172,23 @@ static double device_cost_run(enum virtq_layout layout, enum request_shape shape
                     virtq_broken_reason(device));
             exit(1);
         }
-        timed_ns += (double)(end - start) - clock_overhead;
+        if (rounds < round_capacity)
+            round_ns[rounds++] = ((double)(end - start) - clock_overhead) / served;
         done += served;
         reap_everything(queue);
     }
+    double result = median(round_ns, (unsigned)rounds);
+    free(round_ns);
     harness_queue_destroy(queue);
-    return timed_ns / (double)done;
+    return result;
 }
 
 static void bench_device_cost(uint64_t requests)
 {
     double overhead = clock_overhead_ns();
-    printf("### Device side, one thread: pop + push (ns per request, median of %d runs of %llu requests)\n\n", RUNS,
-           (unsigned long long)requests);
+    printf("### Device side, one thread: pop + push (ns per request; median of %d runs of %llu requests, each run\n"
+           "### the median of its rounds of one ring's worth)\n\n",
+           RUNS, (unsigned long long)requests);
     printf("| request | split | packed |\n| --- | ---: | ---: |\n");
     for (enum request_shape shape = SHAPE_ONE_DESCRIPTOR; shape <= SHAPE_BLOCK_INDIRECT; shape++) {
         double results[2];
