@@ -10,6 +10,8 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 vmlinuz=$repo/build/guest/vmlinuz
 out=$(mktemp -d /tmp/kestrel-guest-session.XXXXXX)
 boot_timeout=240
+default_cmdline="console=ttyS0 panic=-1 quiet"
+cmdline=$default_cmdline
 failed=0
 
 echo E2E-SESSION-BEGIN
@@ -31,7 +33,7 @@ boot() {
     shift 4
     start=$(date +%s)
     timeout "$boot_timeout" "$kestrel" run --kernel "$kernel" --initrd "$initrd" --cpus "$cpus" --memory 512M \
-        --cmdline "console=ttyS0 panic=-1 quiet" "$@" </dev/null >"$out/$run.console" 2>"$out/$run.stderr"
+        --cmdline "$cmdline" "$@" </dev/null >"$out/$run.console" 2>"$out/$run.stderr"
     echo $? >"$out/$run.status"
     echo "# $run: status $(cat "$out/$run.status") after $(($(date +%s) - start)) s"
 }
@@ -83,6 +85,39 @@ check "reboot: kestrel says it exits on reboot" \
     grep -q '^kestrel: guest requested a reset (reboot); kestrel exits on reboot$' "$out/reboot.stderr"
 check "reboot: the guest ran reboot -f" grep -q E2E-REBOOTING "$out/reboot.console"
 status_is reboot 0 || show_tail reboot
+
+# reboot=t makes Linux reset by triple fault: kestrel reports it as a fatal exit with the registers.
+cmdline="console=ttyS0 quiet reboot=t"
+boot triple-fault "$vmlinuz" "$work/initrd-reboot.img" 1
+cmdline=$default_cmdline
+check "triple fault: exit status 1" status_is triple-fault 1
+check "triple fault: kestrel names it" grep -q '^kestrel: guest triple fault on vCPU 0$' "$out/triple-fault.stderr"
+check "triple fault: a register dump follows" sh -c "grep -q 'RIP=' '$out/triple-fault.stderr' &&
+    grep -q 'CR0=' '$out/triple-fault.stderr' && grep -q 'EFER=' '$out/triple-fault.stderr'"
+status_is triple-fault 1 || show_tail triple-fault
+
+# SIGTERM while the guest idles on 2 vCPUs: every vCPU thread is kicked out of KVM_RUN and joined.
+timeout "$boot_timeout" "$kestrel" run --kernel "$vmlinuz" --initrd "$work/initrd-sleep.img" --cpus 2 \
+    --cmdline "$default_cmdline" </dev/null >"$out/sigterm.console" 2>"$out/sigterm.stderr" &
+kestrel_pid=$!
+waited=0
+while ! grep -q E2E-SLEEPING "$out/sigterm.console" 2>/dev/null && [ "$waited" -lt 200 ]; do
+    sleep 1
+    waited=$((waited + 1))
+done
+check "sigterm: the guest reached its idle loop" grep -q E2E-SLEEPING "$out/sigterm.console"
+kill -TERM "$kestrel_pid" 2>/dev/null
+waited=0
+while kill -0 "$kestrel_pid" 2>/dev/null && [ "$waited" -lt 30 ]; do
+    sleep 1
+    waited=$((waited + 1))
+done
+check "sigterm: kestrel stops within 30 s" sh -c "! kill -0 $kestrel_pid 2>/dev/null"
+wait "$kestrel_pid"
+echo $? >"$out/sigterm.status"
+check "sigterm: exit status 1" status_is sigterm 1
+check "sigterm: kestrel says why it stopped" grep -q 'stopping the guest on signal' "$out/sigterm.stderr"
+status_is sigterm 1 || show_tail sigterm
 
 timeout 60 "$kestrel" run --kernel "$vmlinuz" --cpus 100000 </dev/null >/dev/null 2>"$out/max-cpus.stderr"
 echo $? >"$out/max-cpus.status"

@@ -6,8 +6,8 @@
 # refused with one line and status 1; without /dev/kvm, status 1.
 #
 # Part 2, where real guests can run: one session (tests/e2e/guest-session.sh)
-# boots the Debian kernel with 1 and 2 vCPUs, the PVH vmlinux, a guest panic
-# and a guest reboot. On a host whose /dev/kvm cannot boot stock kernels it
+# boots the Debian kernel with 1 and 2 vCPUs, the PVH vmlinux, a guest panic,
+# a guest reboot, a triple fault and a SIGTERM to kestrel. On a host whose /dev/kvm cannot boot stock kernels it
 # runs inside the nested test host (tests/testhost/run-in-l1.sh), once, to pay
 # for L1's boot only once.
 set -uo pipefail
@@ -162,6 +162,8 @@ echo "E2E-STILL-ALIVE"'
 make_initrd reboot 'echo "E2E-REBOOTING"
 reboot -f
 echo "E2E-STILL-ALIVE"'
+make_initrd sleep 'echo "E2E-SLEEPING"
+sleep 600'
 chmod -R a+rX "$work"
 
 session_log=$work/session.log
