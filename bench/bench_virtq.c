@@ -13,6 +13,8 @@
  *    flight and sleeps on the call eventfd only when it can do nothing else;
  *    the device thread runs the harness device loop. Requests per second and
  *    notifications per request in each direction.
+ * 3. Two threads, one request in flight: the round-trip time of a synchronous
+ *    request through the kick and call eventfds.
  *
  * Prints markdown tables. Options: --quick (fewer requests, for a smoke run).
  */
@@ -305,6 +307,67 @@ static void bench_throughput(uint64_t requests)
     printf("\n");
 }
 
+/* One request in flight (synchronous I/O): every request costs a kick, an interrupt and two wake-ups. */
+static double round_trip_us(enum virtq_layout layout, bool event_idx, uint64_t requests)
+{
+    struct harness_queue *queue = create_queue(layout, event_idx);
+    struct request_buffers buffers;
+    request_buffers_init(queue, SHAPE_BLOCK, &buffers);
+    struct virtq_driver *driver = &queue->driver;
+    if (harness_device_start(&queue->device) < 0) {
+        fprintf(stderr, "bench_virtq: cannot start the device thread\n");
+        exit(1);
+    }
+    virtq_driver_disable_callbacks(driver);
+    uint64_t start = now_ns();
+    for (uint64_t n = 0; n < requests; n++) {
+        if (virtq_driver_add(driver, &buffers.request, n) != 0) {
+            fprintf(stderr, "bench_virtq: add failed with nothing in flight\n");
+            exit(1);
+        }
+        virtq_driver_kick(driver);
+        uint64_t token;
+        uint32_t written;
+        int result;
+        while ((result = virtq_driver_get_used(driver, &token, &written)) == 0) {
+            if (virtq_driver_enable_callbacks(driver) && virtq_driver_wait_interrupt(driver, 10000) != 1) {
+                fprintf(stderr, "bench_virtq: no interrupt for 10 s (lost notification)\n");
+                exit(1);
+            }
+            virtq_driver_disable_callbacks(driver);
+        }
+        if (result < 0) {
+            fprintf(stderr, "bench_virtq: driver: %s\n", driver->broken_reason);
+            exit(1);
+        }
+    }
+    double elapsed = (double)(now_ns() - start);
+    if (harness_device_stop(&queue->device) < 0) {
+        fprintf(stderr, "bench_virtq: device: %s\n", queue->device.failure);
+        exit(1);
+    }
+    harness_queue_destroy(queue);
+    return elapsed / 1000.0 / (double)requests;
+}
+
+static void bench_round_trip(uint64_t requests)
+{
+    printf("### One request in flight: round trip through both eventfds (us per request, median of %d runs of %llu)\n\n",
+           RUNS, (unsigned long long)requests);
+    printf("| layout | EVENT_IDX on | EVENT_IDX off |\n| --- | ---: | ---: |\n");
+    for (int layout = 0; layout < 2; layout++) {
+        double results[2];
+        for (int event_idx = 1; event_idx >= 0; event_idx--) {
+            double runs[RUNS];
+            for (unsigned run = 0; run < RUNS; run++)
+                runs[run] = round_trip_us((enum virtq_layout)layout, event_idx, requests);
+            results[!event_idx] = median(runs, RUNS);
+        }
+        printf("| %s | %.2f | %.2f |\n", layout ? "packed" : "split", results[0], results[1]);
+    }
+    printf("\n");
+}
+
 int main(int argc, char **argv)
 {
     bool quick = false;
@@ -318,5 +381,6 @@ int main(int argc, char **argv)
     }
     bench_device_cost(quick ? 100000 : 1000000);
     bench_throughput(quick ? 20000 : 200000);
+    bench_round_trip(quick ? 2000 : 20000);
     return 0;
 }
