@@ -275,9 +275,10 @@ static void serial_write_locked(struct serial *serial, unsigned offset, uint8_t 
     }
     case REG_INTERRUPT_ID: {
         bool was_enabled = serial_fifo_enabled(serial);
-        serial->fifo_control = value & FCR_KEPT;
+        /* The other FCR bits only take effect together with the enable bit. */
+        serial->fifo_control = (value & FCR_ENABLE) ? value & FCR_KEPT : 0;
         /* Switching FIFO mode on or off empties the FIFOs. */
-        if ((value & FCR_CLEAR_RX) || was_enabled != serial_fifo_enabled(serial))
+        if (((value & FCR_ENABLE) && (value & FCR_CLEAR_RX)) || was_enabled != serial_fifo_enabled(serial))
             serial_clear_rx_locked(serial);
         /* FCR_CLEAR_TX: nothing is ever waiting to be sent. */
         break;
