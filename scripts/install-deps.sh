@@ -9,6 +9,8 @@ packages=(
   liburing-dev libslirp-dev libcmocka-dev libseccomp-dev linux-libc-dev
   # the nested test host and the default guest
   qemu-system-x86 busybox-static cpio kmod gzip
+  # test-only: iasl disassembles the ACPI tables in test_acpi; xz-utils for scripts/extract-vmlinux.sh
+  acpica-tools xz-utils
 )
 
 missing=()

@@ -1,0 +1,99 @@
+#include "boot/boot.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "arch/x86/acpi.h"
+#include "arch/x86/e820.h"
+#include "arch/x86/layout.h"
+#include "boot/boot_image.h"
+#include "boot/bzimage.h"
+#include "boot/elf_pvh.h"
+#include "boot/kernel_file.h"
+
+/* Parsers describe the problem; the user needs to know which file it is about. */
+static int error_name_kernel(struct error *error, const char *name)
+{
+    if (!error)
+        return -1;
+    char detail[sizeof(error->message)];
+    snprintf(detail, sizeof(detail), "%s", error->message);
+    return error_set(error, error->exit_status, "kernel %s: %s", name, detail);
+}
+
+static int write_cmdline(const struct guest_memory *memory, const char *cmdline, size_t length, struct error *error)
+{
+    if (length >= LAYOUT_CMDLINE_MAX)
+        return error_set(error, EXIT_STATUS_USAGE, "command line is %zu bytes, longer than kestrel's limit of %llu",
+                         length, (unsigned long long)(LAYOUT_CMDLINE_MAX - 1));
+    if (guest_memory_write(memory, LAYOUT_CMDLINE_GPA, cmdline, length + 1) < 0)
+        return error_set(error, EXIT_STATUS_USAGE, "guest memory has no RAM for the command line at 0x%llx",
+                         (unsigned long long)LAYOUT_CMDLINE_GPA);
+    return 0;
+}
+
+int boot_load_images(const struct guest_memory *memory, const struct boot_image *kernel,
+                     const struct boot_image *initrd, const char *cmdline, unsigned cpu_count,
+                     struct boot_entry *entry, struct error *error)
+{
+    if (!cmdline)
+        cmdline = "";
+    size_t cmdline_length = strlen(cmdline);
+
+    /* Check the kernel before touching guest memory, so a bad file fails fast with its own message. */
+    struct bzimage_info bzimage;
+    struct elf_pvh_info elf;
+    bool is_bzimage = bzimage_detect(kernel->data, kernel->size);
+    if (is_bzimage) {
+        if (bzimage_parse(kernel->data, kernel->size, &bzimage, error) < 0)
+            return error_name_kernel(error, kernel->name);
+    } else if (elf_detect(kernel->data, kernel->size)) {
+        if (elf_pvh_parse(kernel->data, kernel->size, &elf, error) < 0)
+            return error_name_kernel(error, kernel->name);
+    } else {
+        return error_set(error, EXIT_STATUS_USAGE, "%s is not a Linux kernel (no bzImage header or ELF magic)",
+                         kernel->name);
+    }
+
+    struct e820_map e820;
+    struct acpi_tables_layout acpi;
+    if (e820_build(memory, &e820, error) < 0 || write_cmdline(memory, cmdline, cmdline_length, error) < 0 ||
+        acpi_tables_write(memory, cpu_count, &acpi, error) < 0)
+        return -1;
+
+    struct boot_platform platform = {
+        .e820 = &e820,
+        .cmdline_gpa = LAYOUT_CMDLINE_GPA,
+        .cmdline_length = cmdline_length,
+        .rsdp_gpa = acpi.rsdp_gpa,
+    };
+    if (is_bzimage)
+        return bzimage_load(memory, &bzimage, kernel, initrd, &platform, entry, error);
+    return elf_pvh_load(memory, &elf, kernel, initrd, &platform, entry, error);
+}
+
+int boot_load(const struct guest_memory *memory, const struct boot_request *request, struct boot_entry *entry,
+              struct error *error)
+{
+    if (request->cpu_count == 0 || request->cpu_count > ACPI_MAX_CPUS)
+        return error_set(error, EXIT_STATUS_USAGE, "cannot boot %u CPUs: the count must be 1 to %d",
+                         request->cpu_count, ACPI_MAX_CPUS);
+
+    struct kernel_file kernel_file;
+    struct kernel_file initrd_file = { 0 };
+    if (kernel_file_read(request->kernel_path, "kernel", KERNEL_FILE_MAX_KERNEL_SIZE, &kernel_file, error) < 0)
+        return -1;
+    if (request->initrd_path &&
+        kernel_file_read(request->initrd_path, "initrd", KERNEL_FILE_MAX_INITRD_SIZE, &initrd_file, error) < 0) {
+        kernel_file_release(&kernel_file);
+        return -1;
+    }
+
+    struct boot_image kernel = { .data = kernel_file.data, .size = kernel_file.size, .name = request->kernel_path };
+    struct boot_image initrd = { .data = initrd_file.data, .size = initrd_file.size, .name = request->initrd_path };
+    int result = boot_load_images(memory, &kernel, request->initrd_path ? &initrd : NULL, request->cmdline,
+                                  request->cpu_count, entry, error);
+    kernel_file_release(&initrd_file);
+    kernel_file_release(&kernel_file);
+    return result;
+}

@@ -1,0 +1,209 @@
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/checked_math.h"
+
+/* A bound for the parser alone; the VMM checks KVM's real limit. */
+#define CLI_MAX_CPUS_PARSED 1000000u
+
+const char *cli_usage(void)
+{
+    return "usage: kestrel <command> [options]\n"
+           "\n"
+           "commands:\n"
+           "  run          boot a Linux kernel (see kestrel run --help)\n"
+           "\n"
+           "options:\n"
+           "  --help, -h   show this help\n"
+           "  --version    show the version\n";
+}
+
+const char *cli_run_usage(void)
+{
+    return "usage: kestrel run --kernel PATH [options]\n"
+           "\n"
+           "  --kernel PATH       Linux kernel: a bzImage, or an ELF vmlinux with a PVH entry\n"
+           "  --initrd PATH       initial ramdisk\n"
+           "  --cmdline STR       kernel command line (default \"" CLI_DEFAULT_CMDLINE "\")\n"
+           "  --memory SIZE       guest RAM, with a K, M, G or T suffix; a bare number is MiB (default 512M)\n"
+           "  --cpus N            number of vCPUs (default 1)\n"
+           "  --console KIND      serial console: stdio (default; Ctrl-A x quits), none, file:PATH\n"
+           "  --stats             print KVM exit counts per reason and per device at exit\n"
+           "  --help, -h          show this help\n"
+           "\n"
+           "exit status: 0 guest powered off, rebooted or Ctrl-A x; 1 guest panic or error; 2 bad usage\n";
+}
+
+int cli_parse_size(const char *text, uint64_t *size)
+{
+    if (!text || !isdigit((unsigned char)text[0]))
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long number = strtoull(text, &end, 10);
+    if (errno == ERANGE)
+        return -1;
+    uint64_t multiplier;
+    switch (toupper((unsigned char)end[0])) {
+    case '\0':
+        multiplier = 1ull << 20;
+        break;
+    case 'K':
+        multiplier = 1ull << 10;
+        break;
+    case 'M':
+        multiplier = 1ull << 20;
+        break;
+    case 'G':
+        multiplier = 1ull << 30;
+        break;
+    case 'T':
+        multiplier = 1ull << 40;
+        break;
+    default:
+        return -1;
+    }
+    if (end[0] != '\0' && end[1] != '\0')
+        return -1;
+    return checked_mul_u64(number, multiplier, size) ? 0 : -1;
+}
+
+static int parse_cpus(const char *text, unsigned *cpus, struct error *error)
+{
+    if (!isdigit((unsigned char)text[0]))
+        return error_set(error, EXIT_STATUS_USAGE, "--cpus: '%s' is not a number", text);
+    errno = 0;
+    char *end;
+    unsigned long long number = strtoull(text, &end, 10);
+    if (*end != '\0')
+        return error_set(error, EXIT_STATUS_USAGE, "--cpus: '%s' is not a number", text);
+    if (number == 0)
+        return error_set(error, EXIT_STATUS_USAGE, "--cpus must be at least 1");
+    if (errno == ERANGE || number > CLI_MAX_CPUS_PARSED)
+        return error_set(error, EXIT_STATUS_USAGE, "--cpus: %s vCPUs is more than any KVM supports", text);
+    *cpus = (unsigned)number;
+    return 0;
+}
+
+static int parse_memory(const char *text, uint64_t *memory, struct error *error)
+{
+    if (cli_parse_size(text, memory) < 0)
+        return error_set(error, EXIT_STATUS_USAGE, "--memory: '%s' is not a size (try 512M or 2G)", text);
+    if (*memory == 0)
+        return error_set(error, EXIT_STATUS_USAGE, "--memory must be greater than 0");
+    if (*memory & 0xfff)
+        return error_set(error, EXIT_STATUS_USAGE, "--memory must be a multiple of 4K");
+    return 0;
+}
+
+static bool option_matches(const char *argument, const char *name, const char **inline_value)
+{
+    size_t length = strlen(name);
+    if (strncmp(argument, name, length) != 0)
+        return false;
+    if (argument[length] == '\0') {
+        *inline_value = NULL;
+        return true;
+    }
+    if (argument[length] == '=') {
+        *inline_value = argument + length + 1;
+        return true;
+    }
+    return false;
+}
+
+static const char *const value_options[] = {"--kernel", "--initrd", "--cmdline", "--memory", "--cpus", "--console"};
+
+static int parse_run(int argc, char *const argv[], int first, enum cli_command *command, struct vm_config *config,
+                     struct error *error)
+{
+    for (int i = first; i < argc; i++) {
+        const char *argument = argv[i];
+        const char *value = NULL;
+        if (strcmp(argument, "--help") == 0 || strcmp(argument, "-h") == 0) {
+            *command = CLI_COMMAND_RUN_HELP;
+            return 0;
+        }
+        const char *inline_value;
+        if (option_matches(argument, "--stats", &inline_value)) {
+            if (inline_value)
+                return error_set(error, EXIT_STATUS_USAGE, "--stats takes no value");
+            config->stats = true;
+            continue;
+        }
+        const char *option = NULL;
+        for (size_t j = 0; j < sizeof(value_options) / sizeof(value_options[0]); j++) {
+            if (option_matches(argument, value_options[j], &inline_value)) {
+                option = value_options[j];
+                break;
+            }
+        }
+        if (!option) {
+            if (argument[0] == '-')
+                return error_set(error, EXIT_STATUS_USAGE, "unknown option '%s' (see kestrel run --help)", argument);
+            return error_set(error, EXIT_STATUS_USAGE, "unexpected argument '%s' (see kestrel run --help)",
+                             argument);
+        }
+        if (inline_value) {
+            value = inline_value;
+        } else {
+            if (i + 1 >= argc)
+                return error_set(error, EXIT_STATUS_USAGE, "%s needs a value", option);
+            value = argv[++i];
+        }
+        if (strcmp(option, "--kernel") == 0) {
+            if (value[0] == '\0')
+                return error_set(error, EXIT_STATUS_USAGE, "--kernel needs a path");
+            config->kernel_path = value;
+        } else if (strcmp(option, "--initrd") == 0) {
+            if (value[0] == '\0')
+                return error_set(error, EXIT_STATUS_USAGE, "--initrd needs a path");
+            config->initrd_path = value;
+        } else if (strcmp(option, "--cmdline") == 0) {
+            config->cmdline = value;
+        } else if (strcmp(option, "--memory") == 0) {
+            if (parse_memory(value, &config->memory_size, error) < 0)
+                return -1;
+        } else if (strcmp(option, "--cpus") == 0) {
+            if (parse_cpus(value, &config->cpu_count, error) < 0)
+                return -1;
+        } else if (console_parse_spec(value, &config->console, error) < 0) {
+            return -1;
+        }
+    }
+    if (!config->kernel_path)
+        return error_set(error, EXIT_STATUS_USAGE, "run needs --kernel PATH (see kestrel run --help)");
+    *command = CLI_COMMAND_RUN;
+    return 0;
+}
+
+int cli_parse(int argc, char *const argv[], enum cli_command *command, struct vm_config *config,
+              struct error *error)
+{
+    *config = (struct vm_config){
+        .cmdline = CLI_DEFAULT_CMDLINE,
+        .memory_size = CLI_DEFAULT_MEMORY,
+        .cpu_count = CLI_DEFAULT_CPUS,
+        .console = {.kind = CONSOLE_STDIO},
+    };
+    if (argc < 2)
+        return error_set(error, EXIT_STATUS_USAGE, "no command given (see kestrel --help)");
+    const char *first = argv[1];
+    if (strcmp(first, "--help") == 0 || strcmp(first, "-h") == 0 || strcmp(first, "help") == 0) {
+        *command = CLI_COMMAND_HELP;
+        return 0;
+    }
+    if (strcmp(first, "--version") == 0 || strcmp(first, "version") == 0) {
+        *command = CLI_COMMAND_VERSION;
+        return 0;
+    }
+    if (strcmp(first, "run") == 0)
+        return parse_run(argc, argv, 2, command, config, error);
+    if (first[0] == '-')
+        return error_set(error, EXIT_STATUS_USAGE, "unknown option '%s' (see kestrel --help)", first);
+    return error_set(error, EXIT_STATUS_USAGE, "unknown command '%s' (see kestrel --help)", first);
+}

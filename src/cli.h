@@ -1,0 +1,56 @@
+#ifndef KESTREL_CLI_H
+#define KESTREL_CLI_H
+
+/*
+ * The command line:
+ *   kestrel --help | --version
+ *   kestrel run --kernel PATH [--initrd PATH] [--cmdline STR] [--memory SIZE]
+ *               [--cpus N] [--console stdio|none|file:PATH] [--stats]
+ *
+ * A pure parser: it checks syntax and ranges that need no host knowledge.
+ * Files, the host's memory and KVM's vCPU limit are checked by the VMM.
+ * Every error is one line in `error` with EXIT_STATUS_USAGE.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devices/console.h"
+#include "util/error.h"
+
+enum cli_command {
+    CLI_COMMAND_RUN,
+    CLI_COMMAND_HELP,     /* kestrel --help */
+    CLI_COMMAND_RUN_HELP, /* kestrel run --help */
+    CLI_COMMAND_VERSION,
+};
+
+#define CLI_DEFAULT_MEMORY   (512ull << 20)
+#define CLI_DEFAULT_CPUS     1u
+#define CLI_DEFAULT_CMDLINE  "console=ttyS0"
+
+struct vm_config {
+    const char *kernel_path;
+    const char *initrd_path; /* NULL: none */
+    const char *cmdline;
+    uint64_t memory_size;
+    unsigned cpu_count;
+    struct console_spec console;
+    bool stats;
+};
+
+/* Pointers in `config` point into argv. */
+int cli_parse(int argc, char *const argv[], enum cli_command *command, struct vm_config *config,
+              struct error *error);
+
+/*
+ * "512M", "2G", "4096K", "1T", or a bare number of MiB (as QEMU's -m);
+ * suffixes are binary and case-insensitive. 0 on success, -1 when `text`
+ * is not a size or overflows 64 bits.
+ */
+int cli_parse_size(const char *text, uint64_t *size);
+
+const char *cli_usage(void);
+const char *cli_run_usage(void);
+
+#endif

@@ -1,0 +1,32 @@
+#ifndef KESTREL_KVM_KVM_VM_H
+#define KESTREL_KVM_KVM_VM_H
+
+/*
+ * One KVM virtual machine: the in-kernel interrupt controllers (PIC, IOAPIC,
+ * per-vCPU LAPIC) and PIT, guest RAM slots, and ISA interrupt lines.
+ *
+ * Not here yet (later issues): ioeventfd, irqfd and GSI routing for virtio
+ * and MSI; every interrupt goes through KVM_IRQ_LINE for now.
+ */
+
+#include <stdbool.h>
+
+#include "kvm/kvm_system.h"
+#include "mem/guest_memory.h"
+#include "util/error.h"
+
+struct kvm_vm {
+    int fd;
+};
+
+/* Creates the VM with its TSS/identity-map pages, in-kernel irqchip and PIT. */
+int kvm_vm_create(struct kvm_vm *vm, const struct kvm_system *kvm, struct error *error);
+void kvm_vm_destroy(struct kvm_vm *vm);
+
+/* One memory slot per guest_memory region. */
+int kvm_vm_map_memory(struct kvm_vm *vm, const struct guest_memory *memory, struct error *error);
+
+/* Drives an interrupt line of the in-kernel PIC/IOAPIC; -1 with errno on failure. */
+int kvm_vm_set_irq_line(struct kvm_vm *vm, unsigned irq, bool level);
+
+#endif

@@ -1,0 +1,405 @@
+#include "vmm.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "arch/x86/layout.h"
+#include "arch/x86/regs.h"
+#include "arch/x86/vcpu_setup.h"
+#include "boot/boot.h"
+#include "bus/io_bus.h"
+#include "devices/acpi_pm.h"
+#include "devices/console.h"
+#include "devices/i8042.h"
+#include "devices/platform.h"
+#include "devices/pvpanic.h"
+#include "devices/rtc.h"
+#include "devices/serial.h"
+#include "kvm/exit_stats.h"
+#include "kvm/kvm_system.h"
+#include "kvm/kvm_vcpu.h"
+#include "kvm/kvm_vm.h"
+#include "util/log.h"
+#include "vcpu_loop.h"
+#include "vm_stop.h"
+
+struct vmm {
+    const struct vm_config *config;
+    struct guest_memory memory;
+    bool memory_created;
+    struct boot_entry boot_entry;
+    struct kvm_system kvm;
+    struct kvm_vm vm;
+    struct kvm_cpuid2 *supported_cpuid;
+    struct kvm_msr_list *supported_msrs;
+    struct vm_stop stop;
+    bool stop_ready;
+
+    struct io_bus pio;
+    struct io_bus mmio;
+    struct platform platform;
+    struct console console;
+    bool console_open;
+    struct serial serial;
+    bool serial_created;
+    struct i8042 i8042;
+    bool i8042_created;
+    struct rtc rtc;
+    bool rtc_created;
+    struct acpi_pm acpi_pm;
+    bool acpi_pm_created;
+    struct pvpanic pvpanic;
+    bool pvpanic_created;
+
+    unsigned vcpu_count;
+    unsigned vcpus_created;
+    unsigned threads_started;
+    struct kvm_vcpu *vcpus;
+    struct vcpu_loop *loops;
+    pthread_t *threads;
+
+    struct log_ratelimit irq_error_limit;
+};
+
+static void platform_set_irq_level(void *opaque, unsigned irq, bool level)
+{
+    struct vmm *vmm = opaque;
+    if (kvm_vm_set_irq_line(&vmm->vm, irq, level) < 0)
+        log_ratelimited(&vmm->irq_error_limit, "KVM_IRQ_LINE %u: %s", irq, strerror(errno));
+}
+
+static void platform_request_stop(void *opaque, enum platform_stop_reason reason)
+{
+    struct vmm *vmm = opaque;
+    enum vm_stop_reason stop_reason = VM_STOP_ERROR;
+    switch (reason) {
+    case PLATFORM_STOP_POWER_OFF:
+        stop_reason = VM_STOP_POWER_OFF;
+        break;
+    case PLATFORM_STOP_RESET:
+        stop_reason = VM_STOP_RESET;
+        break;
+    case PLATFORM_STOP_PANIC:
+        stop_reason = VM_STOP_PANIC;
+        break;
+    case PLATFORM_STOP_QUIT:
+        stop_reason = VM_STOP_QUIT;
+        break;
+    }
+    vm_stop_request(&vmm->stop, stop_reason);
+}
+
+/*
+ * The user's input, checked in an order that does not depend on the host:
+ * memory size, --cpus against KVM's limit (when /dev/kvm opens at all), then
+ * the kernel, initrd and command line. A missing /dev/kvm is reported only
+ * after those, so bad usage reads the same on hosts with and without KVM.
+ */
+static int check_input_and_load(struct vmm *vmm, struct error *error)
+{
+    const struct vm_config *config = vmm->config;
+    if (guest_memory_create(&vmm->memory, config->memory_size, error) < 0)
+        return -1;
+    vmm->memory_created = true;
+    struct error kvm_error = {.exit_status = EXIT_STATUS_FAILURE};
+    bool kvm_opened = kvm_system_open(&vmm->kvm, &kvm_error) == 0;
+    if (kvm_opened && config->cpu_count > vmm->kvm.max_vcpus)
+        return error_set(error, EXIT_STATUS_USAGE, "--cpus %u is more than this host's KVM allows (%u)",
+                         config->cpu_count, vmm->kvm.max_vcpus);
+    if (config->cpu_count > VMM_MAX_CPUS)
+        return error_set(error, EXIT_STATUS_USAGE, "--cpus %u is more than kestrel supports (%u)", config->cpu_count,
+                         VMM_MAX_CPUS);
+    struct boot_request request = {
+        .kernel_path = config->kernel_path,
+        .initrd_path = config->initrd_path,
+        .cmdline = config->cmdline,
+        .cpu_count = config->cpu_count,
+    };
+    if (boot_load(&vmm->memory, &request, &vmm->boot_entry, error) < 0)
+        return -1;
+    if (!kvm_opened) {
+        *error = kvm_error;
+        return -1;
+    }
+    return 0;
+}
+
+static int create_vm(struct vmm *vmm, struct error *error)
+{
+    if (kvm_host_is_pvm())
+        return error_set(error, EXIT_STATUS_FAILURE,
+                         "this host's /dev/kvm is PVM (kvm_pvm), which cannot boot a stock kernel; "
+                         "run guests in the nested test host (tests/testhost/run-in-l1.sh)");
+    vmm->supported_cpuid = kvm_system_supported_cpuid(&vmm->kvm, error);
+    if (!vmm->supported_cpuid)
+        return -1;
+    vmm->supported_msrs = kvm_system_msr_index_list(&vmm->kvm, error);
+    if (!vmm->supported_msrs)
+        return -1;
+    if (kvm_vm_create(&vmm->vm, &vmm->kvm, error) < 0)
+        return -1;
+    if (kvm_vm_map_memory(&vmm->vm, &vmm->memory, error) < 0)
+        return -1;
+    if (regs_write_boot_gdt(&vmm->memory, vmm->boot_entry.mode, error) < 0)
+        return -1;
+    if (vmm->boot_entry.mode == BOOT_ENTRY_LINUX_64BIT && regs_write_identity_page_tables(&vmm->memory, error) < 0)
+        return -1;
+    return 0;
+}
+
+static int create_devices(struct vmm *vmm, struct error *error)
+{
+    io_bus_init(&vmm->pio, "pio");
+    io_bus_init(&vmm->mmio, "mmio");
+    vmm->platform = (struct platform){
+        .opaque = vmm,
+        .set_irq_level = platform_set_irq_level,
+        .request_stop = platform_request_stop,
+    };
+    if (console_open(&vmm->console, &vmm->config->console, &vmm->platform, error) < 0)
+        return -1;
+    vmm->console_open = true;
+    if (serial_create(&vmm->serial, &vmm->platform, LAYOUT_COM1_IRQ, console_output_fd(&vmm->console), error) < 0)
+        return -1;
+    vmm->serial_created = true;
+    if (serial_attach(&vmm->serial, &vmm->pio, LAYOUT_COM1_PORT, error) < 0)
+        return -1;
+    if (i8042_create(&vmm->i8042, &vmm->platform, error) < 0)
+        return -1;
+    vmm->i8042_created = true;
+    if (i8042_attach(&vmm->i8042, &vmm->pio, error) < 0)
+        return -1;
+    if (rtc_create(&vmm->rtc, error) < 0)
+        return -1;
+    vmm->rtc_created = true;
+    if (rtc_attach(&vmm->rtc, &vmm->pio, error) < 0)
+        return -1;
+    if (acpi_pm_create(&vmm->acpi_pm, &vmm->platform, error) < 0)
+        return -1;
+    vmm->acpi_pm_created = true;
+    if (acpi_pm_attach(&vmm->acpi_pm, &vmm->pio, error) < 0)
+        return -1;
+    if (pvpanic_create(&vmm->pvpanic, &vmm->platform, error) < 0)
+        return -1;
+    vmm->pvpanic_created = true;
+    if (pvpanic_attach(&vmm->pvpanic, &vmm->pio, error) < 0)
+        return -1;
+    return console_start_input(&vmm->console, &vmm->serial, error);
+}
+
+static int create_vcpus(struct vmm *vmm, struct error *error)
+{
+    unsigned count = vmm->config->cpu_count;
+    vmm->vcpu_count = count;
+    vmm->vcpus = calloc(count, sizeof(*vmm->vcpus));
+    vmm->loops = calloc(count, sizeof(*vmm->loops));
+    vmm->threads = calloc(count, sizeof(*vmm->threads));
+    if (!vmm->vcpus || !vmm->loops || !vmm->threads)
+        return error_set(error, EXIT_STATUS_FAILURE, "out of memory for %u vCPUs", count);
+    struct x86_vcpu_template template = {
+        .supported_cpuid = vmm->supported_cpuid,
+        .supported_msrs = vmm->supported_msrs,
+        .vcpu_count = count,
+    };
+    /* Every vCPU exists before any runs: the BSP's SIPIs need their targets. */
+    for (unsigned i = 0; i < count; i++) {
+        if (kvm_vcpu_create(&vmm->vcpus[i], &vmm->kvm, &vmm->vm, i, error) < 0)
+            return -1;
+        vmm->vcpus_created++;
+        if (x86_vcpu_setup(&vmm->vcpus[i], &template, i == 0 ? &vmm->boot_entry : NULL, error) < 0)
+            return -1;
+        vmm->loops[i] = (struct vcpu_loop){
+            .vcpu = &vmm->vcpus[i],
+            .pio = &vmm->pio,
+            .mmio = &vmm->mmio,
+            .stop = &vmm->stop,
+        };
+    }
+    return 0;
+}
+
+static int start_vcpus(struct vmm *vmm, struct error *error)
+{
+    for (unsigned i = 0; i < vmm->vcpu_count; i++) {
+        int result = pthread_create(&vmm->threads[i], NULL, vcpu_loop_thread, &vmm->loops[i]);
+        if (result != 0)
+            return error_set(error, EXIT_STATUS_FAILURE, "cannot start vCPU %u's thread: %s", i, strerror(result));
+        vmm->threads_started++;
+    }
+    return 0;
+}
+
+/* Waits for a stop request; SIGINT/SIGTERM/SIGHUP (blocked, read through signalfd) become one. */
+static void wait_for_stop(struct vmm *vmm, int signal_fd)
+{
+    while (vm_stop_current(&vmm->stop) == VM_STOP_NONE) {
+        struct pollfd fds[2] = {
+            {.fd = vmm->stop.wake_fd, .events = POLLIN},
+            {.fd = signal_fd, .events = POLLIN},
+        };
+        int ready = poll(fds, 2, -1);
+        if (ready < 0 && errno != EINTR) {
+            log_error("poll: %s", strerror(errno));
+            vm_stop_request(&vmm->stop, VM_STOP_ERROR);
+            break;
+        }
+        if (ready > 0 && (fds[1].revents & POLLIN)) {
+            struct signalfd_siginfo info;
+            if (read(signal_fd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
+                if (vm_stop_request(&vmm->stop, VM_STOP_SIGNAL))
+                    log_error("stopping the guest on signal %s", strsignal((int)info.ssi_signo));
+            }
+        }
+    }
+}
+
+static void join_vcpus(struct vmm *vmm)
+{
+    for (unsigned i = 0; i < vmm->threads_started; i++)
+        pthread_join(vmm->threads[i], NULL);
+    vmm->threads_started = 0;
+}
+
+static void print_stats(struct vmm *vmm)
+{
+    struct exit_stats total;
+    memset(&total, 0, sizeof(total));
+    for (unsigned i = 0; i < vmm->vcpus_created; i++)
+        exit_stats_add(&total, &vmm->loops[i].stats);
+    fprintf(stderr, "kestrel: --stats\n");
+    exit_stats_print(&total, stderr);
+    io_bus_print_stats(&vmm->pio, stderr);
+    io_bus_print_stats(&vmm->mmio, stderr);
+    fflush(stderr);
+}
+
+static void destroy(struct vmm *vmm)
+{
+    join_vcpus(vmm);
+    if (vmm->console_open)
+        console_stop_input(&vmm->console);
+    for (unsigned i = 0; i < vmm->vcpus_created; i++)
+        kvm_vcpu_destroy(&vmm->vcpus[i]);
+    free(vmm->vcpus);
+    free(vmm->loops);
+    free(vmm->threads);
+    if (vmm->pvpanic_created)
+        pvpanic_destroy(&vmm->pvpanic);
+    if (vmm->acpi_pm_created)
+        acpi_pm_destroy(&vmm->acpi_pm);
+    if (vmm->rtc_created)
+        rtc_destroy(&vmm->rtc);
+    if (vmm->i8042_created)
+        i8042_destroy(&vmm->i8042);
+    if (vmm->serial_created)
+        serial_destroy(&vmm->serial);
+    if (vmm->console_open)
+        console_close(&vmm->console);
+    if (vmm->vm.fd >= 0)
+        kvm_vm_destroy(&vmm->vm);
+    if (vmm->kvm.fd >= 0)
+        kvm_system_close(&vmm->kvm);
+    free(vmm->supported_cpuid);
+    free(vmm->supported_msrs);
+    if (vmm->memory_created)
+        guest_memory_destroy(&vmm->memory);
+    if (vmm->stop_ready)
+        vm_stop_destroy(&vmm->stop);
+}
+
+static int exit_status_for(enum vm_stop_reason reason)
+{
+    switch (reason) {
+    case VM_STOP_POWER_OFF:
+        return EXIT_STATUS_OK;
+    case VM_STOP_RESET:
+        log_info("guest requested a reset (reboot); kestrel exits on reboot");
+        return EXIT_STATUS_OK;
+    case VM_STOP_PANIC:
+        log_error("guest kernel panicked");
+        return EXIT_STATUS_FAILURE;
+    case VM_STOP_QUIT:
+        return EXIT_STATUS_OK;
+    case VM_STOP_NONE:
+    case VM_STOP_ERROR:
+    case VM_STOP_SIGNAL:
+        break;
+    }
+    return EXIT_STATUS_FAILURE;
+}
+
+int vmm_run(const struct vm_config *config)
+{
+    struct vmm *vmm = calloc(1, sizeof(*vmm));
+    if (!vmm) {
+        log_error("out of memory");
+        return EXIT_STATUS_FAILURE;
+    }
+    vmm->config = config;
+    vmm->vm.fd = -1;
+    vmm->kvm.fd = -1;
+    struct error error = {.exit_status = EXIT_STATUS_FAILURE};
+    int signal_fd = -1;
+    int status = EXIT_STATUS_FAILURE;
+
+    if (check_input_and_load(vmm, &error) < 0 || create_vm(vmm, &error) < 0)
+        goto fail;
+    if (vm_stop_init(&vmm->stop, &error) < 0)
+        goto fail;
+    vmm->stop_ready = true;
+    if (vm_stop_install_kick_handler(&error) < 0)
+        goto fail;
+    /* Blocked before any thread starts, so only the main thread's signalfd sees them. */
+    sigset_t termination;
+    sigemptyset(&termination);
+    sigaddset(&termination, SIGINT);
+    sigaddset(&termination, SIGTERM);
+    sigaddset(&termination, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &termination, NULL);
+    signal_fd = signalfd(-1, &termination, SFD_CLOEXEC);
+    if (signal_fd < 0) {
+        error_set(&error, EXIT_STATUS_FAILURE, "signalfd: %s", strerror(errno));
+        goto fail;
+    }
+    if (create_devices(vmm, &error) < 0 || create_vcpus(vmm, &error) < 0 || start_vcpus(vmm, &error) < 0)
+        goto fail;
+
+    wait_for_stop(vmm, signal_fd);
+    join_vcpus(vmm);
+    /* The console first: the terminal is restored before kestrel's last words. */
+    if (vmm->console_open) {
+        console_close(&vmm->console);
+        vmm->console_open = false;
+    }
+    enum vm_stop_reason reason = vm_stop_current(&vmm->stop);
+    if (config->stats)
+        print_stats(vmm);
+    status = exit_status_for(reason);
+    destroy(vmm);
+    close(signal_fd);
+    free(vmm);
+    return status;
+
+fail:
+    if (vmm->stop_ready)
+        vm_stop_request(&vmm->stop, VM_STOP_ERROR);
+    join_vcpus(vmm);
+    if (vmm->console_open) {
+        console_close(&vmm->console);
+        vmm->console_open = false;
+    }
+    destroy(vmm);
+    if (signal_fd >= 0)
+        close(signal_fd);
+    log_error("%s", error.message);
+    status = error.exit_status;
+    free(vmm);
+    return status;
+}

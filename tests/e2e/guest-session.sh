@@ -1,0 +1,131 @@
+#!/bin/sh
+# sh guest-session.sh KESTREL WORK
+# Boots real guests with kestrel on a host with usable KVM (inside the nested
+# test host on a PVM machine; see run.sh) and prints TAP lines between
+# E2E-SESSION-BEGIN and E2E-SESSION-END. WORK holds vmlinux and the initrds
+# run.sh prepared; the Debian bzImage is build/guest/vmlinuz.
+kestrel=$1
+work=$2
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+vmlinuz=$repo/build/guest/vmlinuz
+out=$(mktemp -d /tmp/kestrel-guest-session.XXXXXX)
+boot_timeout=240
+default_cmdline="console=ttyS0 panic=-1 quiet"
+cmdline=$default_cmdline
+failed=0
+
+echo E2E-SESSION-BEGIN
+ok() { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; failed=1; }
+check() { # check NAME COMMAND...
+    name=$1
+    shift
+    if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+show_tail() { # show_tail RUN: the end of the console and kestrel's stderr, for a failure's context
+    tail -n 15 "$out/$1.console" | tr -d '\r' | sed "s/^/# $1 console: /"
+    tail -n 25 "$out/$1.stderr" | sed "s/^/# $1 stderr: /"
+}
+
+# boot RUN KERNEL INITRD CPUS [EXTRA-ARGS...]: status in $out/RUN.status
+boot() {
+    run=$1 kernel=$2 initrd=$3 cpus=$4
+    shift 4
+    start=$(date +%s)
+    timeout "$boot_timeout" "$kestrel" run --kernel "$kernel" --initrd "$initrd" --cpus "$cpus" --memory 512M \
+        --cmdline "$cmdline" "$@" </dev/null >"$out/$run.console" 2>"$out/$run.stderr"
+    echo $? >"$out/$run.status"
+    echo "# $run: status $(cat "$out/$run.status") after $(($(date +%s) - start)) s"
+}
+
+status_is() { [ "$(cat "$out/$1.status")" = "$2" ]; }
+console_value() { tr -d '\r' <"$out/$1.console" | sed -n "s/^$2 //p" | head -n 1; }
+date_close() { # date_close RUN: the guest's clock within 120 s of this host's
+    guest=$(console_value "$1" E2E-DATE)
+    [ -n "$guest" ] || return 1
+    difference=$(($(date +%s) - guest))
+    [ "$difference" -lt 0 ] && difference=$((-difference))
+    echo "# $1: guest date $guest, host date $(date +%s)"
+    [ "$difference" -le 120 ]
+}
+
+report_checks() { # report_checks RUN CPUS
+    check "$1: exits with status 0 on poweroff" status_is "$1" 0
+    check "$1: the guest sees $2 CPU(s) (nproc)" test "$(console_value "$1" E2E-NPROC)" = "$2"
+    check "$1: guest date within 120 s of the host's" date_close "$1"
+    check "$1: clocksource is kvm-clock" test "$(console_value "$1" E2E-CLOCKSOURCE)" = kvm-clock
+    status_is "$1" 0 || show_tail "$1"
+}
+
+boot bzimage-1cpu "$vmlinuz" "$work/initrd-report.img" 1 --stats
+report_checks bzimage-1cpu 1
+check "bzimage-1cpu: --stats counts exits by reason" grep -q '^  io  ' "$out/bzimage-1cpu.stderr"
+check "bzimage-1cpu: --stats counts exits per device" grep -qE '^pio serial .* [1-9][0-9]* exits$' \
+    "$out/bzimage-1cpu.stderr"
+check "bzimage-1cpu: --stats counts unclaimed I/O" grep -q '^pio (unclaimed)' "$out/bzimage-1cpu.stderr"
+grep -E '^(KVM exits|  |pio|mmio)' "$out/bzimage-1cpu.stderr" | sed 's/^/# stats: /'
+
+boot bzimage-2cpu "$vmlinuz" "$work/initrd-report.img" 2
+report_checks bzimage-2cpu 2
+
+boot pvh-2cpu "$work/vmlinux" "$work/initrd-report.img" 2
+report_checks pvh-2cpu 2
+
+boot panic "$vmlinuz" "$work/initrd-panic.img" 1
+check "panic: non-zero exit status" test "$(cat "$out/panic.status")" != 0
+check "panic: not killed by the timeout" test "$(cat "$out/panic.status")" != 124
+check "panic: kestrel reports the guest kernel panic" grep -q '^kestrel: guest kernel panicked$' "$out/panic.stderr"
+check "panic: the guest printed its panic" grep -q 'Kernel panic' "$out/panic.console"
+check "panic: the guest did not survive the crash" sh -c "! grep -q E2E-STILL-ALIVE '$out/panic.console'"
+status_is panic 1 || show_tail panic
+
+boot reboot "$vmlinuz" "$work/initrd-reboot.img" 2
+check "reboot: exits with status 0" status_is reboot 0
+check "reboot: kestrel says it exits on reboot" \
+    grep -q '^kestrel: guest requested a reset (reboot); kestrel exits on reboot$' "$out/reboot.stderr"
+check "reboot: the guest ran reboot -f" grep -q E2E-REBOOTING "$out/reboot.console"
+status_is reboot 0 || show_tail reboot
+
+# reboot=t makes Linux reset by triple fault: kestrel reports it as a fatal exit with the registers.
+cmdline="console=ttyS0 quiet reboot=t"
+boot triple-fault "$vmlinuz" "$work/initrd-reboot.img" 1
+cmdline=$default_cmdline
+check "triple fault: exit status 1" status_is triple-fault 1
+check "triple fault: kestrel names it" grep -q '^kestrel: guest triple fault on vCPU 0$' "$out/triple-fault.stderr"
+check "triple fault: a register dump follows" sh -c "grep -q 'RIP=' '$out/triple-fault.stderr' &&
+    grep -q 'CR0=' '$out/triple-fault.stderr' && grep -q 'EFER=' '$out/triple-fault.stderr'"
+status_is triple-fault 1 || show_tail triple-fault
+
+# SIGTERM while the guest idles on 2 vCPUs: every vCPU thread is kicked out of KVM_RUN and joined.
+timeout "$boot_timeout" "$kestrel" run --kernel "$vmlinuz" --initrd "$work/initrd-sleep.img" --cpus 2 \
+    --cmdline "$default_cmdline" </dev/null >"$out/sigterm.console" 2>"$out/sigterm.stderr" &
+kestrel_pid=$!
+waited=0
+while ! grep -q E2E-SLEEPING "$out/sigterm.console" 2>/dev/null && [ "$waited" -lt 200 ]; do
+    sleep 1
+    waited=$((waited + 1))
+done
+check "sigterm: the guest reached its idle loop" grep -q E2E-SLEEPING "$out/sigterm.console"
+kill -TERM "$kestrel_pid" 2>/dev/null
+waited=0
+while kill -0 "$kestrel_pid" 2>/dev/null && [ "$waited" -lt 30 ]; do
+    sleep 1
+    waited=$((waited + 1))
+done
+check "sigterm: kestrel stops within 30 s" sh -c "! kill -0 $kestrel_pid 2>/dev/null"
+wait "$kestrel_pid"
+echo $? >"$out/sigterm.status"
+check "sigterm: exit status 1" status_is sigterm 1
+check "sigterm: kestrel says why it stopped" grep -q 'stopping the guest on signal' "$out/sigterm.stderr"
+status_is sigterm 1 || show_tail sigterm
+
+timeout 60 "$kestrel" run --kernel "$vmlinuz" --cpus 100000 </dev/null >/dev/null 2>"$out/max-cpus.stderr"
+echo $? >"$out/max-cpus.status"
+check "usage: --cpus above KVM_CAP_MAX_VCPUS is status 2 with one line" \
+    sh -c "[ \$(cat '$out/max-cpus.status') = 2 ] && [ \$(wc -l <'$out/max-cpus.stderr') = 1 ] &&
+           grep -q \"more than this host's KVM allows\" '$out/max-cpus.stderr'"
+sed 's/^/# /' "$out/max-cpus.stderr"
+
+rm -rf "$out"
+echo E2E-SESSION-END
+exit $failed

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# End-to-end tests of build/kestrel (run by `make check`; TAP lines on stdout).
+#
+# Part 1, on this machine: every kind of bad input exits with status 2 and
+# one line "kestrel: <problem>", quickly; on a PVM host a valid kernel is
+# refused with one line and status 1; without /dev/kvm, status 1.
+#
+# Part 2, where real guests can run: one session (tests/e2e/guest-session.sh)
+# boots the Debian kernel with 1 and 2 vCPUs, the PVH vmlinux, a guest panic,
+# a guest reboot, a triple fault and a SIGTERM to kestrel. On a host whose /dev/kvm cannot boot stock kernels it
+# runs inside the nested test host (tests/testhost/run-in-l1.sh), once, to pay
+# for L1's boot only once.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+repo=$(pwd)
+
+KESTREL=${KESTREL:-$repo/build/kestrel}
+QUICK_TIMEOUT=20
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/kestrel-e2e.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+failed=0
+ok() { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; failed=1; }
+note() { sed 's/^/# /'; }
+
+if [ ! -x "$KESTREL" ]; then
+    not_ok "kestrel is built ($KESTREL)"
+    exit 1
+fi
+
+# The real Debian kernel and the default guest initrd (cached by the script).
+if ! bash tests/testhost/build-guest.sh >"$work/build-guest.log" 2>&1; then
+    note <"$work/build-guest.log"
+    not_ok "the default guest builds (tests/testhost/build-guest.sh)"
+    exit 1
+fi
+vmlinuz=$repo/build/guest/vmlinuz
+initrd=$repo/build/guest/initrd.img
+
+# ---------------------------------------------------------------- bad input
+# expect_failure NAME STATUS FRAGMENT KESTREL-ARGS...
+# kestrel must exit with STATUS within QUICK_TIMEOUT, print nothing on
+# stdout, and exactly one stderr line "kestrel: ..." containing FRAGMENT.
+expect_failure() {
+    local name=$1 expected=$2 fragment=$3
+    shift 3
+    timeout "$QUICK_TIMEOUT" "$KESTREL" "$@" </dev/null >"$work/stdout" 2>"$work/stderr"
+    local status=$?
+    local lines
+    lines=$(wc -l <"$work/stderr")
+    if [ "$status" -eq 124 ]; then
+        not_ok "$name: kestrel hung (killed after ${QUICK_TIMEOUT}s)"
+    elif [ "$status" -ne "$expected" ]; then
+        not_ok "$name: exit status $status, expected $expected"
+    elif [ "$lines" -ne 1 ]; then
+        not_ok "$name: $lines lines on stderr, expected 1"
+    elif ! grep -q '^kestrel: ' "$work/stderr"; then
+        not_ok "$name: the error line does not start with 'kestrel: '"
+    elif ! grep -qF -- "$fragment" "$work/stderr"; then
+        not_ok "$name: the error does not mention '$fragment'"
+    elif [ -s "$work/stdout" ]; then
+        not_ok "$name: unexpected output on stdout"
+    else
+        ok "$name"
+    fi
+    note <"$work/stderr"
+}
+
+# Inputs made from the real kernel and from nothing.
+head -c 2000000 "$vmlinuz" >"$work/truncated-bzImage"
+head -c 1048576 /dev/urandom >"$work/random-bytes"
+# An ELF for AArch64: a host ELF with e_machine (offset 18) patched to 183.
+cp "$(type -P true)" "$work/aarch64.elf"
+printf '\267\000' | dd of="$work/aarch64.elf" bs=1 seek=18 conv=notrunc status=none
+truncate -s 200M "$work/sparse-200M-initrd"
+long_cmdline=$(head -c 5000 /dev/zero | tr '\0' 'x')
+
+expect_failure "usage: kernel missing" 2 "/nonexistent/bzImage" run --kernel /nonexistent/bzImage
+expect_failure "usage: kernel unreadable (a directory)" 2 "$work" run --kernel "$work"
+expect_failure "usage: kernel of random bytes" 2 "not a Linux kernel" run --kernel "$work/random-bytes"
+expect_failure "usage: truncated bzImage" 2 "truncated" run --kernel "$work/truncated-bzImage"
+expect_failure "usage: ELF for another architecture" 2 "not x86-64" run --kernel "$work/aarch64.elf"
+expect_failure "usage: initrd missing" 2 "/nonexistent/initrd" run --kernel "$vmlinuz" --initrd /nonexistent/initrd
+expect_failure "usage: 200M initrd with --memory 128M" 2 "does not fit" \
+    run --kernel "$vmlinuz" --initrd "$work/sparse-200M-initrd" --memory 128M
+expect_failure "usage: --memory 0" 2 "--memory must be greater than 0" run --kernel "$vmlinuz" --memory 0
+expect_failure "usage: --memory beyond what the host can map" 2 "cannot map" run --kernel "$vmlinuz" --memory 1000T
+expect_failure "usage: malformed size" 2 "--memory: '12X' is not a size" run --kernel "$vmlinuz" --memory 12X
+expect_failure "usage: --cpus 0" 2 "--cpus must be at least 1" run --kernel "$vmlinuz" --cpus 0
+expect_failure "usage: --cpus above kestrel's limit" 2 "more than kestrel supports" run --kernel "$vmlinuz" --cpus 300
+if [ -e /dev/kvm ]; then
+    expect_failure "usage: --cpus above KVM_CAP_MAX_VCPUS" 2 "more than this host's KVM allows" \
+        run --kernel "$vmlinuz" --cpus 100000
+else
+    ok "usage: --cpus above KVM_CAP_MAX_VCPUS # SKIP no /dev/kvm here (checked in the guest session)"
+fi
+expect_failure "usage: command line longer than cmdline_size" 2 "cmdline_size" \
+    run --kernel "$vmlinuz" --cmdline "$long_cmdline"
+expect_failure "usage: unknown option" 2 "unknown option '--frobnicate'" run --kernel "$vmlinuz" --frobnicate
+expect_failure "usage: unknown command" 2 "unknown command 'start'" start
+expect_failure "usage: missing --kernel" 2 "--kernel" run --memory 256M
+expect_failure "usage: option without its value" 2 "--cpus needs a value" run --kernel "$vmlinuz" --cpus
+expect_failure "usage: bad console" 2 "serial9" run --kernel "$vmlinuz" --console serial9
+
+# Help and version go to stdout with status 0.
+if "$KESTREL" --help | grep -q 'kestrel run' && "$KESTREL" run --help | grep -q -- '--cpus N' &&
+   "$KESTREL" --version | grep -qE '^kestrel [0-9]'; then
+    ok "--help, run --help and --version"
+else
+    not_ok "--help, run --help and --version"
+fi
+
+# A host without /dev/kvm: a private mount namespace with an empty /dev.
+if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
+    timeout "$QUICK_TIMEOUT" unshare -m sh -c 'mount -t tmpfs none /dev && exec "$@"' sh \
+        "$KESTREL" run --kernel "$vmlinuz" --console none </dev/null >"$work/stdout" 2>"$work/stderr"
+    status=$?
+    if [ "$status" -eq 1 ] && [ "$(wc -l <"$work/stderr")" -eq 1 ] && grep -q '/dev/kvm' "$work/stderr"; then
+        ok "no /dev/kvm: one line, status 1"
+    else
+        not_ok "no /dev/kvm: status $status"
+    fi
+    note <"$work/stderr"
+else
+    ok "no /dev/kvm: one line, status 1 # SKIP needs root and unshare"
+fi
+
+# A PVM host refuses a valid kernel, quickly, before running any vCPU.
+if [ -d /sys/module/kvm_pvm ]; then
+    start=$(date +%s%N)
+    expect_failure "PVM host: a valid kernel is refused with one line" 1 "PVM" \
+        run --kernel "$vmlinuz" --initrd "$initrd" --console none
+    elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+    if [ "$elapsed_ms" -lt 5000 ]; then
+        ok "PVM host: the refusal comes within 5 s"
+    else
+        not_ok "PVM host: the refusal took ${elapsed_ms} ms"
+    fi
+else
+    ok "PVM host refusal # SKIP /dev/kvm here is not PVM"
+fi
+
+# ------------------------------------------------------------ real guests
+bash scripts/extract-vmlinux.sh "$vmlinuz" "$work/vmlinux" >"$work/extract.log" 2>&1 ||
+    { note <"$work/extract.log"; not_ok "extract-vmlinux.sh makes a PVH vmlinux"; }
+chmod 644 "$work/vmlinux" 2>/dev/null
+
+make_initrd() { # make_initrd NAME SCRIPT-TEXT
+    printf '%s\n' "$2" >"$work/$1.sh"
+    bash tests/testhost/add-test-script.sh "$initrd" "$work/$1.sh" "$work/initrd-$1.img" ||
+        not_ok "add-test-script.sh for $1"
+}
+make_initrd report 'echo "E2E-NPROC $(nproc)"
+echo "E2E-DATE $(date +%s)"
+echo "E2E-CLOCKSOURCE $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+poweroff -f'
+make_initrd panic 'echo "E2E-PANICKING"
+echo c >/proc/sysrq-trigger
+echo "E2E-STILL-ALIVE"'
+make_initrd reboot 'echo "E2E-REBOOTING"
+reboot -f
+echo "E2E-STILL-ALIVE"'
+make_initrd sleep 'echo "E2E-SLEEPING"
+sleep 600'
+chmod -R a+rX "$work"
+
+session_log=$work/session.log
+if bash tests/testhost/need-testhost.sh >"$work/need.txt"; then
+    echo "# guests run in the nested test host: $(cat "$work/need.txt")"
+    tests/testhost/run-in-l1.sh --timeout 600 tests/e2e/guest-session.sh "$KESTREL" "$work" >"$session_log" 2>&1
+    session_status=$?
+else
+    echo "# guests run directly: $(cat "$work/need.txt")"
+    sh tests/e2e/guest-session.sh "$KESTREL" "$work" >"$session_log" 2>&1
+    session_status=$?
+fi
+# run-in-l1.sh retries a stalled L1 once: only the last attempt's lines count.
+last_begin=$(grep -n '^E2E-SESSION-BEGIN' "$session_log" | tail -1 | cut -d: -f1)
+if [ -z "$last_begin" ]; then
+    note <"$session_log"
+    not_ok "guest session started (status $session_status)"
+else
+    tail -n +"$last_begin" "$session_log" | grep -vE '^E2E-SESSION-(BEGIN|END)' |
+        sed -E '/^(ok|not ok|#)( |$)/!s/^/# /'
+    if grep -q '^not ok' <(tail -n +"$last_begin" "$session_log"); then
+        failed=1
+    fi
+    if ! tail -n +"$last_begin" "$session_log" | grep -q '^E2E-SESSION-END'; then
+        not_ok "guest session finished (status $session_status)"
+    fi
+fi
+exit $failed

@@ -1,0 +1,59 @@
+# Shared helpers for the test-host scripts. Source it; it defines functions only.
+
+# modules_resolve MODULES_DIR NAME... : prints the .ko paths (relative to
+# MODULES_DIR) needed to load NAMEs, dependencies first, each once, in an order
+# insmod can follow. A name that the kernel does not have is reported on
+# stderr and skipped, so optional modules (pvpanic-mmio) can be asked for.
+modules_resolve() {
+    local modules_dir=$1; shift
+    awk -v wanted="$*" '
+        function canon(name) { gsub(/-/, "_", name); return name }
+        function name_of(path,   n) { n = path; sub(/.*\//, "", n); sub(/\.ko(\.[a-z]+)?$/, "", n); return canon(n) }
+        function visit(name,   i, count, parts) {
+            if (name in done) return
+            done[name] = 1
+            count = split(deps[name], parts, " ")
+            # modules.dep lists the deepest dependency last: load from the end.
+            for (i = count; i >= 1; i--) visit(name_of(parts[i]))
+            print path[name]
+        }
+        {
+            sub(/:$/, "", $1)
+            n = name_of($1)
+            path[n] = $1
+            line = ""
+            for (i = 2; i <= NF; i++) line = line " " $i
+            deps[n] = line
+        }
+        END {
+            count = split(wanted, names, " ")
+            for (i = 1; i <= count; i++) {
+                n = canon(names[i])
+                if (n in path) visit(n)
+                else print "modules_resolve: no module " names[i] > "/dev/stderr"
+            }
+        }' "$modules_dir/modules.dep"
+}
+
+# kernel_version KERNEL_DIR : the single version extracted by fetch-kernel.sh.
+kernel_version() {
+    cat "$1/.extracted"
+}
+
+# cpio_pack DIR OUT : packs DIR into a gzip'd newc archive with root-owned
+# files; OUT appears whole or not at all.
+cpio_pack() {
+    local partial
+    partial=$(mktemp "$2.XXXXXX")
+    (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -6 >"$partial"
+    chmod 644 "$partial"
+    mv "$partial" "$2"
+}
+
+# lock_build FILE : holds an exclusive lock on FILE until the calling script
+# exits, so concurrent runs (several tests at once) build a cache only once.
+lock_build() {
+    mkdir -p "$(dirname "$1")"
+    exec 9>"$1"
+    flock 9
+}
