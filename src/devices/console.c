@@ -154,9 +154,27 @@ int console_open_fds(struct console *console, const struct platform *platform, i
     return 0;
 }
 
+/* A reader that goes away (kestrel | head) must turn into EPIPE on the
+ * UART's write, which it handles, not into a silent death by SIGPIPE with the
+ * terminal left raw. Only the default disposition is replaced. */
+static void console_ignore_sigpipe(void)
+{
+    struct sigaction current;
+    if (sigaction(SIGPIPE, NULL, &current) == 0 && current.sa_handler == SIG_DFL &&
+        !(current.sa_flags & SA_SIGINFO)) {
+        struct sigaction ignore;
+        memset(&ignore, 0, sizeof(ignore));
+        ignore.sa_handler = SIG_IGN;
+        sigemptyset(&ignore.sa_mask);
+        sigaction(SIGPIPE, &ignore, NULL);
+    }
+}
+
 int console_open(struct console *console, const struct console_spec *spec, const struct platform *platform,
                  struct error *error)
 {
+    if (spec->kind != CONSOLE_NONE)
+        console_ignore_sigpipe();
     switch (spec->kind) {
     case CONSOLE_STDIO: {
         bool tty = isatty(STDIN_FILENO);

@@ -24,7 +24,9 @@
  * registers console_restore() with atexit() and runs it on the crash
  * signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT) before passing them on
  * to the previous handler; SIGINT/SIGTERM/SIGHUP are the VMM's to turn into
- * an orderly exit that calls console_close().
+ * an orderly exit that calls console_close(). console_open sets SIGPIPE to
+ * SIG_IGN if it was at its default, so a closed output is an EPIPE the UART
+ * logs (rate-limited), not a kill.
  */
 
 #include <limits.h>
