@@ -52,6 +52,14 @@ static void fuzz_request_stop(void *opaque, enum platform_stop_reason reason)
     stop_requests++;
 }
 
+static unsigned rx_space_wakeups;
+
+static void fuzz_rx_space(void *opaque)
+{
+    (void)opaque;
+    rx_space_wakeups++;
+}
+
 static void fuzz_clock(struct timespec *now)
 {
     *now = fuzz_time;
@@ -117,6 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pvpanic_create(&pvpanic, &platform, &error) < 0 || pvpanic_attach(&pvpanic, &pio, &error) < 0)
         __builtin_trap();
     rtc.clock_now = fuzz_clock;
+    serial_set_rx_space_callback(&serial, fuzz_rx_space, NULL);
 
     size_t position = 0;
     while (position + 2 <= size) {
@@ -143,8 +152,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             size_t length = data[position++] % 33;
             if (position + length > size)
                 length = size - position;
+            /* The host side's flow control: what rx_space promised must fit, exactly. */
+            size_t space = serial_rx_space(&serial);
             size_t accepted = serial_receive(&serial, data + position, length);
-            if (accepted > length)
+            if (accepted != (length < space ? length : space))
                 __builtin_trap();
             position += length;
             break;
