@@ -65,14 +65,20 @@ struct vmm {
     struct vcpu_loop *loops;
     pthread_t *threads;
 
+    /* Devices raise interrupts from several threads; the rate limiter's state is not atomic. */
+    pthread_mutex_t irq_error_lock;
     struct log_ratelimit irq_error_limit;
 };
 
 static void platform_set_irq_level(void *opaque, unsigned irq, bool level)
 {
     struct vmm *vmm = opaque;
-    if (kvm_vm_set_irq_line(&vmm->vm, irq, level) < 0)
-        log_ratelimited(&vmm->irq_error_limit, "KVM_IRQ_LINE %u: %s", irq, strerror(errno));
+    if (kvm_vm_set_irq_line(&vmm->vm, irq, level) < 0) {
+        int saved = errno;
+        pthread_mutex_lock(&vmm->irq_error_lock);
+        log_ratelimited(&vmm->irq_error_limit, "KVM_IRQ_LINE %u: %s", irq, strerror(saved));
+        pthread_mutex_unlock(&vmm->irq_error_lock);
+    }
 }
 
 static void platform_request_stop(void *opaque, enum platform_stop_reason reason)
@@ -99,8 +105,9 @@ static void platform_request_stop(void *opaque, enum platform_stop_reason reason
 /*
  * The user's input, checked in an order that does not depend on the host:
  * memory size, --cpus against KVM's limit (when /dev/kvm opens at all), then
- * the kernel, initrd and command line. A missing /dev/kvm is reported only
- * after those, so bad usage reads the same on hosts with and without KVM.
+ * the kernel, initrd and command line, then the console file. A missing
+ * /dev/kvm is reported only after those, so bad usage reads the same on
+ * hosts with and without KVM.
  */
 static int check_input_and_load(struct vmm *vmm, struct error *error)
 {
@@ -124,6 +131,15 @@ static int check_input_and_load(struct vmm *vmm, struct error *error)
     };
     if (boot_load(&vmm->memory, &request, &vmm->boot_entry, error) < 0)
         return -1;
+    /* The console file is user input too; a stdio console goes raw only here, just before use. */
+    vmm->platform = (struct platform){
+        .opaque = vmm,
+        .set_irq_level = platform_set_irq_level,
+        .request_stop = platform_request_stop,
+    };
+    if (console_open(&vmm->console, &config->console, &vmm->platform, error) < 0)
+        return -1;
+    vmm->console_open = true;
     if (!kvm_opened) {
         *error = kvm_error;
         return -1;
@@ -158,14 +174,6 @@ static int create_devices(struct vmm *vmm, struct error *error)
 {
     io_bus_init(&vmm->pio, "pio");
     io_bus_init(&vmm->mmio, "mmio");
-    vmm->platform = (struct platform){
-        .opaque = vmm,
-        .set_irq_level = platform_set_irq_level,
-        .request_stop = platform_request_stop,
-    };
-    if (console_open(&vmm->console, &vmm->config->console, &vmm->platform, error) < 0)
-        return -1;
-    vmm->console_open = true;
     if (serial_create(&vmm->serial, &vmm->platform, LAYOUT_COM1_IRQ, console_output_fd(&vmm->console), error) < 0)
         return -1;
     vmm->serial_created = true;
@@ -343,6 +351,7 @@ int vmm_run(const struct vm_config *config)
         return EXIT_STATUS_FAILURE;
     }
     vmm->config = config;
+    pthread_mutex_init(&vmm->irq_error_lock, NULL);
     vmm->vm.fd = -1;
     vmm->kvm.fd = -1;
     struct error error = {.exit_status = EXIT_STATUS_FAILURE};
@@ -384,6 +393,7 @@ int vmm_run(const struct vm_config *config)
     status = exit_status_for(reason);
     destroy(vmm);
     close(signal_fd);
+    pthread_mutex_destroy(&vmm->irq_error_lock);
     free(vmm);
     return status;
 
@@ -400,6 +410,7 @@ fail:
         close(signal_fd);
     log_error("%s", error.message);
     status = error.exit_status;
+    pthread_mutex_destroy(&vmm->irq_error_lock);
     free(vmm);
     return status;
 }

@@ -65,8 +65,12 @@ check "bzimage-1cpu: --stats counts exits per device" grep -qE '^pio serial .* [
 check "bzimage-1cpu: --stats counts unclaimed I/O" grep -q '^pio (unclaimed)' "$out/bzimage-1cpu.stderr"
 grep -E '^(KVM exits|  |pio|mmio)' "$out/bzimage-1cpu.stderr" | sed 's/^/# stats: /'
 
-boot bzimage-2cpu "$vmlinuz" "$work/initrd-report.img" 2
+# 4G puts RAM on both sides of the 32-bit MMIO hole (two memory slots).
+boot bzimage-2cpu "$vmlinuz" "$work/initrd-report.img" 2 --memory 4G
 report_checks bzimage-2cpu 2
+memtotal=$(console_value bzimage-2cpu E2E-MEMTOTAL-KB)
+echo "# bzimage-2cpu: MemTotal ${memtotal:-?} kB"
+check "bzimage-2cpu: with --memory 4G the guest has more than 3.5 GiB" test "${memtotal:-0}" -gt 3670016
 
 boot pvh-2cpu "$work/vmlinux" "$work/initrd-report.img" 2
 report_checks pvh-2cpu 2
@@ -118,6 +122,39 @@ echo $? >"$out/sigterm.status"
 check "sigterm: exit status 1" status_is sigterm 1
 check "sigterm: kestrel says why it stopped" grep -q 'stopping the guest on signal' "$out/sigterm.stderr"
 status_is sigterm 1 || show_tail sigterm
+
+# Ctrl-A x typed on a terminal console quits with status 0. script(1) gives kestrel a pty;
+# timeout --foreground keeps kestrel in the terminal's foreground process group.
+if command -v script >/dev/null 2>&1; then
+    rm -f "$out/ctrl-a.fifo"
+    mkfifo "$out/ctrl-a.fifo"
+    script -qfec "timeout --foreground $boot_timeout $kestrel run --kernel $vmlinuz --initrd $work/initrd-sleep.img \
+        --cmdline '$default_cmdline' --console stdio 2>$out/ctrl-a.stderr" /dev/null \
+        <"$out/ctrl-a.fifo" >"$out/ctrl-a.console" 2>&1 &
+    script_pid=$!
+    exec 3>"$out/ctrl-a.fifo"
+    waited=0
+    while ! grep -q E2E-SLEEPING "$out/ctrl-a.console" 2>/dev/null && [ "$waited" -lt 200 ]; do
+        sleep 1
+        waited=$((waited + 1))
+    done
+    check "ctrl-a x: the guest reached its idle loop" grep -q E2E-SLEEPING "$out/ctrl-a.console"
+    printf '\001x' >&3
+    waited=0
+    while kill -0 "$script_pid" 2>/dev/null && [ "$waited" -lt 30 ]; do
+        sleep 1
+        waited=$((waited + 1))
+    done
+    check "ctrl-a x: kestrel quits within 30 s" sh -c "! kill -0 $script_pid 2>/dev/null"
+    kill "$script_pid" 2>/dev/null
+    wait "$script_pid"
+    echo $? >"$out/ctrl-a.status"
+    exec 3>&-
+    check "ctrl-a x: exit status 0" status_is ctrl-a 0
+    status_is ctrl-a 0 || show_tail ctrl-a
+else
+    ok "ctrl-a x # SKIP script(1) is not installed"
+fi
 
 timeout 60 "$kestrel" run --kernel "$vmlinuz" --cpus 100000 </dev/null >/dev/null 2>"$out/max-cpus.stderr"
 echo $? >"$out/max-cpus.status"

@@ -46,7 +46,8 @@ initrd=$repo/build/guest/initrd.img
 expect_failure() {
     local name=$1 expected=$2 fragment=$3
     shift 3
-    timeout "$QUICK_TIMEOUT" "$KESTREL" "$@" </dev/null >"$work/stdout" 2>"$work/stderr"
+    # shellcheck disable=SC2086 # KESTREL_AS is a command prefix
+    timeout "$QUICK_TIMEOUT" ${KESTREL_AS:-} "$KESTREL" "$@" </dev/null >"$work/stdout" 2>"$work/stderr"
     local status=$?
     local lines
     lines=$(wc -l <"$work/stderr")
@@ -79,6 +80,18 @@ long_cmdline=$(head -c 5000 /dev/zero | tr '\0' 'x')
 
 expect_failure "usage: kernel missing" 2 "/nonexistent/bzImage" run --kernel /nonexistent/bzImage
 expect_failure "usage: kernel unreadable (a directory)" 2 "$work" run --kernel "$work"
+# Root reads any file, so the unreadable kernel is tried as user nobody.
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1 &&
+   setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$KESTREL" 2>/dev/null; then
+    mkdir -m 755 "$work/public"
+    chmod 711 "$work"
+    cp "$vmlinuz" "$work/public/unreadable-bzImage"
+    chmod 000 "$work/public/unreadable-bzImage"
+    KESTREL_AS="setpriv --reuid=65534 --regid=65534 --clear-groups" expect_failure \
+        "usage: kernel unreadable (no read permission)" 2 "Permission denied" run --kernel "$work/public/unreadable-bzImage"
+else
+    ok "usage: kernel unreadable (no read permission) # SKIP needs root, setpriv and a kestrel user nobody can run"
+fi
 expect_failure "usage: kernel of random bytes" 2 "not a Linux kernel" run --kernel "$work/random-bytes"
 expect_failure "usage: truncated bzImage" 2 "truncated" run --kernel "$work/truncated-bzImage"
 expect_failure "usage: ELF for another architecture" 2 "not x86-64" run --kernel "$work/aarch64.elf"
@@ -103,6 +116,8 @@ expect_failure "usage: unknown command" 2 "unknown command 'start'" start
 expect_failure "usage: missing --kernel" 2 "--kernel" run --memory 256M
 expect_failure "usage: option without its value" 2 "--cpus needs a value" run --kernel "$vmlinuz" --cpus
 expect_failure "usage: bad console" 2 "serial9" run --kernel "$vmlinuz" --console serial9
+expect_failure "usage: console file in a missing directory" 2 "/nonexistent/dir/console.log" \
+    run --kernel "$vmlinuz" --console file:/nonexistent/dir/console.log
 
 # Help and version go to stdout with status 0.
 if "$KESTREL" --help | grep -q 'kestrel run' && "$KESTREL" run --help | grep -q -- '--cpus N' &&
@@ -155,6 +170,7 @@ make_initrd() { # make_initrd NAME SCRIPT-TEXT
 make_initrd report 'echo "E2E-NPROC $(nproc)"
 echo "E2E-DATE $(date +%s)"
 echo "E2E-CLOCKSOURCE $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+echo "E2E-MEMTOTAL-KB $(sed -n "s/^MemTotal: *\([0-9]*\) kB/\1/p" /proc/meminfo)"
 poweroff -f'
 make_initrd panic 'echo "E2E-PANICKING"
 echo c >/proc/sysrq-trigger
