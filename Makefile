@@ -85,6 +85,11 @@ $(FUZZ_LIB): $(call obj,fuzzobj,$(LIB_SRCS) $(HARNESS_SRCS))
 # --- programs --------------------------------------------------------------
 $(BUILD)/kestrel: $(BUILD)/release/src/main.o $(RELEASE_LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+# Sanitizer builds of the VMM itself: the end-to-end tests boot a real guest with each.
+$(BUILD)/kestrel-asan: $(BUILD)/asan/src/main.o $(ASAN_LIB)
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/kestrel-tsan: $(BUILD)/tsan/src/main.o $(TSAN_LIB)
+	$(CC) $(TSAN_FLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/asan/tests/unit/%.o $(ASAN_LIB)
 	@mkdir -p $(dir $@)
@@ -106,7 +111,7 @@ fuzzers: $(FUZZ_BINS)
 benches: $(BENCH_BINS)
 
 # --- entry points ----------------------------------------------------------
-check: all unit-tests tsan-tests fuzzers
+check: all unit-tests tsan-tests fuzzers $(BUILD)/kestrel-asan $(BUILD)/kestrel-tsan
 	@bash tests/run-checks.sh
 
 run: all
@@ -124,6 +129,6 @@ bench-boot: all
 	bash bench/boot-time.sh
 
 clean:
-	rm -rf $(BUILD)/release $(BUILD)/asan $(BUILD)/tsan $(BUILD)/fuzzobj $(BUILD)/tests $(BUILD)/tests-tsan $(BUILD)/fuzz $(BUILD)/bench $(BUILD)/kestrel
+	rm -rf $(BUILD)/release $(BUILD)/asan $(BUILD)/tsan $(BUILD)/fuzzobj $(BUILD)/tests $(BUILD)/tests-tsan $(BUILD)/fuzz $(BUILD)/bench $(BUILD)/kestrel $(BUILD)/kestrel-asan $(BUILD)/kestrel-tsan
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -156,6 +156,28 @@ else
     ok "ctrl-a x # SKIP script(1) is not installed"
 fi
 
+# The sanitizer builds of kestrel (make check builds them) on real guests with 2 vCPUs:
+# ASan+UBSan to poweroff, TSan through the reset path (i8042, from a vCPU thread).
+sanitizer_boot() { # sanitizer_boot FLAVOUR INITRD
+    binary=$(dirname "$kestrel")/kestrel-$1
+    if [ ! -x "$binary" ]; then
+        ok "$1 build: a real boot # SKIP $binary is not built"
+        return
+    fi
+    saved_kestrel=$kestrel
+    kestrel=$binary
+    ASAN_OPTIONS=detect_leaks=1:exitcode=66 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        TSAN_OPTIONS=halt_on_error=1:exitcode=66 boot "$1" "$vmlinuz" "$2" 2
+    kestrel=$saved_kestrel
+    check "$1 build: exits with status 0" status_is "$1" 0
+    check "$1 build: no sanitizer report" sh -c "! grep -qE 'Sanitizer|runtime error' '$out/$1.stderr'"
+    status_is "$1" 0 || show_tail "$1"
+}
+sanitizer_boot asan "$work/initrd-report.img"
+check "asan build: the guest sees 2 CPUs" test "$(console_value asan E2E-NPROC)" = 2
+sanitizer_boot tsan "$work/initrd-reboot.img"
+check "tsan build: the guest rebooted" grep -q E2E-REBOOTING "$out/tsan.console"
+
 timeout 60 "$kestrel" run --kernel "$vmlinuz" --cpus 100000 </dev/null >/dev/null 2>"$out/max-cpus.stderr"
 echo $? >"$out/max-cpus.status"
 check "usage: --cpus above KVM_CAP_MAX_VCPUS is status 2 with one line" \
