@@ -20,10 +20,9 @@ CFLAGS     ?= -O2
 LDLIBS     := -lpthread
 
 # Test flavours define KESTREL_TEST_SEAMS: hooks that let tests act between a check and a use; absent from release.
-# (KESTREL_TESTING is the split ring's name for the same thing.)
 # -Wno-tsan: GCC cannot model atomic_thread_fence under TSan and says so; the rings use
 # full fences only for store->load ordering (notification handshakes), which TSan does not check.
-ASAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -DKESTREL_TESTING -DKESTREL_TEST_SEAMS
+ASAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -DKESTREL_TEST_SEAMS
 TSAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=thread -Wno-tsan -DKESTREL_TEST_SEAMS
 FUZZ_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -DKESTREL_FUZZING -DKESTREL_TEST_SEAMS -Wno-gnu-variable-sized-type-not-at-end
 
