@@ -130,9 +130,9 @@ void io_bus_print_stats(struct io_bus *bus, FILE *out)
     qsort(counts, n, sizeof(counts[0]), range_count_compare);
     for (unsigned i = 0; i < n; i++) {
         const struct io_bus_range *range = counts[i].range;
-        fprintf(out, "%s %-16s 0x%08" PRIx64 "-0x%08" PRIx64 " %12" PRIu64 " exits\n", bus->name, range->name,
+        fprintf(out, "%s %-18s 0x%08" PRIx64 "-0x%08" PRIx64 " %12" PRIu64 " exits\n", bus->name, range->name,
                 range->base, range_last(range->base, range->length), counts[i].count);
     }
-    fprintf(out, "%s %-16s %23s %12" PRIu64 " exits\n", bus->name, "(unclaimed)", "",
+    fprintf(out, "%s %-18s %23s %12" PRIu64 " exits\n", bus->name, "(unclaimed)", "",
             (uint64_t)atomic_load_explicit(&bus->unclaimed_count, memory_order_relaxed));
 }

@@ -24,6 +24,39 @@ void console_restore(void)
         tcsetattr(saved_termios_fd, TCSANOW, &saved_termios);
 }
 
+/* Termination signals reach the VMM through its signalfd and end in
+ * console_close(); these are the ones that kill the process on the spot. */
+static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+static struct sigaction previous_crash_actions[sizeof(crash_signals) / sizeof(crash_signals[0])];
+
+static void console_crash_handler(int signal_number, siginfo_t *info, void *context)
+{
+    (void)context;
+    console_restore();
+    /* Hand the signal to whoever had it before (the default action, or a
+     * sanitizer's reporter): a fault re-executes and faults again; a sent
+     * signal (kill, raise, abort) is raised again. */
+    for (size_t i = 0; i < sizeof(crash_signals) / sizeof(crash_signals[0]); i++) {
+        if (crash_signals[i] == signal_number) {
+            sigaction(signal_number, &previous_crash_actions[i], NULL);
+            break;
+        }
+    }
+    if (info->si_code <= 0)
+        raise(signal_number);
+}
+
+static void console_install_crash_restore(void)
+{
+    struct sigaction action;
+    memset(&action, 0, sizeof(action));
+    action.sa_sigaction = console_crash_handler;
+    action.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&action.sa_mask);
+    for (size_t i = 0; i < sizeof(crash_signals) / sizeof(crash_signals[0]); i++)
+        sigaction(crash_signals[i], &action, &previous_crash_actions[i]);
+}
+
 int console_parse_spec(const char *text, struct console_spec *spec, struct error *error)
 {
     memset(spec, 0, sizeof(*spec));
@@ -92,6 +125,7 @@ static int console_make_raw(int fd, struct error *error)
     saved_termios_valid = 1;
     if (!restore_registered) {
         atexit(console_restore);
+        console_install_crash_restore();
         restore_registered = true;
     }
     if (tcsetattr(fd, TCSANOW, &raw) < 0) {
@@ -120,9 +154,27 @@ int console_open_fds(struct console *console, const struct platform *platform, i
     return 0;
 }
 
+/* A reader that goes away (kestrel | head) must turn into EPIPE on the
+ * UART's write, which it handles, not into a silent death by SIGPIPE with the
+ * terminal left raw. Only the default disposition is replaced. */
+static void console_ignore_sigpipe(void)
+{
+    struct sigaction current;
+    if (sigaction(SIGPIPE, NULL, &current) == 0 && current.sa_handler == SIG_DFL &&
+        !(current.sa_flags & SA_SIGINFO)) {
+        struct sigaction ignore;
+        memset(&ignore, 0, sizeof(ignore));
+        ignore.sa_handler = SIG_IGN;
+        sigemptyset(&ignore.sa_mask);
+        sigaction(SIGPIPE, &ignore, NULL);
+    }
+}
+
 int console_open(struct console *console, const struct console_spec *spec, const struct platform *platform,
                  struct error *error)
 {
+    if (spec->kind != CONSOLE_NONE)
+        console_ignore_sigpipe();
     switch (spec->kind) {
     case CONSOLE_STDIO: {
         bool tty = isatty(STDIN_FILENO);

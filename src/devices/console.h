@@ -20,7 +20,13 @@
  *   ... run ...
  *   console_stop_input(&console); serial_destroy(&serial); console_close(&console);
  * console_restore() may be called from a signal handler (it only calls
- * tcsetattr); console_open also registers it with atexit().
+ * tcsetattr). When console_open puts a terminal in raw mode it also
+ * registers console_restore() with atexit() and runs it on the crash
+ * signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT) before passing them on
+ * to the previous handler; SIGINT/SIGTERM/SIGHUP are the VMM's to turn into
+ * an orderly exit that calls console_close(). console_open sets SIGPIPE to
+ * SIG_IGN if it was at its default, so a closed output is an EPIPE the UART
+ * logs (rate-limited), not a kill.
  */
 
 #include <limits.h>

@@ -1,6 +1,7 @@
 #include "devices/serial.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -61,6 +62,9 @@ enum {
     MSR_TRAILING_RI = 0x04,
     MSR_DELTA_DCD = 0x08,
 };
+
+/* How long a transmitted byte may wait for a full, non-blocking output fd. */
+enum { SERIAL_OUTPUT_WAIT_MS = 1000 };
 
 /* A console cable is always "connected": carrier, data set ready, clear to send. */
 static const uint8_t MSR_LINES_CONNECTED = MSR_DCD | MSR_DSR | MSR_CTS;
@@ -181,6 +185,13 @@ static void serial_output_byte_locked(struct serial *serial, uint8_t byte)
             return;
         if (written < 0 && errno == EINTR)
             continue;
+        if (written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* A non-blocking stdout: wait a little for the reader, as a
+             * blocking one would, but never forever. */
+            struct pollfd writable = {.fd = serial->output_fd, .events = POLLOUT};
+            if (poll(&writable, 1, SERIAL_OUTPUT_WAIT_MS) > 0)
+                continue;
+        }
         if (written < 0)
             log_ratelimited(&serial->output_error_limit, "serial: console output failed: %s", strerror(errno));
         return;
@@ -275,9 +286,10 @@ static void serial_write_locked(struct serial *serial, unsigned offset, uint8_t 
     }
     case REG_INTERRUPT_ID: {
         bool was_enabled = serial_fifo_enabled(serial);
-        serial->fifo_control = value & FCR_KEPT;
+        /* The other FCR bits only take effect together with the enable bit. */
+        serial->fifo_control = (value & FCR_ENABLE) ? value & FCR_KEPT : 0;
         /* Switching FIFO mode on or off empties the FIFOs. */
-        if ((value & FCR_CLEAR_RX) || was_enabled != serial_fifo_enabled(serial))
+        if (((value & FCR_ENABLE) && (value & FCR_CLEAR_RX)) || was_enabled != serial_fifo_enabled(serial))
             serial_clear_rx_locked(serial);
         /* FCR_CLEAR_TX: nothing is ever waiting to be sent. */
         break;

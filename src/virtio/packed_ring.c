@@ -84,6 +84,7 @@ int packed_ring_enable(struct virtq *queue)
     ring->used_wrap_counter = true;
     ring->slots_in_flight = 0;
     ring->signalled_used_valid = false;
+    ring->used_since_signal = 0;
     return 0;
 }
 
@@ -248,6 +249,8 @@ int packed_ring_push(struct virtq *queue, const struct virtq_request *request, u
 
     /* One used descriptor per buffer; the slots the rest of its chain took are skipped. */
     ring->slots_in_flight -= slots;
+    if (ring->used_since_signal < 2u * queue->config.size)
+        ring->used_since_signal += slots;
     advance_slot(&ring->next_used, &ring->used_wrap_counter, slots, queue->config.size);
     return 0;
 }
@@ -273,11 +276,13 @@ bool packed_ring_should_notify(struct virtq *queue)
     ring->signalled_used = ring->next_used;
     ring->signalled_used_wrap = ring->used_wrap_counter;
     ring->signalled_used_valid = true;
+    bool lapped = ring->used_since_signal >= 2 * size;
+    ring->used_since_signal = 0;
 
     if (flags == VRING_PACKED_EVENT_FLAG_DISABLE)
         return false;
     /* ENABLE, and values that are not valid here (DESC without EVENT_IDX, reserved): a spare interrupt is harmless. */
-    if (flags != VRING_PACKED_EVENT_FLAG_DESC || !queue->config.event_idx || !had_signalled)
+    if (flags != VRING_PACKED_EVENT_FLAG_DESC || !queue->config.event_idx || !had_signalled || lapped)
         return true;
     /* Notify when the used descriptor the driver named was written since the last notification. */
     uint32_t event = used_position(off_wrap & ~EVENT_WRAP_BIT, off_wrap & EVENT_WRAP_BIT, size);

@@ -28,6 +28,12 @@ struct packed_ring_state {
     uint16_t signalled_used;    /* for event suppression with EVENT_IDX */
     bool signalled_used_wrap;
     bool signalled_used_valid;
+    /*
+     * Slots used since the last should_notify, saturating at 2 * size: past
+     * that, positions (which repeat every 2 * size slots) cannot tell whether
+     * the driver's event was passed, so the device notifies.
+     */
+    uint32_t used_since_signal;
 };
 
 int packed_ring_enable(struct virtq *queue);

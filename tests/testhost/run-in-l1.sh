@@ -49,6 +49,8 @@ script=$1; shift
 [ -f "$script" ] || { echo "run-in-l1: no such script: $script" >&2; exit 2; }
 script=$(realpath "$script")
 
+command -v qemu-system-x86_64 >/dev/null ||
+    { echo "run-in-l1: qemu-system-x86_64 not found (apt-get install qemu-system-x86)" >&2; exit 1; }
 vmlinuz=$("$here/fetch-kernel.sh")
 l1_image=$("$here/build-l1.sh")
 

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -363,6 +365,49 @@ static void test_stdio_tty_raw_mode_and_restore(void **state)
     recording_platform_destroy(&recorder);
 }
 
+/* A crash with the terminal in raw mode still gives the terminal back. */
+static void test_crash_restores_terminal(void **state)
+{
+    (void)state;
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (master < 0) {
+        skip();
+        return;
+    }
+    assert_int_equal(grantpt(master), 0);
+    assert_int_equal(unlockpt(master), 0);
+    int tty = open(ptsname(master), O_RDWR | O_NOCTTY);
+    assert_true(tty >= 0);
+    struct termios before;
+    assert_int_equal(tcgetattr(tty, &before), 0);
+
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        dup2(tty, STDIN_FILENO);
+        struct console_spec spec = {.kind = CONSOLE_STDIO};
+        struct console console;
+        struct error error;
+        if (console_open(&console, &spec, NULL, &error) < 0)
+            _exit(3);
+        struct termios raw;
+        if (tcgetattr(tty, &raw) < 0 || (raw.c_lflag & ICANON))
+            _exit(4);
+        abort();
+    }
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGABRT);
+    struct termios after;
+    assert_int_equal(tcgetattr(tty, &after), 0);
+    assert_int_equal(after.c_lflag, before.c_lflag);
+    assert_int_equal(after.c_iflag, before.c_iflag);
+    assert_int_equal(after.c_oflag, before.c_oflag);
+    close(tty);
+    close(master);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_input_escape_quits),
         cmocka_unit_test(test_stop_while_fifo_full),
         cmocka_unit_test(test_stdio_tty_raw_mode_and_restore),
+        cmocka_unit_test(test_crash_restores_terminal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,3 +1,4 @@
+/* KESTREL_TSAN_TEST: the timer thread and the "vCPU" share the RTC. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include "arch/x86/layout.h"
 #include "bus/io_bus.h"
 #include "devices/rtc.h"
+#include "unit/recording_platform.h"
 
 enum { INDEX = LAYOUT_RTC_PORT, DATA = LAYOUT_RTC_PORT + 1 };
 
@@ -198,6 +200,135 @@ static void test_index_masking_and_cmos_ram(void **state)
     assert_int_equal(byte, 0xff);
 }
 
+static void advance_fake_ns(long ns)
+{
+    fake_now.tv_nsec += ns;
+    while (fake_now.tv_nsec >= 1000000000L) {
+        fake_now.tv_nsec -= 1000000000L;
+        fake_now.tv_sec++;
+    }
+}
+
+/* Register C's flags follow the clock for a polling guest. */
+static void test_flags_follow_clock(void **state)
+{
+    struct fixture *f = *state;
+    use_fake_time(f, 2026, 11, 25, 13, 5, 9);
+    fake_now.tv_nsec = 100000000;
+    cmos_read(f, RTC_REGISTER_C); /* acknowledge whatever the switch of clocks produced */
+    assert_int_equal(cmos_read(f, RTC_REGISTER_C), 0);
+
+    /* A second later: an update, and (register A's default rate 6 is 1024 Hz)
+     * a periodic flag; no IRQF since no interrupt is enabled. */
+    advance_fake_ns(1000000000L);
+    assert_int_equal(cmos_read(f, RTC_REGISTER_C), RTC_C_UPDATE | RTC_C_PERIODIC);
+    assert_int_equal(cmos_read(f, RTC_REGISTER_C), 0);
+    advance_fake_ns(2000000);
+    assert_int_equal(cmos_read(f, RTC_REGISTER_C), RTC_C_PERIODIC);
+    cmos_write(f, RTC_REGISTER_A, 0x20); /* no periodic rate */
+    advance_fake_ns(2000000);
+    assert_int_equal(cmos_read(f, RTC_REGISTER_C), 0);
+
+    /* Alarm at 13:05:12 (BCD, 24-hour); it is 13:05:10 now. */
+    cmos_write(f, RTC_REGISTER_SECONDS_ALARM, 0x12);
+    cmos_write(f, RTC_REGISTER_MINUTES_ALARM, 0x05);
+    cmos_write(f, RTC_REGISTER_HOURS_ALARM, 0x13);
+    advance_fake_ns(1000000000L);
+    assert_int_equal(cmos_read(f, RTC_REGISTER_C), RTC_C_UPDATE);
+    advance_fake_ns(1000000000L);
+    assert_int_equal(cmos_read(f, RTC_REGISTER_C), RTC_C_UPDATE | RTC_C_ALARM);
+    advance_fake_ns(1000000000L);
+    assert_int_equal(cmos_read(f, RTC_REGISTER_C), RTC_C_UPDATE);
+    /* "Don't care" in every field: an alarm each second. */
+    cmos_write(f, RTC_REGISTER_SECONDS_ALARM, 0xc0);
+    cmos_write(f, RTC_REGISTER_MINUTES_ALARM, 0xff);
+    cmos_write(f, RTC_REGISTER_HOURS_ALARM, 0xc0);
+    advance_fake_ns(1000000000L);
+    assert_int_equal(cmos_read(f, RTC_REGISTER_C), RTC_C_UPDATE | RTC_C_ALARM);
+
+    /* With the update interrupt enabled, IRQF is set too. */
+    cmos_write(f, RTC_REGISTER_B, RTC_B_24_HOUR | RTC_B_UPDATE_ENABLE);
+    advance_fake_ns(1000000000L);
+    assert_int_equal(cmos_read(f, RTC_REGISTER_C), RTC_C_IRQ | RTC_C_UPDATE | RTC_C_ALARM);
+
+    /* A host clock stepping back does not invent updates. */
+    fake_now.tv_sec -= 3600;
+    assert_int_equal(cmos_read(f, RTC_REGISTER_C), 0);
+}
+
+static void test_interrupt_line_follows_flags(void **state)
+{
+    struct fixture *f = *state;
+    struct recording_platform recorder;
+    recording_platform_init(&recorder);
+    use_fake_time(f, 2026, 11, 25, 13, 5, 9);
+    f->rtc.platform = &recorder.platform; /* delivery without the timer thread */
+    f->rtc.irq = LAYOUT_RTC_IRQ;
+    cmos_write(f, RTC_REGISTER_A, 0x20); /* no periodic flag in the way */
+    cmos_read(f, RTC_REGISTER_C);
+    advance_fake_ns(1000000000L);
+    /* The update flag is set (checked at the next access) but not enabled: no interrupt. */
+    cmos_write(f, RTC_REGISTER_B, RTC_B_24_HOUR | RTC_B_ALARM_ENABLE);
+    assert_false(recording_irq(&recorder, LAYOUT_RTC_IRQ));
+    uint8_t flags = cmos_read(f, RTC_REGISTER_C);
+    assert_int_equal(flags, RTC_C_UPDATE);
+    advance_fake_ns(1000000000L);
+    /* Enabling a source whose flag is pending interrupts at once... */
+    cmos_write(f, RTC_REGISTER_B, RTC_B_24_HOUR | RTC_B_UPDATE_ENABLE);
+    assert_true(recording_irq(&recorder, LAYOUT_RTC_IRQ));
+    /* ...and reading C acknowledges it. */
+    assert_int_equal(cmos_read(f, RTC_REGISTER_C) & (RTC_C_IRQ | RTC_C_UPDATE), RTC_C_IRQ | RTC_C_UPDATE);
+    assert_false(recording_irq(&recorder, LAYOUT_RTC_IRQ));
+    assert_int_equal(recorder.rising_edges[LAYOUT_RTC_IRQ], 1);
+    assert_int_equal(recorder.bad_irq_calls, 0);
+    f->rtc.platform = NULL;
+    recording_platform_destroy(&recorder);
+}
+
+/* Waits (bounded) for IRQ 8 to go high, then acknowledges it through register C. */
+static uint8_t wait_and_acknowledge(struct fixture *f, struct recording_platform *recorder)
+{
+    for (int i = 0; i < 3000 && !recording_irq(recorder, LAYOUT_RTC_IRQ); i++)
+        usleep(1000);
+    assert_true(recording_irq(recorder, LAYOUT_RTC_IRQ));
+    uint8_t flags = cmos_read(f, RTC_REGISTER_C);
+    return flags;
+}
+
+static void test_timer_thread_interrupts(void **state)
+{
+    struct fixture *f = *state;
+    struct recording_platform recorder;
+    recording_platform_init(&recorder);
+    struct error error = {0};
+    assert_int_equal(rtc_start_interrupts(&f->rtc, &recorder.platform, LAYOUT_RTC_IRQ, &error), 0);
+    cmos_read(f, RTC_REGISTER_C);
+    /* Nothing enabled: the thread sleeps and the line stays low. */
+    usleep(20000);
+    assert_false(recording_irq(&recorder, LAYOUT_RTC_IRQ));
+
+    cmos_write(f, RTC_REGISTER_B, RTC_B_24_HOUR | RTC_B_UPDATE_ENABLE);
+    uint8_t flags = wait_and_acknowledge(f, &recorder);
+    assert_int_equal(flags & (RTC_C_IRQ | RTC_C_UPDATE), RTC_C_IRQ | RTC_C_UPDATE);
+
+    /* Periodic at 8192 Hz asked, 1024 Hz delivered: several interrupts, each acknowledged. */
+    cmos_write(f, RTC_REGISTER_B, RTC_B_24_HOUR | RTC_B_PERIODIC_ENABLE);
+    cmos_write(f, RTC_REGISTER_A, 0x23);
+    for (int i = 0; i < 5; i++) {
+        flags = wait_and_acknowledge(f, &recorder);
+        assert_true(flags & RTC_C_IRQ);
+        assert_true(flags & RTC_C_PERIODIC);
+    }
+    cmos_write(f, RTC_REGISTER_B, RTC_B_24_HOUR);
+    cmos_read(f, RTC_REGISTER_C);
+    assert_false(recording_irq(&recorder, LAYOUT_RTC_IRQ));
+    assert_true(recorder.rising_edges[LAYOUT_RTC_IRQ] >= 6);
+    assert_int_equal(recorder.bad_irq_calls, 0);
+    rtc_stop_interrupts(&f->rtc);
+    rtc_stop_interrupts(&f->rtc); /* idempotent; teardown's rtc_destroy calls it again */
+    recording_platform_destroy(&recorder);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +337,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_update_in_progress_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_matches_host_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_masking_and_cmos_ram, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flags_follow_clock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interrupt_line_follows_flags, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timer_thread_interrupts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -414,6 +415,48 @@ static void test_concurrent_receive_and_drain(void **state)
     assert_false(recording_irq(&f->recorder, IRQ));
 }
 
+static void *drain_later(void *opaque)
+{
+    struct fixture *f = opaque;
+    usleep(50000);
+    char buffer[4096];
+    ssize_t ignored = read(f->output[0], buffer, sizeof(buffer));
+    (void)ignored;
+    return NULL;
+}
+
+/* A full non-blocking output waits for room instead of losing the byte;
+ * a vanished reader is an error the UART survives. */
+static void test_output_backpressure_and_broken_pipe(void **state)
+{
+    struct fixture *f = *state;
+    char filler[4096];
+    memset(filler, 'f', sizeof(filler));
+    while (write(f->output[1], filler, sizeof(filler)) > 0)
+        ;
+    while (write(f->output[1], filler, 1) > 0)
+        ;
+    pthread_t reader;
+    assert_int_equal(pthread_create(&reader, NULL, drain_later, f), 0);
+    out8(f, THR, 'Z');
+    pthread_join(reader, NULL);
+    char buffer[4096];
+    char last = 0;
+    ssize_t count;
+    while ((count = read(f->output[0], buffer, sizeof(buffer))) > 0)
+        last = buffer[count - 1];
+    assert_int_equal(last, 'Z');
+
+    struct sigaction ignore = {.sa_handler = SIG_IGN}, previous;
+    sigaction(SIGPIPE, &ignore, &previous);
+    close(f->output[0]);
+    f->output[0] = open("/dev/null", O_RDONLY | O_NONBLOCK); /* for teardown */
+    out8(f, THR, 'x');
+    out8(f, IER, 0x02);
+    assert_int_equal(in8(f, IIR) & 0x0f, 0x02); /* the UART carries on */
+    sigaction(SIGPIPE, &previous, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -427,6 +470,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scratch_and_readonly_registers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_register_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_receive_and_drain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_backpressure_and_broken_pipe, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

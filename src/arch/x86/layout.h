@@ -43,6 +43,7 @@
 #define LAYOUT_I8042_DATA_PORT    0x60
 #define LAYOUT_I8042_COMMAND_PORT 0x64
 #define LAYOUT_RTC_PORT           0x70           /* index 0x70, data 0x71 */
+#define LAYOUT_RTC_IRQ            8
 /* pvpanic (ACPI _HID QEMU0001): the guest writes 1 here when its kernel panics. */
 #define LAYOUT_PVPANIC_PORT       0x505
 
