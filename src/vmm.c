@@ -189,6 +189,8 @@ static int create_devices(struct vmm *vmm, struct error *error)
     vmm->rtc_created = true;
     if (rtc_attach(&vmm->rtc, &vmm->pio, error) < 0)
         return -1;
+    if (rtc_start_interrupts(&vmm->rtc, &vmm->platform, LAYOUT_RTC_IRQ, error) < 0)
+        return -1;
     if (acpi_pm_create(&vmm->acpi_pm, &vmm->platform, error) < 0)
         return -1;
     vmm->acpi_pm_created = true;
