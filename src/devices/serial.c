@@ -192,6 +192,12 @@ static void serial_output_byte_locked(struct serial *serial, uint8_t byte)
             if (poll(&writable, 1, SERIAL_OUTPUT_WAIT_MS) > 0)
                 continue;
         }
+        if (written < 0 && errno == EPIPE) {
+            /* The reader is gone for good: say so once, then stop paying a syscall per byte. */
+            log_warn("serial: console output closed (%s); further guest output is discarded", strerror(errno));
+            serial->output_fd = -1;
+            return;
+        }
         if (written < 0)
             log_ratelimited(&serial->output_error_limit, "serial: console output failed: %s", strerror(errno));
         return;
