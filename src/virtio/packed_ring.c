@@ -277,9 +277,11 @@ bool packed_ring_should_notify(struct virtq *queue)
     ring->signalled_used_wrap = ring->used_wrap_counter;
     ring->signalled_used_valid = true;
     bool lapped = ring->used_since_signal >= 2 * size;
+    bool used_nothing = ring->used_since_signal == 0;
     ring->used_since_signal = 0;
 
-    if (flags == VRING_PACKED_EVENT_FLAG_DISABLE)
+    /* Nothing pushed since the last decision: nothing to tell the driver (as the split ring decides). */
+    if (flags == VRING_PACKED_EVENT_FLAG_DISABLE || (had_signalled && used_nothing))
         return false;
     /* ENABLE, and values that are not valid here (DESC without EVENT_IDX, reserved): a spare interrupt is harmless. */
     if (flags != VRING_PACKED_EVENT_FLAG_DESC || !queue->config.event_idx || !had_signalled || lapped)

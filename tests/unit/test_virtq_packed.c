@@ -852,6 +852,8 @@ static void test_notify_enable_and_disable(void **state)
     set_driver_event(f, VRING_PACKED_EVENT_FLAG_ENABLE, 0, true);
     complete_one(f, 0);
     assert_true(virtq_should_notify(&f->queue));
+    /* Nothing pushed since: no spare interrupt. */
+    assert_false(virtq_should_notify(&f->queue));
     complete_one(f, 1);
     assert_true(virtq_should_notify(&f->queue));
     set_driver_event(f, VRING_PACKED_EVENT_FLAG_DISABLE, 0, true);
