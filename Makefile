@@ -7,7 +7,8 @@
 #   make run          boot the default guest to a shell on the serial console
 #   make fuzz FUZZ=<target> FUZZ_SECONDS=N
 #   make bench-virtq  virtqueue micro-benchmarks
-#   make bench-boot   boot-time and VMM-overhead benchmarks
+#   make bench-boot   boot-time benchmark (kestrel vs QEMU)
+#   make bench-overhead  kestrel's own startup time and memory overhead (--stats)
 
 BUILD      ?= build
 CC         ?= gcc
@@ -49,7 +50,7 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .SECONDARY:
-.PHONY: all deps check unit-tests tsan-tests fuzzers benches run fuzz bench-virtq bench-boot clean
+.PHONY: all deps check unit-tests tsan-tests fuzzers benches run fuzz bench-virtq bench-boot bench-overhead clean
 all: $(BUILD)/kestrel
 
 deps: $(DEPS_STAMP)
@@ -126,6 +127,9 @@ bench-virtq: $(BUILD)/bench/bench_virtq
 
 bench-boot: all
 	bash bench/boot-time.sh
+
+bench-overhead: all
+	bash bench/vmm-overhead.sh
 
 clean:
 	rm -rf $(BUILD)/release $(BUILD)/asan $(BUILD)/tsan $(BUILD)/fuzzobj $(BUILD)/tests $(BUILD)/tests-tsan $(BUILD)/fuzz $(BUILD)/bench $(BUILD)/kestrel $(BUILD)/kestrel-asan $(BUILD)/kestrel-tsan

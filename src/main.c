@@ -1,12 +1,16 @@
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/startup_clock.h"
 #include "vmm.h"
 
 int main(int argc, char *argv[])
 {
+    /* First of all: --stats reports the first KVM_RUN relative to this when no launcher gave an exec time. */
+    uint64_t main_ns = startup_clock_now_ns();
     enum cli_command command;
     static struct vm_config config;
     struct error error = {0};
@@ -27,5 +31,11 @@ int main(int argc, char *argv[])
     case CLI_COMMAND_RUN:
         break;
     }
-    return vmm_run(&config);
+    struct startup_origin origin;
+    if (startup_origin_resolve(main_ns, config.stats ? getenv(STARTUP_EXEC_TIME_VARIABLE) : NULL, &origin,
+                               &error) < 0) {
+        log_error("%s", error.message);
+        return error.exit_status;
+    }
+    return vmm_run(&config, &origin);
 }

@@ -9,7 +9,9 @@
  * or by KVM on its behalf: sizes and offsets are checked before use.
  */
 
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "bus/io_bus.h"
 #include "kvm/exit_stats.h"
@@ -22,6 +24,8 @@ struct vcpu_loop {
     struct io_bus *mmio;
     struct vm_stop *stop;
     struct exit_stats stats; /* owned by the thread until it is joined */
+    /* Boot vCPU only (else NULL): CLOCK_MONOTONIC ns just before its first KVM_RUN, for --stats. */
+    _Atomic uint64_t *first_run_ns;
 };
 
 /* pthread entry point; `argument` is a struct vcpu_loop. */

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +28,14 @@
 #include "kvm/kvm_vcpu.h"
 #include "kvm/kvm_vm.h"
 #include "util/log.h"
+#include "util/process_memory.h"
 #include "vcpu_loop.h"
 #include "vm_stop.h"
 
 struct vmm {
     const struct vm_config *config;
+    struct startup_origin origin;
+    _Atomic uint64_t first_run_ns; /* 0 until the boot vCPU is about to enter KVM_RUN */
     struct guest_memory memory;
     bool memory_created;
     struct boot_entry boot_entry;
@@ -147,12 +151,23 @@ static int check_input_and_load(struct vmm *vmm, struct error *error)
     return 0;
 }
 
+/* KESTREL_ALLOW_PVM=1: a developer's override, to measure kestrel itself on a PVM host. */
+static bool pvm_allowed(void)
+{
+    const char *value = getenv("KESTREL_ALLOW_PVM");
+    return value && strcmp(value, "1") == 0;
+}
+
 static int create_vm(struct vmm *vmm, struct error *error)
 {
-    if (kvm_host_is_pvm())
-        return error_set(error, EXIT_STATUS_FAILURE,
-                         "this host's /dev/kvm is PVM (kvm_pvm), which cannot boot a stock kernel; "
-                         "run guests in the nested test host (tests/testhost/run-in-l1.sh)");
+    if (kvm_host_is_pvm()) {
+        if (!pvm_allowed())
+            return error_set(error, EXIT_STATUS_FAILURE,
+                             "this host's /dev/kvm is PVM (kvm_pvm), which cannot boot a stock kernel; "
+                             "run guests in the nested test host (tests/testhost/run-in-l1.sh)");
+        log_warn("KESTREL_ALLOW_PVM=1: this host's /dev/kvm is PVM; the guest's kernel will not boot; "
+                 "for measurements only");
+    }
     vmm->supported_cpuid = kvm_system_supported_cpuid(&vmm->kvm, error);
     if (!vmm->supported_cpuid)
         return -1;
@@ -230,6 +245,7 @@ static int create_vcpus(struct vmm *vmm, struct error *error)
             .pio = &vmm->pio,
             .mmio = &vmm->mmio,
             .stop = &vmm->stop,
+            .first_run_ns = i == 0 ? &vmm->first_run_ns : NULL,
         };
     }
     return 0;
@@ -277,6 +293,34 @@ static void join_vcpus(struct vmm *vmm)
     vmm->threads_started = 0;
 }
 
+static void print_startup_and_memory(struct vmm *vmm)
+{
+    const char *origin = vmm->origin.from_exec ? "exec" : "main";
+    uint64_t first_run = atomic_load(&vmm->first_run_ns);
+    if (first_run == 0)
+        fprintf(stderr, "startup: no KVM_RUN was reached\n");
+    else if (first_run < vmm->origin.ns)
+        fprintf(stderr, "startup: first KVM_RUN before %s's time (clock mismatch)\n", origin);
+    else
+        fprintf(stderr, "startup: first KVM_RUN %.3f ms after %s\n", (double)(first_run - vmm->origin.ns) / 1e6,
+                origin);
+    struct process_memory_range guest[GUEST_MEMORY_MAX_REGIONS];
+    for (unsigned i = 0; i < vmm->memory.region_count; i++)
+        guest[i] = (struct process_memory_range){
+            .start = (uint64_t)(uintptr_t)vmm->memory.regions[i].host,
+            .size = vmm->memory.regions[i].size,
+        };
+    struct process_memory_usage usage;
+    struct error error = {0};
+    if (process_memory_measure(guest, vmm->memory.region_count, &usage, &error) < 0) {
+        fprintf(stderr, "memory: not measured: %s\n", error.message);
+        return;
+    }
+    fprintf(stderr, "memory: RSS %llu KiB = guest RAM touched %llu KiB + VMM overhead %llu KiB\n",
+            (unsigned long long)usage.total_rss_kib, (unsigned long long)usage.guest_rss_kib,
+            (unsigned long long)(usage.total_rss_kib - usage.guest_rss_kib));
+}
+
 static void print_stats(struct vmm *vmm)
 {
     struct exit_stats total;
@@ -287,6 +331,7 @@ static void print_stats(struct vmm *vmm)
     exit_stats_print(&total, stderr);
     io_bus_print_stats(&vmm->pio, stderr);
     io_bus_print_stats(&vmm->mmio, stderr);
+    print_startup_and_memory(vmm);
     fflush(stderr);
 }
 
@@ -345,7 +390,7 @@ static int exit_status_for(enum vm_stop_reason reason)
     return EXIT_STATUS_FAILURE;
 }
 
-int vmm_run(const struct vm_config *config)
+int vmm_run(const struct vm_config *config, const struct startup_origin *origin)
 {
     struct vmm *vmm = calloc(1, sizeof(*vmm));
     if (!vmm) {
@@ -353,6 +398,7 @@ int vmm_run(const struct vm_config *config)
         return EXIT_STATUS_FAILURE;
     }
     vmm->config = config;
+    vmm->origin = *origin;
     pthread_mutex_init(&vmm->irq_error_lock, NULL);
     vmm->vm.fd = -1;
     vmm->kvm.fd = -1;

@@ -12,10 +12,12 @@
  */
 
 #include "cli.h"
+#include "util/startup_clock.h"
 
 /* Cap from the guest's xAPIC ids (8 bits, 0xff is broadcast) in CPUID leaf 1 and the MADT. */
 #define VMM_MAX_CPUS 254u
 
-int vmm_run(const struct vm_config *config);
+/* `origin`: what --stats measures the first KVM_RUN from (exec or main()'s entry). */
+int vmm_run(const struct vm_config *config, const struct startup_origin *origin);
 
 #endif

@@ -69,7 +69,12 @@ check "bzimage-1cpu: --stats counts exits by reason" grep -q '^  io  ' "$out/bzi
 check "bzimage-1cpu: --stats counts exits per device" grep -qE '^pio serial .* [1-9][0-9]* exits$' \
     "$out/bzimage-1cpu.stderr"
 check "bzimage-1cpu: --stats counts unclaimed I/O" grep -q '^pio (unclaimed)' "$out/bzimage-1cpu.stderr"
-grep -E '^(KVM exits|  |pio|mmio)' "$out/bzimage-1cpu.stderr" | sed 's/^/# stats: /'
+check "bzimage-1cpu: --stats reports the first KVM_RUN after main" grep -qE \
+    '^startup: first KVM_RUN [0-9]+\.[0-9]{3} ms after main$' "$out/bzimage-1cpu.stderr"
+check "bzimage-1cpu: --stats splits RSS into guest RAM and VMM overhead" grep -qE \
+    '^memory: RSS [0-9]+ KiB = guest RAM touched [1-9][0-9]* KiB \+ VMM overhead [1-9][0-9]* KiB$' \
+    "$out/bzimage-1cpu.stderr"
+grep -E '^(KVM exits|  |pio|mmio|startup|memory)' "$out/bzimage-1cpu.stderr" | sed 's/^/# stats: /'
 
 # 4G puts RAM on both sides of the 32-bit MMIO hole (two memory slots).
 boot bzimage-2cpu "$vmlinuz" "$work/initrd-report.img" 2 --memory 4G

@@ -153,9 +153,31 @@ if [ -d /sys/module/kvm_pvm ]; then
     else
         not_ok "PVM host: the refusal took ${elapsed_ms} ms"
     fi
+    # The developer override: a warning instead of the refusal; SIGTERM still prints --stats.
+    KESTREL_ALLOW_PVM=1 KESTREL_EXEC_TIME_NS=1 timeout --preserve-status -s TERM 1 "$KESTREL" run --kernel "$vmlinuz" \
+        --initrd "$initrd" --console none --stats </dev/null >"$work/stdout" 2>"$work/stderr"
+    status=$?
+    if [ "$status" -eq 1 ] && grep -q "^kestrel: KESTREL_ALLOW_PVM=1: .*will not boot; for measurements only" \
+            "$work/stderr" && grep -q '^kestrel: stopping the guest on signal' "$work/stderr"; then
+        ok "PVM host with KESTREL_ALLOW_PVM=1: one warning, runs until SIGTERM (status 1)"
+    else
+        not_ok "PVM host with KESTREL_ALLOW_PVM=1: status $status"
+    fi
+    if grep -qE '^startup: first KVM_RUN [0-9]+\.[0-9]{3} ms after exec$' "$work/stderr" &&
+       grep -qE '^memory: RSS [0-9]+ KiB = guest RAM touched [1-9][0-9]* KiB \+ VMM overhead [1-9][0-9]* KiB$' \
+            "$work/stderr"; then
+        ok "--stats on SIGTERM: startup (from KESTREL_EXEC_TIME_NS) and memory lines"
+    else
+        not_ok "--stats on SIGTERM: startup and memory lines"
+    fi
+    note <"$work/stderr"
 else
     ok "PVM host refusal # SKIP /dev/kvm here is not PVM"
 fi
+KESTREL_AS="env KESTREL_EXEC_TIME_NS=12x" expect_failure "usage: KESTREL_EXEC_TIME_NS not a number" 2 \
+    "KESTREL_EXEC_TIME_NS" run --kernel "$vmlinuz" --stats
+KESTREL_AS="env KESTREL_EXEC_TIME_NS=18446744073709551615" expect_failure \
+    "usage: KESTREL_EXEC_TIME_NS later than kestrel's start" 2 "later than" run --kernel "$vmlinuz" --stats
 
 # ------------------------------------------------------------ real guests
 bash scripts/extract-vmlinux.sh "$vmlinuz" "$work/vmlinux" >"$work/extract.log" 2>&1 ||

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# `make bench-overhead`: kestrel's own overhead, from its --stats lines
+#   startup: first KVM_RUN X ms after exec
+#   memory: RSS N KiB = guest RAM touched G KiB + VMM overhead V KiB
+#
+# 1. Natively (this machine's /dev/kvm; on a PVM host with KESTREL_ALLOW_PVM=1,
+#    where the guest never boots but everything up to and including the first
+#    KVM_RUN is the real path): KESTREL_BENCH_OVERHEAD_RUNS (20) runs of the
+#    default guest, each stopped with SIGTERM after 2 s; plus `kestrel --version`
+#    exec-to-exit as the floor of any exec.
+# 2. In ONE nested test-host session (skipped with KESTREL_BENCH_OVERHEAD_L1=0):
+#    3 full boots of the default guest with a /test.sh that powers off, for the
+#    overhead at exit after a real boot. The startup time there is under TCG and
+#    only indicative.
+#
+# "exec" is the CLOCK_MONOTONIC time bench/exec_launcher takes just before
+# execve (passed as KESTREL_EXEC_TIME_NS). Figures go in docs/benchmarks.md.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+out=$repo/build/bench-overhead
+mkdir -p "$out"
+runs=${KESTREL_BENCH_OVERHEAD_RUNS:-20}
+
+bash tests/testhost/build-guest.sh >/dev/null
+kernel=$repo/build/guest/vmlinuz
+initrd=$repo/build/guest/initrd.img
+kestrel=$repo/build/kestrel
+
+launcher=$repo/build/exec_launcher
+if [ ! -x "$launcher" ] || [ bench/exec_launcher.c -nt "$launcher" ]; then
+    gcc -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -o "$launcher" bench/exec_launcher.c
+fi
+
+# summary NAME FILE: "NAME: median M, min A, max B (n N)" over the numbers in FILE.
+summary() {
+    sort -g "$2" | awk -v name="$1" '{ v[NR] = $1 } END {
+        if (NR == 0) { printf "%s: no samples\n", name; exit }
+        m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+        printf "%s: median %s, min %s, max %s (n %d)\n", name, m, v[1], v[NR], NR }'
+}
+
+echo "bench-overhead: $(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ -d /sys/module/kvm_pvm ]; then
+    echo "bench-overhead: /dev/kvm is PVM: native runs use KESTREL_ALLOW_PVM=1 (the guest does not boot)"
+fi
+
+# --------------------------------------------------------------- native
+if [ -e /dev/kvm ]; then
+    : >"$out/version-ms"
+    for _ in $(seq "$runs"); do
+        "$launcher" -- "$kestrel" --version >"$out/version.out"
+        sed -n 's/^exec-to-exit \([0-9.]*\) ms.*/\1/p' "$out/version.out" >>"$out/version-ms"
+    done
+    : >"$out/startup-ms"
+    : >"$out/overhead-kib"
+    : >"$out/guest-kib"
+    for i in $(seq "$runs"); do
+        KESTREL_ALLOW_PVM=1 "$launcher" --term-after 2000 -- "$kestrel" run --kernel "$kernel" --initrd "$initrd" \
+            --memory 512M --console none --stats </dev/null >"$out/run.out" 2>"$out/run-$i.stderr" || true
+        if ! grep -q '^startup: first KVM_RUN .* ms after exec$' "$out/run-$i.stderr" ||
+           ! grep -q '^memory: RSS ' "$out/run-$i.stderr"; then
+            echo "bench-overhead: run $i printed no startup/memory stats:" >&2
+            tail -n 5 "$out/run-$i.stderr" >&2
+            exit 1
+        fi
+        sed -n 's/^startup: first KVM_RUN \([0-9.]*\) ms after exec$/\1/p' "$out/run-$i.stderr" >>"$out/startup-ms"
+        sed -n 's/^memory: .* VMM overhead \([0-9]*\) KiB$/\1/p' "$out/run-$i.stderr" >>"$out/overhead-kib"
+        sed -n 's/^memory: .* guest RAM touched \([0-9]*\) KiB.*/\1/p' "$out/run-$i.stderr" >>"$out/guest-kib"
+    done
+    echo "native: $(summary 'kestrel --version exec-to-exit ms' "$out/version-ms")"
+    echo "native: $(summary 'exec -> first KVM_RUN ms' "$out/startup-ms")"
+    echo "native: $(summary 'VMM overhead KiB (RSS beyond guest RAM touched, at SIGTERM after 2 s)' "$out/overhead-kib")"
+    echo "native: $(summary 'guest RAM touched KiB' "$out/guest-kib")"
+    echo "native: last run's stats:"
+    grep -E '^(startup|memory):' "$out/run-$runs.stderr" | sed 's/^/    /'
+else
+    echo "native: skipped (no /dev/kvm)"
+fi
+
+# ------------------------------------------------------- nested test host
+if [ "${KESTREL_BENCH_OVERHEAD_L1:-1}" = 0 ]; then
+    echo "test host: skipped (KESTREL_BENCH_OVERHEAD_L1=0)"
+    exit 0
+fi
+printf '#!/bin/sh\necho OVERHEAD-GUEST-UP\npoweroff -f\n' >"$out/poweroff.sh"
+bash tests/testhost/add-test-script.sh "$initrd" "$out/poweroff.sh" "$out/initrd-poweroff.img"
+chmod -R a+rX "$out"
+status=0
+bash tests/testhost/run-in-l1.sh --timeout 900 bench/vmm-overhead-in-l1.sh "$launcher" "$kestrel" "$kernel" \
+    "$out/initrd-poweroff.img" 3 >"$out/l1.log" 2>&1 || status=$?
+# run-in-l1.sh retries a stalled L1 once: only the last attempt counts.
+last_begin=$(grep -n '^OVERHEAD-L1-BEGIN' "$out/l1.log" | tail -1 | cut -d: -f1)
+if [ "$status" -ne 0 ] || [ -z "$last_begin" ]; then
+    echo "test host: the session failed (status $status); log: $out/l1.log" >&2
+    tail -n 20 "$out/l1.log" >&2
+    exit 1
+fi
+tail -n +"$last_begin" "$out/l1.log" | grep -E '^(boot|startup|memory)' >"$out/l1-stats" || true
+sed 's/^/test host: /' "$out/l1-stats"
+sed -n 's/^startup: first KVM_RUN \([0-9.]*\) ms after exec$/\1/p' "$out/l1-stats" >"$out/l1-startup-ms"
+sed -n 's/^memory: .* VMM overhead \([0-9]*\) KiB$/\1/p' "$out/l1-stats" >"$out/l1-overhead-kib"
+echo "test host: $(summary 'exec -> first KVM_RUN ms (TCG, indicative)' "$out/l1-startup-ms")"
+echo "test host: $(summary 'VMM overhead KiB at exit after a full boot' "$out/l1-overhead-kib")"
+[ "$(wc -l <"$out/l1-overhead-kib")" -eq 3 ] || { echo "test host: expected 3 boots with stats" >&2; exit 1; }
