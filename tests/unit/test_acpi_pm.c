@@ -10,6 +10,7 @@
 #include "bus/io_bus.h"
 #include "devices/acpi_pm.h"
 #include "unit/recording_platform.h"
+#include "unit/port_io.h"
 
 enum {
     EVENT = LAYOUT_ACPI_PM1A_EVENT_PORT,
@@ -45,18 +46,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static uint16_t in16(struct fixture *f, uint16_t port)
-{
-    uint16_t value = 0;
-    io_bus_read(&f->pio, port, &value, 2);
-    return value;
-}
-
-static void out16(struct fixture *f, uint16_t port, uint16_t value)
-{
-    io_bus_write(&f->pio, port, &value, 2);
-}
-
 static uint16_t sleep_value(unsigned type)
 {
     return (uint16_t)(SLP_EN | type << 10);
@@ -65,12 +54,12 @@ static uint16_t sleep_value(unsigned type)
 static void test_s5_powers_off(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(in16(f, CONTROL) & 1, 1); /* SCI_EN: ACPI mode */
-    out16(f, CONTROL, sleep_value(LAYOUT_ACPI_S5_SLEEP_TYPE) | 1);
+    assert_int_equal(port_in16(&f->pio, CONTROL) & 1, 1); /* SCI_EN: ACPI mode */
+    port_out16(&f->pio, CONTROL, sleep_value(LAYOUT_ACPI_S5_SLEEP_TYPE) | 1);
     assert_int_equal(recording_stop_count(&f->recorder), 1);
     assert_int_equal(f->recorder.stops[0], PLATFORM_STOP_POWER_OFF);
     /* SLP_EN is write-only. */
-    assert_int_equal(in16(f, CONTROL) & SLP_EN, 0);
+    assert_int_equal(port_in16(&f->pio, CONTROL) & SLP_EN, 0);
 }
 
 static void test_other_sleep_types_do_not_stop(void **state)
@@ -79,12 +68,12 @@ static void test_other_sleep_types_do_not_stop(void **state)
     for (unsigned type = 0; type < 8; type++) {
         if (type == LAYOUT_ACPI_S5_SLEEP_TYPE)
             continue;
-        out16(f, CONTROL, sleep_value(type));
+        port_out16(&f->pio, CONTROL, sleep_value(type));
     }
     /* S5's type without SLP_EN only selects, it does not sleep. */
-    out16(f, CONTROL, (uint16_t)(LAYOUT_ACPI_S5_SLEEP_TYPE << 10));
+    port_out16(&f->pio, CONTROL, (uint16_t)(LAYOUT_ACPI_S5_SLEEP_TYPE << 10));
     assert_int_equal(recording_stop_count(&f->recorder), 0);
-    assert_int_equal((in16(f, CONTROL) >> 10) & 7, LAYOUT_ACPI_S5_SLEEP_TYPE);
+    assert_int_equal((port_in16(&f->pio, CONTROL) >> 10) & 7, LAYOUT_ACPI_S5_SLEEP_TYPE);
     /* ...and SLP_EN alone, in a byte write to the high half, completes it. */
     uint8_t high = (uint8_t)(SLP_EN >> 8) | (uint8_t)(LAYOUT_ACPI_S5_SLEEP_TYPE << 2);
     io_bus_write(&f->pio, CONTROL + 1, &high, 1);
@@ -95,8 +84,8 @@ static void test_other_sleep_types_do_not_stop(void **state)
 static void test_sci_enable_is_sticky(void **state)
 {
     struct fixture *f = *state;
-    out16(f, CONTROL, 0);
-    assert_int_equal(in16(f, CONTROL) & 1, 1);
+    port_out16(&f->pio, CONTROL, 0);
+    assert_int_equal(port_in16(&f->pio, CONTROL) & 1, 1);
     uint8_t low = 0;
     io_bus_write(&f->pio, CONTROL, &low, 1);
     io_bus_read(&f->pio, CONTROL, &low, 1);
@@ -107,19 +96,19 @@ static void test_event_block(void **state)
 {
     struct fixture *f = *state;
     f->pm.status = 0x8101; /* as if WAK_STS, PWRBTN_STS and TMR_STS had been set */
-    assert_int_equal(in16(f, EVENT), 0x8101);
-    out16(f, EVENT, 0x0001); /* write 1 to clear */
-    assert_int_equal(in16(f, EVENT), 0x8100);
-    out16(f, EVENT, 0x0000);
-    assert_int_equal(in16(f, EVENT), 0x8100);
-    out16(f, EVENT + 2, 0x0120);
-    assert_int_equal(in16(f, EVENT + 2), 0x0120);
+    assert_int_equal(port_in16(&f->pio, EVENT), 0x8101);
+    port_out16(&f->pio, EVENT, 0x0001); /* write 1 to clear */
+    assert_int_equal(port_in16(&f->pio, EVENT), 0x8100);
+    port_out16(&f->pio, EVENT, 0x0000);
+    assert_int_equal(port_in16(&f->pio, EVENT), 0x8100);
+    port_out16(&f->pio, EVENT + 2, 0x0120);
+    assert_int_equal(port_in16(&f->pio, EVENT + 2), 0x0120);
     uint32_t both = 0;
     io_bus_read(&f->pio, EVENT, &both, 4);
     assert_int_equal(both, 0x01208100u);
     uint8_t byte = 0x81;
     io_bus_write(&f->pio, EVENT + 1, &byte, 1);
-    assert_int_equal(in16(f, EVENT), 0x0000);
+    assert_int_equal(port_in16(&f->pio, EVENT), 0x0000);
     /* An access past the 4-byte block goes nowhere. */
     io_bus_read(&f->pio, EVENT + 2, &both, 4);
     assert_int_equal(both, 0xffffffffu);

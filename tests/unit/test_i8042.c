@@ -10,6 +10,7 @@
 #include "bus/io_bus.h"
 #include "devices/i8042.h"
 #include "unit/recording_platform.h"
+#include "unit/port_io.h"
 
 enum {
     DATA = LAYOUT_I8042_DATA_PORT,
@@ -49,76 +50,64 @@ static int teardown(void **state)
     return 0;
 }
 
-static uint8_t in8(struct fixture *f, uint16_t port)
-{
-    uint8_t value = 0;
-    io_bus_read(&f->pio, port, &value, 1);
-    return value;
-}
-
-static void out8(struct fixture *f, uint16_t port, uint8_t value)
-{
-    io_bus_write(&f->pio, port, &value, 1);
-}
-
 /* What Linux's i8042 driver does at probe: flush, self test, CTR read/write. */
 static void test_linux_probe(void **state)
 {
     struct fixture *f = *state;
-    uint8_t status = in8(f, COMMAND);
+    uint8_t status = port_in8(&f->pio, COMMAND);
     assert_int_not_equal(status, 0xff);
     assert_int_equal(status & STATUS_OBF, 0);
     assert_true(status & STATUS_SYS);
 
-    out8(f, COMMAND, 0xaa);
-    status = in8(f, COMMAND);
+    port_out8(&f->pio, COMMAND, 0xaa);
+    status = port_in8(&f->pio, COMMAND);
     assert_true(status & STATUS_OBF);
     assert_true(status & STATUS_CMD);
-    assert_int_equal(in8(f, DATA), 0x55);
-    assert_int_equal(in8(f, COMMAND) & STATUS_OBF, 0);
+    assert_int_equal(port_in8(&f->pio, DATA), 0x55);
+    assert_int_equal(port_in8(&f->pio, COMMAND) & STATUS_OBF, 0);
 
-    out8(f, COMMAND, 0x20);
-    uint8_t ctr = in8(f, DATA);
+    port_out8(&f->pio, COMMAND, 0x20);
+    uint8_t ctr = port_in8(&f->pio, DATA);
     assert_int_equal(ctr & 0x04, 0x04); /* system flag */
-    out8(f, COMMAND, 0x60);
-    out8(f, DATA, 0x47);
-    assert_int_equal(in8(f, COMMAND) & STATUS_CMD, 0); /* last write was data */
-    out8(f, COMMAND, 0x20);
-    assert_int_equal(in8(f, DATA), 0x47);
+    port_out8(&f->pio, COMMAND, 0x60);
+    port_out8(&f->pio, DATA, 0x47);
+    assert_int_equal(port_in8(&f->pio, COMMAND) & STATUS_CMD, 0); /* last write was data */
+    port_out8(&f->pio, COMMAND, 0x20);
+    assert_int_equal(port_in8(&f->pio, DATA), 0x47);
 
-    out8(f, COMMAND, 0xab);
-    assert_int_equal(in8(f, DATA), 0x00);
-    out8(f, COMMAND, 0xa9);
-    assert_int_equal(in8(f, DATA), 0x00);
+    port_out8(&f->pio, COMMAND, 0xab);
+    assert_int_equal(port_in8(&f->pio, DATA), 0x00);
+    port_out8(&f->pio, COMMAND, 0xa9);
+    assert_int_equal(port_in8(&f->pio, DATA), 0x00);
 
     /* AUX and keyboard enable/disable are visible in the CTR. */
-    out8(f, COMMAND, 0xa7);
-    out8(f, COMMAND, 0x20);
-    assert_int_equal(in8(f, DATA) & 0x20, 0x20);
-    out8(f, COMMAND, 0xa8);
-    out8(f, COMMAND, 0x20);
-    assert_int_equal(in8(f, DATA) & 0x20, 0);
-    out8(f, COMMAND, 0xad);
-    out8(f, COMMAND, 0x20);
-    assert_int_equal(in8(f, DATA) & 0x10, 0x10);
-    out8(f, COMMAND, 0xae);
-    out8(f, COMMAND, 0x20);
-    assert_int_equal(in8(f, DATA) & 0x10, 0);
+    port_out8(&f->pio, COMMAND, 0xa7);
+    port_out8(&f->pio, COMMAND, 0x20);
+    assert_int_equal(port_in8(&f->pio, DATA) & 0x20, 0x20);
+    port_out8(&f->pio, COMMAND, 0xa8);
+    port_out8(&f->pio, COMMAND, 0x20);
+    assert_int_equal(port_in8(&f->pio, DATA) & 0x20, 0);
+    port_out8(&f->pio, COMMAND, 0xad);
+    port_out8(&f->pio, COMMAND, 0x20);
+    assert_int_equal(port_in8(&f->pio, DATA) & 0x10, 0x10);
+    port_out8(&f->pio, COMMAND, 0xae);
+    port_out8(&f->pio, COMMAND, 0x20);
+    assert_int_equal(port_in8(&f->pio, DATA) & 0x10, 0);
     assert_int_equal(recording_stop_count(&f->recorder), 0);
 }
 
 static void test_aux_loop_raises_irq12(void **state)
 {
     struct fixture *f = *state;
-    out8(f, COMMAND, 0x60);
-    out8(f, DATA, 0x47 | 0x02); /* enable the AUX interrupt */
-    out8(f, COMMAND, 0xd3);
-    out8(f, DATA, 0x5a);
-    uint8_t status = in8(f, COMMAND);
+    port_out8(&f->pio, COMMAND, 0x60);
+    port_out8(&f->pio, DATA, 0x47 | 0x02); /* enable the AUX interrupt */
+    port_out8(&f->pio, COMMAND, 0xd3);
+    port_out8(&f->pio, DATA, 0x5a);
+    uint8_t status = port_in8(&f->pio, COMMAND);
     assert_int_equal(status & (STATUS_OBF | STATUS_AUX), STATUS_OBF | STATUS_AUX);
     assert_true(recording_irq(&f->recorder, 12));
     assert_false(recording_irq(&f->recorder, 1));
-    assert_int_equal(in8(f, DATA), 0x5a);
+    assert_int_equal(port_in8(&f->pio, DATA), 0x5a);
     assert_false(recording_irq(&f->recorder, 12));
     assert_int_equal(f->recorder.bad_irq_calls, 0);
 }
@@ -126,40 +115,40 @@ static void test_aux_loop_raises_irq12(void **state)
 static void test_absent_keyboard_times_out(void **state)
 {
     struct fixture *f = *state;
-    out8(f, DATA, 0xff); /* keyboard reset */
-    uint8_t status = in8(f, COMMAND);
+    port_out8(&f->pio, DATA, 0xff); /* keyboard reset */
+    uint8_t status = port_in8(&f->pio, COMMAND);
     assert_int_equal(status & (STATUS_OBF | STATUS_TIMEOUT | STATUS_AUX), STATUS_OBF | STATUS_TIMEOUT);
     assert_true(recording_irq(&f->recorder, 1)); /* KBDINT is on after power-up */
-    assert_int_equal(in8(f, DATA), 0xfe);
+    assert_int_equal(port_in8(&f->pio, DATA), 0xfe);
     assert_false(recording_irq(&f->recorder, 1));
     /* Nothing queued: the data port repeats the last byte and does not block. */
-    assert_int_equal(in8(f, DATA), 0xfe);
-    assert_int_equal(in8(f, COMMAND) & STATUS_OBF, 0);
+    assert_int_equal(port_in8(&f->pio, DATA), 0xfe);
+    assert_int_equal(port_in8(&f->pio, COMMAND) & STATUS_OBF, 0);
 
-    out8(f, COMMAND, 0xd4);
-    out8(f, DATA, 0xf2);
-    status = in8(f, COMMAND);
+    port_out8(&f->pio, COMMAND, 0xd4);
+    port_out8(&f->pio, DATA, 0xf2);
+    status = port_in8(&f->pio, COMMAND);
     assert_int_equal(status & (STATUS_OBF | STATUS_TIMEOUT | STATUS_AUX), STATUS_OBF | STATUS_TIMEOUT | STATUS_AUX);
     assert_false(recording_irq(&f->recorder, 12)); /* AUX interrupt is off */
-    assert_int_equal(in8(f, DATA), 0xfe);
+    assert_int_equal(port_in8(&f->pio, DATA), 0xfe);
 }
 
 static void test_reset_requests_stop(void **state)
 {
     struct fixture *f = *state;
-    out8(f, COMMAND, 0xff); /* pulses nothing */
-    out8(f, COMMAND, 0xd1);
-    out8(f, DATA, 0x03); /* reset line stays high */
+    port_out8(&f->pio, COMMAND, 0xff); /* pulses nothing */
+    port_out8(&f->pio, COMMAND, 0xd1);
+    port_out8(&f->pio, DATA, 0x03); /* reset line stays high */
     assert_int_equal(recording_stop_count(&f->recorder), 0);
-    out8(f, COMMAND, 0xd0);
-    assert_int_equal(in8(f, DATA), 0x03);
+    port_out8(&f->pio, COMMAND, 0xd0);
+    assert_int_equal(port_in8(&f->pio, DATA), 0x03);
 
-    out8(f, COMMAND, 0xfe); /* what Linux's reboot=k does */
+    port_out8(&f->pio, COMMAND, 0xfe); /* what Linux's reboot=k does */
     assert_int_equal(recording_stop_count(&f->recorder), 1);
     assert_int_equal(f->recorder.stops[0], PLATFORM_STOP_RESET);
 
-    out8(f, COMMAND, 0xd1);
-    out8(f, DATA, 0x02); /* bit 0 clear: reset */
+    port_out8(&f->pio, COMMAND, 0xd1);
+    port_out8(&f->pio, DATA, 0x02); /* bit 0 clear: reset */
     assert_int_equal(recording_stop_count(&f->recorder), 2);
     assert_int_equal(f->recorder.stops[1], PLATFORM_STOP_RESET);
 }
@@ -168,11 +157,11 @@ static void test_queue_is_bounded(void **state)
 {
     struct fixture *f = *state;
     for (int i = 0; i < 100; i++)
-        out8(f, COMMAND, 0xaa);
+        port_out8(&f->pio, COMMAND, 0xaa);
     assert_int_equal(f->controller.queue_count, I8042_QUEUE_SIZE);
     int reads = 0;
-    while ((in8(f, COMMAND) & STATUS_OBF) && reads < 1000) {
-        assert_int_equal(in8(f, DATA), 0x55);
+    while ((port_in8(&f->pio, COMMAND) & STATUS_OBF) && reads < 1000) {
+        assert_int_equal(port_in8(&f->pio, DATA), 0x55);
         reads++;
     }
     assert_int_equal(reads, I8042_QUEUE_SIZE);
@@ -186,9 +175,9 @@ static void test_queue_is_bounded(void **state)
             continue; /* reset pulses, tested above */
         if (command == 0xd1)
             continue;
-        out8(f, COMMAND, (uint8_t)command);
-        out8(f, DATA, (uint8_t)(command * 7));
-        in8(f, DATA);
+        port_out8(&f->pio, COMMAND, (uint8_t)command);
+        port_out8(&f->pio, DATA, (uint8_t)(command * 7));
+        port_in8(&f->pio, DATA);
         assert_true(f->controller.queue_count <= I8042_QUEUE_SIZE);
     }
     assert_int_equal(recording_stop_count(&f->recorder), 0);
