@@ -68,6 +68,21 @@ int kvm_system_check_extension(const struct kvm_system *kvm, long capability)
     return result < 0 ? 0 : result;
 }
 
+/*
+ * KVM_GET_SUPPORTED_CPUID leaves out the TSC-deadline timer, which the
+ * in-kernel LAPIC emulates whenever KVM_CAP_TSC_DEADLINE_TIMER is present
+ * (api.rst). Without it Linux programs the LAPIC timer in one-shot mode.
+ */
+static void kvm_system_add_tsc_deadline(const struct kvm_system *kvm, struct kvm_cpuid2 *cpuid)
+{
+    if (kvm_system_check_extension(kvm, KVM_CAP_TSC_DEADLINE_TIMER) <= 0)
+        return;
+    for (uint32_t i = 0; i < cpuid->nent; i++) {
+        if (cpuid->entries[i].function == 1)
+            cpuid->entries[i].ecx |= 1u << 24; /* CPUID.01H:ECX.TSC_DEADLINE */
+    }
+}
+
 struct kvm_cpuid2 *kvm_system_supported_cpuid(const struct kvm_system *kvm, struct error *error)
 {
     /* E2BIG means the buffer was too small: double it, within reason. */
@@ -78,8 +93,10 @@ struct kvm_cpuid2 *kvm_system_supported_cpuid(const struct kvm_system *kvm, stru
             return NULL;
         }
         cpuid->nent = capacity;
-        if (ioctl(kvm->fd, KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
+        if (ioctl(kvm->fd, KVM_GET_SUPPORTED_CPUID, cpuid) == 0) {
+            kvm_system_add_tsc_deadline(kvm, cpuid);
             return cpuid;
+        }
         int saved = errno;
         free(cpuid);
         if (saved != E2BIG) {

@@ -54,6 +54,7 @@ report_checks() { # report_checks RUN CPUS
     check "$1: the guest sees $2 CPU(s) (nproc)" test "$(console_value "$1" E2E-NPROC)" = "$2"
     check "$1: guest date within 120 s of the host's" date_close "$1"
     check "$1: clocksource is kvm-clock" test "$(console_value "$1" E2E-CLOCKSOURCE)" = kvm-clock
+    check "$1: every CPU has the TSC-deadline timer" test "$(console_value "$1" E2E-TSC-DEADLINE)" = "$2"
     # One socket of $2 single-thread cores.
     package_cpus=0
     [ "$2" -gt 1 ] && package_cpus="0-$(($2 - 1))"

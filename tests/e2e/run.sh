@@ -192,6 +192,7 @@ make_initrd() { # make_initrd NAME SCRIPT-TEXT
 make_initrd report 'echo "E2E-NPROC $(nproc)"
 echo "E2E-DATE $(date +%s)"
 echo "E2E-CLOCKSOURCE $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+echo "E2E-TSC-DEADLINE $(grep -c -w tsc_deadline_timer /proc/cpuinfo)"
 topology=/sys/devices/system/cpu/cpu0/topology
 echo "E2E-PACKAGES $(cat /sys/devices/system/cpu/cpu*/topology/physical_package_id | sort -u | wc -l)"
 echo "E2E-CPU0-THREADS $(cat $topology/thread_siblings_list)"
