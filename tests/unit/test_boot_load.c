@@ -18,6 +18,7 @@
 #include "boot/boot.h"
 #include "boot/kernel_file.h"
 #include "boot/pvh_start_info.h"
+#include "unit/boot_fixture.h"
 #include "unit/boot_test_images.h"
 
 #define MiB (1ull << 20)
@@ -84,9 +85,7 @@ static int boot(struct fixture *fixture, const char *kernel, const char *initrd,
 
 static void expect_usage(struct fixture *fixture, const char *needle)
 {
-    assert_int_equal(fixture->error.exit_status, EXIT_STATUS_USAGE);
-    if (!strstr(fixture->error.message, needle))
-        fail_msg("message \"%s\" lacks \"%s\"", fixture->error.message, needle);
+    assert_usage_error(&fixture->error, needle);
     assert_null(strchr(fixture->error.message, '\n'));
 }
 

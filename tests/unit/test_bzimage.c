@@ -13,88 +13,57 @@
 #include "arch/x86/layout.h"
 #include "boot/boot_image.h"
 #include "boot/bzimage.h"
+#include "unit/boot_fixture.h"
 #include "unit/boot_test_images.h"
 
 #define MiB (1ull << 20)
 
-struct fixture {
-    struct guest_memory memory;
-    uint8_t *image;
-    size_t size;
-    struct error error;
-    struct boot_entry entry;
-};
-
-static int fixture_setup_with_memory(void **state, uint64_t ram_size)
-{
-    struct fixture *fixture = calloc(1, sizeof(*fixture));
-    struct error error;
-    if (guest_memory_create(&fixture->memory, ram_size, &error) < 0) {
-        free(fixture);
-        return -1;
-    }
-    fixture->image = test_bzimage_create(&fixture->size);
-    *state = fixture;
-    return 0;
-}
-
 static int setup(void **state)
 {
-    return fixture_setup_with_memory(state, 64 * MiB);
+    size_t size;
+    uint8_t *image = test_bzimage_create(&size);
+    return boot_fixture_setup(state, 64 * MiB, image, size);
 }
 
 static int setup_small(void **state)
 {
-    return fixture_setup_with_memory(state, 32 * MiB);
+    size_t size;
+    uint8_t *image = test_bzimage_create(&size);
+    return boot_fixture_setup(state, 32 * MiB, image, size);
 }
 
-static int teardown(void **state)
+static int load(struct boot_fixture *fixture, const struct boot_image *initrd, const char *cmdline)
 {
-    struct fixture *fixture = *state;
-    guest_memory_destroy(&fixture->memory);
-    free(fixture->image);
-    free(fixture);
-    return 0;
+    return boot_fixture_load(fixture, "bzImage.test", initrd, cmdline, 1);
 }
 
-static int load(struct fixture *fixture, const struct boot_image *initrd, const char *cmdline)
-{
-    struct boot_image kernel = { .data = fixture->image, .size = fixture->size, .name = "bzImage.test" };
-    return boot_load_images(&fixture->memory, &kernel, initrd, cmdline, 1, &fixture->entry, &fixture->error);
-}
-
-static struct boot_params *zero_page(struct fixture *fixture)
+static struct boot_params *zero_page(struct boot_fixture *fixture)
 {
     return gpa_to_hva(&fixture->memory, LAYOUT_ZERO_PAGE_GPA, sizeof(struct boot_params));
 }
 
 /* Parses and expects EXIT_STATUS_USAGE with `needle` in the message. */
-static void expect_parse_error(struct fixture *fixture, const char *needle)
+static void expect_parse_error(struct boot_fixture *fixture, const char *needle)
 {
     struct bzimage_info info;
     assert_int_equal(bzimage_parse(fixture->image, fixture->size, &info, &fixture->error), -1);
-    assert_int_equal(fixture->error.exit_status, EXIT_STATUS_USAGE);
-    if (!strstr(fixture->error.message, needle))
-        fail_msg("message \"%s\" lacks \"%s\"", fixture->error.message, needle);
+    assert_usage_error(&fixture->error, needle);
     /* The whole load path fails the same way, naming the file. */
     assert_int_equal(load(fixture, NULL, NULL), -1);
-    assert_int_equal(fixture->error.exit_status, EXIT_STATUS_USAGE);
-    assert_non_null(strstr(fixture->error.message, "bzImage.test"));
-    assert_non_null(strstr(fixture->error.message, needle));
+    assert_usage_error(&fixture->error, "bzImage.test");
+    assert_usage_error(&fixture->error, needle);
 }
 
-static void expect_load_error(struct fixture *fixture, const struct boot_image *initrd, const char *cmdline,
+static void expect_load_error(struct boot_fixture *fixture, const struct boot_image *initrd, const char *cmdline,
                               const char *needle)
 {
     assert_int_equal(load(fixture, initrd, cmdline), -1);
-    assert_int_equal(fixture->error.exit_status, EXIT_STATUS_USAGE);
-    if (!strstr(fixture->error.message, needle))
-        fail_msg("message \"%s\" lacks \"%s\"", fixture->error.message, needle);
+    assert_usage_error(&fixture->error, needle);
 }
 
 static void test_parse_valid_header(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     struct bzimage_info info;
     assert_true(bzimage_detect(fixture->image, fixture->size));
     assert_int_equal(bzimage_parse(fixture->image, fixture->size, &info, &fixture->error), 0);
@@ -113,7 +82,7 @@ static void test_parse_valid_header(void **state)
 
 static void test_setup_sects_zero_means_four(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     struct bzimage_info info;
     test_bzimage_header(fixture->image)->setup_sects = 0;
     test_bzimage_header(fixture->image)->syssize = (uint32_t)((fixture->size - 5 * 512) / 16);
@@ -123,7 +92,7 @@ static void test_setup_sects_zero_means_four(void **state)
 
 static void test_load_fills_zero_page(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     assert_int_equal(load(fixture, NULL, "console=ttyS0 quiet"), 0);
     assert_int_equal(fixture->entry.mode, BOOT_ENTRY_LINUX_64BIT);
     assert_int_equal(fixture->entry.entry_gpa, TEST_BZIMAGE_PREF_ADDRESS + 0x200);
@@ -166,7 +135,7 @@ static void test_load_fills_zero_page(void **state)
 
 static void test_load_places_initrd_at_top_of_low_ram(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     uint8_t initrd_bytes[10000];
     for (size_t i = 0; i < sizeof(initrd_bytes); i++)
         initrd_bytes[i] = (uint8_t)(i * 13);
@@ -187,7 +156,7 @@ static void test_load_places_initrd_at_top_of_low_ram(void **state)
 
 static void test_initrd_respects_initrd_addr_max(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     /* The kernel occupies 16..20 MiB; allow the initrd only up to 24 MiB. */
     test_bzimage_header(fixture->image)->initrd_addr_max = 24 * MiB - 1;
     uint8_t initrd_bytes[4096] = { 7 };
@@ -198,7 +167,7 @@ static void test_initrd_respects_initrd_addr_max(void **state)
 
 static void test_initrd_too_big_for_initrd_addr_max(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_bzimage_header(fixture->image)->initrd_addr_max = 22 * MiB - 1;
     size_t size = 3 * MiB;
     uint8_t *initrd_bytes = calloc(1, size);
@@ -211,7 +180,7 @@ static void test_initrd_too_big_for_initrd_addr_max(void **state)
 
 static void test_initrd_too_big_for_memory(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     size_t size = 48 * MiB; /* the kernel needs 16..20 MiB, so 44 MiB is the most that fits */
     uint8_t *initrd_bytes = calloc(1, size);
     struct boot_image initrd = { .data = initrd_bytes, .size = size, .name = "huge.img" };
@@ -222,7 +191,7 @@ static void test_initrd_too_big_for_memory(void **state)
 
 static void test_cmdline_longer_than_cmdline_size(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_bzimage_header(fixture->image)->cmdline_size = 16;
     expect_load_error(fixture, NULL, "0123456789abcdefX", "command line is 17 bytes, longer than the 16 bytes");
     /* Exactly cmdline_size is fine. */
@@ -231,7 +200,7 @@ static void test_cmdline_longer_than_cmdline_size(void **state)
 
 static void test_cmdline_longer_than_layout_limit(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_bzimage_header(fixture->image)->cmdline_size = 0xffffffff;
     size_t length = LAYOUT_CMDLINE_MAX + 5;
     char *cmdline = malloc(length + 1);
@@ -245,21 +214,21 @@ static void test_cmdline_longer_than_layout_limit(void **state)
 
 static void test_truncated_setup(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_bzimage_header(fixture->image)->setup_sects = 40;
     expect_parse_error(fixture, "truncated: the header claims 40 setup sectors");
 }
 
 static void test_truncated_kernel_code(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_bzimage_header(fixture->image)->syssize = TEST_BZIMAGE_KERNEL_SIZE / 16 + 1;
     expect_parse_error(fixture, "truncated: the header claims 8208 bytes of protected-mode code");
 }
 
 static void test_file_cut_short(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     fixture->size = TEST_BZIMAGE_SETUP_SIZE + 100;
     expect_parse_error(fixture, "truncated");
     fixture->size = 0x240;
@@ -268,56 +237,56 @@ static void test_file_cut_short(void **state)
 
 static void test_protocol_too_old(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_bzimage_header(fixture->image)->version = 0x020b;
     expect_parse_error(fixture, "boot protocol 2.11 is too old");
 }
 
 static void test_no_64bit_entry(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_bzimage_header(fixture->image)->xloadflags = XLF_CAN_BE_LOADED_ABOVE_4G;
     expect_parse_error(fixture, "no 64-bit entry point");
 }
 
 static void test_bad_boot_flag(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_bzimage_header(fixture->image)->boot_flag = 0x1234;
     expect_parse_error(fixture, "boot flag is 0x1234");
 }
 
 static void test_zimage_rejected(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_bzimage_header(fixture->image)->loadflags = 0;
     expect_parse_error(fixture, "zImage");
 }
 
 static void test_short_header_length(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     fixture->image[0x201] = 0x20; /* header would end at 0x222, before init_size */
     expect_parse_error(fixture, "setup header ends at 0x222");
 }
 
 static void test_bad_kernel_alignment(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_bzimage_header(fixture->image)->kernel_alignment = 0x300000;
     expect_parse_error(fixture, "invalid kernel_alignment 0x300000");
 }
 
 static void test_zero_syssize(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_bzimage_header(fixture->image)->syssize = 0;
     expect_parse_error(fixture, "syssize 0");
 }
 
 static void test_kernel_does_not_fit_memory(void **state)
 {
-    struct fixture *fixture = *state; /* 32 MiB of RAM */
+    struct boot_fixture *fixture = *state; /* 32 MiB of RAM */
     /*
      * 16 MiB + 20 MiB is past the end. Loading the relocatable kernel lower
      * would not help (its decompressor moves back up to pref_address), so
@@ -330,14 +299,14 @@ static void test_kernel_does_not_fit_memory(void **state)
 
 static void test_pref_address_in_boot_area(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_bzimage_header(fixture->image)->pref_address = 0x10000;
     expect_load_error(fixture, NULL, NULL, "wants to load at 0x10000 (pref_address), inside the boot area");
 }
 
 static void test_misaligned_pref_address_reserves_aligned_range(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     /* The kernel would align itself up to 18 MiB and use init_size from there: the initrd must stay above. */
     test_bzimage_header(fixture->image)->pref_address = 16 * MiB + 4096;
     test_bzimage_header(fixture->image)->initrd_addr_max = 24 * MiB - 1;
@@ -354,7 +323,7 @@ static void test_misaligned_pref_address_reserves_aligned_range(void **state)
 
 static void test_fixed_kernel_too_big_for_memory(void **state)
 {
-    struct fixture *fixture = *state; /* 32 MiB of RAM */
+    struct boot_fixture *fixture = *state; /* 32 MiB of RAM */
     test_bzimage_header(fixture->image)->init_size = 20 * MiB;
     test_bzimage_header(fixture->image)->relocatable_kernel = 0;
     expect_load_error(fixture, NULL, NULL, "needs 0x1400000 bytes of RAM at 0x1000000");
@@ -365,7 +334,7 @@ static void test_fixed_kernel_too_big_for_memory(void **state)
 
 static void test_file_cannot_set_platform_fields(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     struct setup_header *header = test_bzimage_header(fixture->image);
     header->setup_data = 0x12345678;
     header->hardware_subarch = 2; /* Xen */
@@ -385,7 +354,7 @@ static void test_file_cannot_set_platform_fields(void **state)
 
 static void test_old_protocol_gets_no_rsdp_pointer(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_bzimage_header(fixture->image)->version = 0x020c;
     assert_int_equal(load(fixture, NULL, NULL), 0);
     assert_int_equal(zero_page(fixture)->acpi_rsdp_addr, 0);
@@ -393,7 +362,7 @@ static void test_old_protocol_gets_no_rsdp_pointer(void **state)
 
 static void test_no_initrd_allowed(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_bzimage_header(fixture->image)->initrd_addr_max = 0;
     uint8_t initrd_bytes[16] = { 0 };
     struct boot_image initrd = { .data = initrd_bytes, .size = sizeof(initrd_bytes), .name = "i" };
@@ -403,32 +372,32 @@ static void test_no_initrd_allowed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_parse_valid_header, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_setup_sects_zero_means_four, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_load_fills_zero_page, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_load_places_initrd_at_top_of_low_ram, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_initrd_respects_initrd_addr_max, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_initrd_too_big_for_initrd_addr_max, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_initrd_too_big_for_memory, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cmdline_longer_than_cmdline_size, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cmdline_longer_than_layout_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncated_setup, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncated_kernel_code, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file_cut_short, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_protocol_too_old, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_64bit_entry, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_boot_flag, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_zimage_rejected, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_short_header_length, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_kernel_alignment, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_zero_syssize, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kernel_does_not_fit_memory, setup_small, teardown),
-        cmocka_unit_test_setup_teardown(test_pref_address_in_boot_area, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_misaligned_pref_address_reserves_aligned_range, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fixed_kernel_too_big_for_memory, setup_small, teardown),
-        cmocka_unit_test_setup_teardown(test_file_cannot_set_platform_fields, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_old_protocol_gets_no_rsdp_pointer, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_initrd_allowed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parse_valid_header, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_setup_sects_zero_means_four, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_load_fills_zero_page, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_load_places_initrd_at_top_of_low_ram, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_initrd_respects_initrd_addr_max, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_initrd_too_big_for_initrd_addr_max, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_initrd_too_big_for_memory, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_cmdline_longer_than_cmdline_size, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_cmdline_longer_than_layout_limit, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_setup, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_kernel_code, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_file_cut_short, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_too_old, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_no_64bit_entry, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_boot_flag, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_zimage_rejected, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_short_header_length, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_kernel_alignment, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_zero_syssize, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_kernel_does_not_fit_memory, setup_small, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_pref_address_in_boot_area, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_misaligned_pref_address_reserves_aligned_range, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_fixed_kernel_too_big_for_memory, setup_small, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_file_cannot_set_platform_fields, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_old_protocol_gets_no_rsdp_pointer, setup, boot_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_no_initrd_allowed, setup, boot_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

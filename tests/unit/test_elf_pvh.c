@@ -13,62 +13,36 @@
 #include "boot/boot_image.h"
 #include "boot/elf_pvh.h"
 #include "boot/pvh_start_info.h"
+#include "unit/boot_fixture.h"
 #include "unit/boot_test_images.h"
 
 #define MiB (1ull << 20)
 
-struct fixture {
-    struct guest_memory memory;
-    uint8_t *image;
-    size_t size;
-    struct error error;
-    struct boot_entry entry;
-};
-
 static int setup(void **state)
 {
-    struct fixture *fixture = calloc(1, sizeof(*fixture));
-    struct error error;
-    if (guest_memory_create(&fixture->memory, 64 * MiB, &error) < 0) {
-        free(fixture);
-        return -1;
-    }
-    fixture->image = test_elf_create(&fixture->size, 8);
-    *state = fixture;
-    return 0;
+    size_t size;
+    uint8_t *image = test_elf_create(&size, 8);
+    return boot_fixture_setup(state, 64 * MiB, image, size);
 }
 
-static int teardown(void **state)
+static int load(struct boot_fixture *fixture, const struct boot_image *initrd, const char *cmdline)
 {
-    struct fixture *fixture = *state;
-    guest_memory_destroy(&fixture->memory);
-    free(fixture->image);
-    free(fixture);
-    return 0;
+    return boot_fixture_load(fixture, "vmlinux.test", initrd, cmdline, 2);
 }
 
-static int load(struct fixture *fixture, const struct boot_image *initrd, const char *cmdline)
-{
-    struct boot_image kernel = { .data = fixture->image, .size = fixture->size, .name = "vmlinux.test" };
-    return boot_load_images(&fixture->memory, &kernel, initrd, cmdline, 2, &fixture->entry, &fixture->error);
-}
-
-static void expect_parse_error(struct fixture *fixture, const char *needle)
+static void expect_parse_error(struct boot_fixture *fixture, const char *needle)
 {
     struct elf_pvh_info info;
     assert_int_equal(elf_pvh_parse(fixture->image, fixture->size, &info, &fixture->error), -1);
-    assert_int_equal(fixture->error.exit_status, EXIT_STATUS_USAGE);
-    if (!strstr(fixture->error.message, needle))
-        fail_msg("message \"%s\" lacks \"%s\"", fixture->error.message, needle);
+    assert_usage_error(&fixture->error, needle);
     assert_int_equal(load(fixture, NULL, NULL), -1);
-    assert_int_equal(fixture->error.exit_status, EXIT_STATUS_USAGE);
-    assert_non_null(strstr(fixture->error.message, "kernel vmlinux.test: "));
-    assert_non_null(strstr(fixture->error.message, needle));
+    assert_usage_error(&fixture->error, "kernel vmlinux.test: ");
+    assert_usage_error(&fixture->error, needle);
 }
 
 static void test_parse_valid(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     struct elf_pvh_info info;
     assert_true(elf_detect(fixture->image, fixture->size));
     assert_int_equal(elf_pvh_parse(fixture->image, fixture->size, &info, &fixture->error), 0);
@@ -82,7 +56,7 @@ static void test_parse_valid(void **state)
 
 static void test_parse_four_byte_entry_note(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     free(fixture->image);
     fixture->image = test_elf_create(&fixture->size, 4);
     struct elf_pvh_info info;
@@ -92,7 +66,7 @@ static void test_parse_four_byte_entry_note(void **state)
 
 static void test_load_segments_and_start_info(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     /* Dirty the bss range first: the loader must zero it. */
     uint8_t *segment = gpa_to_hva(&fixture->memory, TEST_ELF_SEGMENT_PADDR, TEST_ELF_SEGMENT_MEMSZ);
     memset(segment, 0xaa, TEST_ELF_SEGMENT_MEMSZ);
@@ -146,7 +120,7 @@ static void test_load_segments_and_start_info(void **state)
 
 static void test_load_without_initrd_has_no_module(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     assert_int_equal(load(fixture, NULL, NULL), 0);
     struct hvm_start_info start_info;
     assert_int_equal(guest_memory_read(&fixture->memory, LAYOUT_PVH_START_INFO_GPA, &start_info, sizeof(start_info)),
@@ -157,35 +131,35 @@ static void test_load_without_initrd_has_no_module(void **state)
 
 static void test_other_architecture(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_elf_header(fixture->image)->e_machine = EM_AARCH64;
     expect_parse_error(fixture, "an ELF for machine 183, not x86-64");
 }
 
 static void test_elf32(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     fixture->image[EI_CLASS] = ELFCLASS32;
     expect_parse_error(fixture, "a 32-bit ELF");
 }
 
 static void test_big_endian(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     fixture->image[EI_DATA] = ELFDATA2MSB;
     expect_parse_error(fixture, "big-endian");
 }
 
 static void test_not_executable(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_elf_header(fixture->image)->e_type = ET_REL;
     expect_parse_error(fixture, "not an executable");
 }
 
 static void test_no_pvh_note(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     free(fixture->image);
     fixture->image = test_elf_create(&fixture->size, 0);
     expect_parse_error(fixture, "no Xen PVH entry note");
@@ -193,7 +167,7 @@ static void test_no_pvh_note(void **state)
 
 static void test_program_headers_outside_file(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_elf_header(fixture->image)->e_phoff = fixture->size - 60;
     expect_parse_error(fixture, "program headers (2 at offset");
     test_elf_header(fixture->image)->e_phoff = UINT64_MAX - 8;
@@ -202,21 +176,21 @@ static void test_program_headers_outside_file(void **state)
 
 static void test_too_many_program_headers(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_elf_header(fixture->image)->e_phnum = 1000;
     expect_parse_error(fixture, "1000 program headers");
 }
 
 static void test_wrong_program_header_size(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_elf_header(fixture->image)->e_phentsize = 32;
     expect_parse_error(fixture, "program header size is 32");
 }
 
 static void test_segment_outside_file(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_elf_program(fixture->image, 1)->p_filesz = TEST_ELF_SEGMENT_FILESZ + 1;
     expect_parse_error(fixture, "ELF segment 1 (0x1001 bytes at offset 0x1000) lies outside the file");
     test_elf_program(fixture->image, 1)->p_filesz = 0x10;
@@ -226,28 +200,28 @@ static void test_segment_outside_file(void **state)
 
 static void test_segment_filesz_above_memsz(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_elf_program(fixture->image, 1)->p_memsz = 0x10;
     expect_parse_error(fixture, "more file bytes");
 }
 
 static void test_segment_wraps(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_elf_program(fixture->image, 1)->p_paddr = UINT64_MAX - 0x100;
     expect_parse_error(fixture, "wraps the address space");
 }
 
 static void test_segment_in_boot_area(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_elf_program(fixture->image, 1)->p_paddr = 0x8000;
     expect_parse_error(fixture, "overlaps the boot area below 1 MiB");
 }
 
 static void test_segment_outside_ram(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     /* Parses fine (the file is consistent) but 1 GiB is past the 64 MiB of RAM. */
     test_elf_program(fixture->image, 1)->p_paddr = 1ull << 30;
     uint64_t entry = (1ull << 30) + 0x40;
@@ -262,7 +236,7 @@ static void test_segment_outside_ram(void **state)
 
 static void test_segment_straddles_end_of_ram(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_elf_program(fixture->image, 1)->p_paddr = 64 * MiB - 0x1000;
     uint64_t entry = 64 * MiB - 0x1000 + 0x40;
     memcpy(fixture->image + TEST_ELF_NOTE_OFFSET + 12 + 4 + 20 + 12 + 4, &entry, 8);
@@ -273,7 +247,7 @@ static void test_segment_straddles_end_of_ram(void **state)
 
 static void test_entry_outside_segments(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     uint64_t entry = 0x2000000;
     memcpy(fixture->image + TEST_ELF_NOTE_OFFSET + 12 + 4 + 20 + 12 + 4, &entry, 8);
     expect_parse_error(fixture, "PVH entry point 0x2000000 is not inside a loaded segment");
@@ -281,7 +255,7 @@ static void test_entry_outside_segments(void **state)
 
 static void test_entry_above_4g(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     uint64_t entry = 0x100000040ull;
     memcpy(fixture->image + TEST_ELF_NOTE_OFFSET + 12 + 4 + 20 + 12 + 4, &entry, 8);
     expect_parse_error(fixture, "not a 32-bit address");
@@ -289,7 +263,7 @@ static void test_entry_above_4g(void **state)
 
 static void test_note_runs_past_segment(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     /* First note's name claims 0xfffffff0 bytes: the 4-byte rounding must not wrap. */
     Elf64_Nhdr *note = (Elf64_Nhdr *)(fixture->image + TEST_ELF_NOTE_OFFSET);
     note->n_namesz = 0xfffffffd;
@@ -301,14 +275,14 @@ static void test_note_runs_past_segment(void **state)
 
 static void test_note_segment_outside_file(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_elf_program(fixture->image, 0)->p_offset = fixture->size;
     expect_parse_error(fixture, "ELF note segment 0");
 }
 
 static void test_bad_entry_note_size(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     free(fixture->image);
     fixture->image = test_elf_create(&fixture->size, 6);
     expect_parse_error(fixture, "has 6 bytes of data, not 4 or 8");
@@ -316,21 +290,21 @@ static void test_bad_entry_note_size(void **state)
 
 static void test_no_loadable_segment(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     test_elf_program(fixture->image, 1)->p_type = PT_NULL;
     expect_parse_error(fixture, "no loadable segment");
 }
 
 static void test_truncated_header(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     fixture->size = 40;
     expect_parse_error(fixture, "too short for its header");
 }
 
 static void test_initrd_does_not_fit(void **state)
 {
-    struct fixture *fixture = *state;
+    struct boot_fixture *fixture = *state;
     size_t size = 48 * MiB; /* RAM above the kernel's end (16 MiB + 12 KiB) is just under 48 MiB */
     uint8_t *initrd_bytes = calloc(1, size);
     struct boot_image initrd = { .data = initrd_bytes, .size = size, .name = "big.cpio" };
@@ -342,7 +316,7 @@ static void test_initrd_does_not_fit(void **state)
 
 int main(void)
 {
-#define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define TEST(name) cmocka_unit_test_setup_teardown(name, setup, boot_fixture_teardown)
     const struct CMUnitTest tests[] = {
         TEST(test_parse_valid),
         TEST(test_parse_four_byte_entry_note),
