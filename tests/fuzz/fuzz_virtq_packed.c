@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "mem/guest_memory.h"
+#include "virtio/packed_ring.h"
 #include "virtio/virtqueue.h"
 
 #define LOW_RAM_SIZE  0x10000ull

@@ -22,6 +22,7 @@
 
 #include "mem/iovec.h"
 #include "unit/split_ring_writer.h"
+#include "virtio/split_ring.h"
 #include "virtio/virtqueue.h"
 
 enum {

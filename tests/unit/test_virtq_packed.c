@@ -1,7 +1,9 @@
 /*
  * Device side of the packed virtqueue against a hostile driver. Each test
  * writes ring contents straight into guest memory, as a driver would (the
- * writer helpers below), then checks what the device makes of them.
+ * writer helpers below), then checks what the device makes of them. Each RAM
+ * region sits between PROT_NONE guard pages, so a device access outside RAM
+ * crashes the test (and ASan watches host memory).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +15,8 @@
 #include <cmocka.h>
 
 #include "mem/guest_memory.h"
+#include "unit/guarded_memory.h"
+#include "virtio/packed_ring.h"
 #include "virtio/virtqueue.h"
 
 /* Guest memory: two 64 KiB regions with a hole between them. */
@@ -177,9 +181,8 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    struct error error = { 0 };
-    assert_int_equal(guest_memory_add_region(&f->memory, LOW_RAM_GPA, LOW_RAM_SIZE, &error), 0);
-    assert_int_equal(guest_memory_add_region(&f->memory, HIGH_RAM_GPA, HIGH_RAM_SIZE, &error), 0);
+    guarded_memory_add(&f->memory, LOW_RAM_GPA, LOW_RAM_SIZE);
+    guarded_memory_add(&f->memory, HIGH_RAM_GPA, HIGH_RAM_SIZE);
     f->config = (struct virtq_config){
         .layout = VIRTQ_LAYOUT_PACKED,
         .size = 8,
@@ -202,7 +205,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     packed_ring_descriptor_copied_hook = NULL;
-    guest_memory_destroy(&f->memory);
+    guarded_memory_destroy(&f->memory);
     free(f);
     return 0;
 }
@@ -336,8 +339,7 @@ static void test_chain_above_4_gib(void **state)
 {
     struct fixture *f = *state;
     /* 4 GiB of RAM from 4 GiB up: reserved, never touched. */
-    struct error error = { 0 };
-    assert_int_equal(guest_memory_add_region(&f->memory, 0x100000000ull, 0x100000000ull, &error), 0);
+    guarded_memory_add(&f->memory, 0x100000000ull, 0x100000000ull);
     struct buffer buffers[] = {
         { 0x100000000ull, 0xFFFFF000u, 0 },
         { 0x100000000ull, 0x2000u, 0 },
@@ -352,6 +354,19 @@ static void test_readable_after_writable(void **state)
     struct fixture *f = *state;
     struct buffer buffers[] = {
         { BUFFER_GPA, 16, VRING_DESC_F_WRITE },
+        { BUFFER_GPA + 16, 16, 0 },
+    };
+    driver_offer(f, 0, buffers, 2);
+    assert_pop_broken(f);
+    assert_reason_contains(f, "readable buffer after a device-writable");
+}
+
+/* A zero-length writable descriptor still ends the readable part of the chain. */
+static void test_readable_after_zero_length_writable(void **state)
+{
+    struct fixture *f = *state;
+    struct buffer buffers[] = {
+        { BUFFER_GPA, 0, VRING_DESC_F_WRITE },
         { BUFFER_GPA + 16, 16, 0 },
     };
     driver_offer(f, 0, buffers, 2);
@@ -463,6 +478,16 @@ static void test_indirect_readable_after_writable(void **state)
 {
     struct fixture *f = *state;
     write_table_entry(f, TABLE_GPA, 0, BUFFER_GPA, 16, VRING_DESC_F_WRITE);
+    write_table_entry(f, TABLE_GPA, 1, BUFFER_GPA, 16, 0);
+    driver_offer_one(f, 0, TABLE_GPA, 32, VRING_DESC_F_INDIRECT);
+    assert_pop_broken(f);
+    assert_reason_contains(f, "readable buffer after a device-writable");
+}
+
+static void test_indirect_readable_after_zero_length_writable(void **state)
+{
+    struct fixture *f = *state;
+    write_table_entry(f, TABLE_GPA, 0, BUFFER_GPA, 0, VRING_DESC_F_WRITE);
     write_table_entry(f, TABLE_GPA, 1, BUFFER_GPA, 16, 0);
     driver_offer_one(f, 0, TABLE_GPA, 32, VRING_DESC_F_INDIRECT);
     assert_pop_broken(f);
@@ -973,6 +998,27 @@ static void test_kick_suppression(void **state)
     assert_true(virtq_enable_kicks(&f->queue));
 }
 
+/* With EVENT_IDX, a pop that finds the ring empty asks for a kick at the next slot (as the split ring does). */
+static void test_empty_pop_rearms_device_event(void **state)
+{
+    struct fixture *f = *state;
+    struct vring_packed_desc_event *device_event = host(f, DEVICE_GPA, sizeof(*device_event));
+    reconfigure(f, 4, true, false);
+    virtq_disable_kicks(&f->queue);
+    assert_false(virtq_enable_kicks(&f->queue));
+    for (uint16_t id = 0; id < 3; id++)
+        driver_offer_one(f, id, BUFFER_GPA, 16, 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(virtq_pop(&f->queue, &f->request), VIRTQ_POP_OK);
+    assert_int_equal(virtq_pop(&f->queue, &f->request), VIRTQ_POP_EMPTY);
+    assert_int_equal(device_event->flags, VRING_PACKED_EVENT_FLAG_DESC);
+    assert_int_equal(device_event->off_wrap, 3 | 1u << VRING_PACKED_EVENT_F_WRAP_CTR);
+    /* While kicks are disabled (the device polls), an empty pop leaves them disabled. */
+    virtq_disable_kicks(&f->queue);
+    assert_int_equal(virtq_pop(&f->queue, &f->request), VIRTQ_POP_EMPTY);
+    assert_int_equal(device_event->flags, VRING_PACKED_EVENT_FLAG_DISABLE);
+}
+
 static void test_push_rejects_ids_not_in_flight(void **state)
 {
     struct fixture *f = *state;
@@ -1012,6 +1058,7 @@ int main(void)
         TEST(test_buffer_address_plus_length_wraps),
         TEST(test_chain_above_4_gib),
         TEST(test_readable_after_writable),
+        TEST(test_readable_after_zero_length_writable),
         TEST(test_more_segments_than_capacity),
         TEST(test_indirect_table_of_length_zero),
         TEST(test_indirect_table_length_not_multiple_of_16),
@@ -1022,6 +1069,7 @@ int main(void)
         TEST(test_indirect_without_feature),
         TEST(test_indirect_table_longer_than_queue_size),
         TEST(test_indirect_readable_after_writable),
+        TEST(test_indirect_readable_after_zero_length_writable),
         TEST(test_indirect_entry_outside_ram),
         TEST(test_wrap_confusion_later_descriptor),
         TEST(test_wrap_confusion_across_ring_end),
@@ -1044,6 +1092,7 @@ int main(void)
         TEST(test_notify_desc_mode_across_ring_end),
         TEST(test_notify_desc_mode_without_event_idx_notifies),
         TEST(test_kick_suppression),
+        TEST(test_empty_pop_rearms_device_event),
         TEST(test_push_rejects_ids_not_in_flight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

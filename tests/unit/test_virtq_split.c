@@ -16,6 +16,7 @@
 #include "mem/iovec.h"
 #include "unit/split_ring_writer.h"
 #include "util/log.h"
+#include "virtio/split_ring.h"
 #include "virtio/virtqueue.h"
 
 enum {
@@ -596,6 +597,26 @@ static void test_readable_after_writable(void **state)
     offer_and_expect_broken(f, 0, "readable buffer after a device-writable");
 }
 
+/* A zero-length writable descriptor still ends the readable part of the chain. */
+static void test_readable_after_zero_length_writable(void **state)
+{
+    struct fixture *f = *state;
+    fixture_enable(f, 8, false, false);
+    ring_write_descriptor(&f->writer, 0, BUFFER_GPA, 0, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+    ring_write_descriptor(&f->writer, 1, BUFFER_GPA + 8, 16, 0, 0);
+    offer_and_expect_broken(f, 0, "readable buffer after a device-writable");
+}
+
+static void test_indirect_readable_after_zero_length_writable(void **state)
+{
+    struct fixture *f = *state;
+    fixture_enable(f, 8, false, true);
+    ring_write_descriptor_at(&f->writer, INDIRECT_GPA, 0, BUFFER_GPA, 0, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+    ring_write_descriptor_at(&f->writer, INDIRECT_GPA, 1, BUFFER_GPA + 8, 16, 0, 0);
+    ring_write_descriptor(&f->writer, 2, INDIRECT_GPA, 32, VRING_DESC_F_INDIRECT, 0);
+    offer_and_expect_broken(f, 2, "readable buffer after a device-writable");
+}
+
 static void test_more_segments_than_capacity(void **state)
 {
     struct fixture *f = *state;
@@ -1063,6 +1084,8 @@ int main(void)
         T(test_buffer_past_the_end_of_ram),
         T(test_buffer_address_plus_length_wraps),
         T(test_readable_after_writable),
+        T(test_readable_after_zero_length_writable),
+        T(test_indirect_readable_after_zero_length_writable),
         T(test_more_segments_than_capacity),
         T(test_avail_index_too_far_ahead),
         T(test_avail_index_moved_backwards),
