@@ -91,10 +91,12 @@ int packed_ring_enable(struct virtq *queue)
      * earlier life of the queue left. With EVENT_IDX that means "kick at the
      * first slot", as the split ring starts with avail_event 0.
      */
-    __atomic_store_n(&ring->device_event->off_wrap, (uint16_t)0, __ATOMIC_RELAXED);
-    __atomic_store_n(&ring->device_event->flags, (uint16_t)VRING_PACKED_EVENT_FLAG_ENABLE, __ATOMIC_RELAXED);
-    if (config->event_idx)
+    if (config->event_idx) {
         request_kick_at_next_slot(ring);
+    } else {
+        __atomic_store_n(&ring->device_event->off_wrap, (uint16_t)0, __ATOMIC_RELAXED);
+        __atomic_store_n(&ring->device_event->flags, (uint16_t)VRING_PACKED_EVENT_FLAG_ENABLE, __ATOMIC_RELAXED);
+    }
     ring->next_used = 0;
     ring->used_wrap_counter = true;
     ring->slots_in_flight = 0;
