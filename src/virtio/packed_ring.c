@@ -86,6 +86,7 @@ int packed_ring_enable(struct virtq *queue)
     ring->next_avail = 0;
     ring->avail_wrap_counter = true;
     ring->kicks_enabled = true;
+    ring->kick_requested = false;
     /*
      * The device owns its event structure: start from "kick me", whatever an
      * earlier life of the queue left. With EVENT_IDX that means "kick at the
@@ -186,7 +187,7 @@ int packed_ring_pop(struct virtq *queue, struct virtq_request *request)
     struct descriptor_copy copy;
     copy.flags = __atomic_load_n(&descriptor->flags, __ATOMIC_ACQUIRE);
     if (!descriptor_is_available(copy.flags, wrap)) {
-        if (!queue->config.event_idx || !ring->kicks_enabled)
+        if (!queue->config.event_idx || !ring->kicks_enabled || ring->kick_requested)
             return VIRTQ_POP_EMPTY;
         /*
          * About to report "empty", after which the device sleeps until a
@@ -194,9 +195,12 @@ int packed_ring_pop(struct virtq *queue, struct virtq_request *request)
          * pairs with the driver's (publish the head; fence; read the device
          * event), so either it sees our request or we see its descriptor.
          * Busy devices skip this, so the driver kicks less while we work.
+         * Once requested at this slot (and fenced), further empty pops need
+         * only the load above: the request is already visible to the driver.
          */
         request_kick_at_next_slot(ring);
         atomic_thread_fence(memory_order_seq_cst);
+        ring->kick_requested = true;
         copy.flags = __atomic_load_n(&descriptor->flags, __ATOMIC_ACQUIRE);
         if (!descriptor_is_available(copy.flags, wrap))
             return VIRTQ_POP_EMPTY;
@@ -251,6 +255,7 @@ int packed_ring_pop(struct virtq *queue, struct virtq_request *request)
     request->id = copy.id;
     request->ring_slots = slots;
     ring->slots_in_flight += slots;
+    ring->kick_requested = false;
     advance_slot(&ring->next_avail, &ring->avail_wrap_counter, slots, size);
     return VIRTQ_POP_OK;
 }
@@ -326,6 +331,7 @@ bool packed_ring_should_notify(struct virtq *queue)
 void packed_ring_disable_kicks(struct virtq *queue)
 {
     queue->packed.kicks_enabled = false;
+    queue->packed.kick_requested = false;
     __atomic_store_n(&queue->packed.device_event->flags, (uint16_t)VRING_PACKED_EVENT_FLAG_DISABLE,
                      __ATOMIC_RELAXED);
 }

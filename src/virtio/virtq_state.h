@@ -87,6 +87,8 @@ struct packed_ring_state {
     uint16_t next_avail;        /* ring slot the device reads next */
     bool avail_wrap_counter;
     bool kicks_enabled;         /* false between virtq_disable_kicks and virtq_enable_kicks */
+    /* EVENT_IDX: the device event names next_avail and a full fence followed, so an empty pop need not repeat it. */
+    bool kick_requested;
     uint16_t next_used;         /* ring slot the device writes next */
     bool used_wrap_counter;
     /*
