@@ -254,6 +254,7 @@ int packed_ring_pop(struct virtq *queue, struct virtq_request *request)
         return virtq_mark_broken(queue, "buffer id already in flight");
     request->id = copy.id;
     request->ring_slots = slots;
+    request->generation = queue->generation;
     ring->slots_in_flight += slots;
     ring->kick_requested = false;
     advance_slot(&ring->next_avail, &ring->avail_wrap_counter, slots, size);

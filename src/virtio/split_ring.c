@@ -227,6 +227,7 @@ int split_ring_pop(struct virtq *queue, struct virtq_request *request)
 
     request->id = head;
     request->ring_slots = 1;
+    request->generation = queue->generation;
     ring->next_avail++;
     return VIRTQ_POP_OK;
 }

@@ -44,10 +44,10 @@ enum virtq_pop_result virtq_pop(struct virtq *queue, struct virtq_request *reque
         return VIRTQ_POP_BROKEN;
     if (!queue->enabled)
         return VIRTQ_POP_EMPTY;
-    int result = queue->config.layout == VIRTQ_LAYOUT_SPLIT ? split_ring_pop(queue, request)
-                                                            : packed_ring_pop(queue, request);
-    request->generation = queue->generation;
-    return result;
+    /* The layouts stamp the generation into the request they fill (a tail call keeps this path short). */
+    if (queue->config.layout == VIRTQ_LAYOUT_SPLIT)
+        return split_ring_pop(queue, request);
+    return packed_ring_pop(queue, request);
 }
 
 int virtq_push(struct virtq *queue, const struct virtq_request *request, uint32_t written)
