@@ -95,7 +95,12 @@ int kernel_cache_open(struct kernel_cache *cache, struct error *error)
     int base_fd = open_checked(AT_FDCWD, base, base, 0, error);
     if (base_fd < 0)
         return -1;
-    snprintf(cache->directory, sizeof(cache->directory), "%s/" CACHE_SUBDIRECTORY, base);
+    /* Length checked above; the check keeps GCC's truncation analysis satisfied. */
+    if ((size_t)snprintf(cache->directory, sizeof(cache->directory), "%s/" CACHE_SUBDIRECTORY, base) >=
+        sizeof(cache->directory)) {
+        close(base_fd);
+        return error_set(error, EXIT_STATUS_FAILURE, "cache directory path is too long");
+    }
     if (mkdirat(base_fd, CACHE_SUBDIRECTORY, 0700) < 0 && errno != EEXIST) {
         int saved = errno;
         close(base_fd);
