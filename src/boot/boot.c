@@ -89,8 +89,11 @@ static int choose_kernel(const struct boot_request *request, struct boot_image *
                              kernel->name);
         return 0;
     }
-    if (!is_bzimage)
-        return 0; /* an ELF boots through PVH as before; anything else fails in the loader with its own message */
+    struct bzimage_info info;
+    struct error ignored;
+    /* An ELF boots through PVH as before; a broken bzImage or anything else fails in the loader with its message. */
+    if (!is_bzimage || bzimage_parse(kernel->data, kernel->size, &info, &ignored) < 0)
+        return 0;
     const struct kernel_unpack_options options = {
         .allow_uncached = request->kernel_entry == BOOT_KERNEL_ENTRY_PVH,
         .cache_directory = request->cache_directory,
