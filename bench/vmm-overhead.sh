@@ -86,11 +86,12 @@ if [ -e /dev/kvm ]; then
     echo "native: last run's stats:"
     grep -E '^(startup|memory|memory peak):' "$out/run-$runs.stderr" | sed 's/^/    /'
 
-    # entry_case NAME CACHE_DIR PREPARE ENTRY: ENTRY_RUNS runs of one --kernel-entry path.
+    # entry_case NAME CACHE_DIR PREPARE ENTRY TERM_MS: ENTRY_RUNS runs of one --kernel-entry path, each stopped
+    # after TERM_MS (a decompressing run needs seconds on a busy host before its first KVM_RUN).
     # PREPARE is "fresh" (empty cache before each run), "keep" or "unsafe" (a world-writable cache).
     entry_runs=${KESTREL_BENCH_OVERHEAD_ENTRY_RUNS:-5}
     entry_case() {
-        local name=$1 cache=$2 prepare=$3 entry=$4
+        local name=$1 cache=$2 prepare=$3 entry=$4 term_ms=$5
         : >"$out/entry-$name-ms"
         : >"$out/entry-$name-peak-kib"
         for i in $(seq "$entry_runs"); do
@@ -99,8 +100,7 @@ if [ -e /dev/kvm ]; then
                 keep) mkdir -p -m 700 "$cache" ;;
                 unsafe) mkdir -p "$cache"; chmod 777 "$cache" ;;
             esac
-            # 5 s: a cold cache decompresses and syncs ~65 MiB before the first KVM_RUN.
-            XDG_CACHE_HOME=$cache KESTREL_ALLOW_PVM=1 "$launcher" --term-after 5000 -- "$kestrel" run \
+            XDG_CACHE_HOME=$cache KESTREL_ALLOW_PVM=1 "$launcher" --term-after "$term_ms" -- "$kestrel" run \
                 --kernel "$kernel" --initrd "$initrd" --kernel-entry "$entry" --memory 512M --console none \
                 --stats </dev/null >"$out/run.out" 2>"$out/entry-$name-$i.stderr" || true
             if ! grep -q '^startup: first KVM_RUN .* ms after exec$' "$out/entry-$name-$i.stderr"; then
@@ -117,11 +117,11 @@ if [ -e /dev/kvm ]; then
         echo "native entry $name: $(summary 'peak VMM overhead KiB' "$out/entry-$name-peak-kib")"
         grep -E '^kestrel: .*(bzImage|every boot)' "$out/entry-$name-1.stderr" | sed 's/^/    /' || true
     }
-    entry_case bzimage "$out/cache-unused" keep bzimage
-    entry_case auto-cold "$out/cache-cold" fresh auto
-    entry_case auto-warm "$out/cache-warm" keep auto
-    entry_case pvh-uncached "$out/cache-unsafe" unsafe pvh
-    entry_case auto-uncached "$out/cache-unsafe" unsafe auto
+    entry_case bzimage "$out/cache-unused" keep bzimage 3000
+    entry_case auto-cold "$out/cache-cold" fresh auto 12000
+    entry_case auto-warm "$out/cache-warm" keep auto 3000
+    entry_case pvh-uncached "$out/cache-unsafe" unsafe pvh 12000
+    entry_case auto-uncached "$out/cache-unsafe" unsafe auto 3000
     rm -rf "$out/cache-cold" "$out/cache-warm"
 else
     echo "native: skipped (no /dev/kvm)"

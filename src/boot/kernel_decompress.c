@@ -119,6 +119,8 @@ static int decompress_zstd(const struct kernel_payload *payload, uint64_t max_ou
         if (output->size == output->capacity && output_grow(output, 1, max_output, error) < 0)
             break;
         ZSTD_outBuffer out = {.dst = output->data, .size = output->capacity, .pos = output->size};
+        size_t in_before = in.pos;
+        size_t out_before = out.pos;
         size_t ret = ZSTD_decompressStream(context, &out, &in);
         output->size = out.pos;
         if (ZSTD_isError(ret)) {
@@ -132,6 +134,11 @@ static int decompress_zstd(const struct kernel_payload *payload, uint64_t max_ou
         /* Not done: either the output is full (grow) or the input ran out mid-frame. */
         if (out.pos < out.size && in.pos == in.size) {
             truncated(error, "zstd");
+            break;
+        }
+        /* The library promises progress; a call that makes none must not spin. */
+        if (in.pos == in_before && out.pos == out_before && out.pos < out.size) {
+            error_set(error, EXIT_STATUS_USAGE, "zstd payload is corrupt (no progress)");
             break;
         }
     }
@@ -224,18 +231,19 @@ int kernel_payload_decompress(const struct kernel_payload *payload, uint64_t max
                               struct kernel_decompressed *output, struct error *error)
 {
     memset(output, 0, sizeof(*output));
-    /* Start at the hint when it is plausible: a kernel compresses by less than 64x. */
+    if (max_output == 0)
+        return error_set(error, EXIT_STATUS_USAGE, "no room to decompress the payload");
+    /* Start at the hint when it is plausible (a kernel compresses by less than 64x); growth covers a lie. */
     uint64_t start = payload->size_hint;
     uint64_t plausible;
     if (!checked_mul_u64(payload->size, 64, &plausible) || start > plausible)
         start = plausible;
-    if (start > max_output)
-        start = max_output;
     if (start < OUTPUT_MIN_CAPACITY)
         start = OUTPUT_MIN_CAPACITY;
+    if (start > max_output)
+        start = max_output;
     int result;
-    if (output_reserve(output, (size_t)start, max_output < OUTPUT_MIN_CAPACITY ? OUTPUT_MIN_CAPACITY : max_output,
-                       error) < 0)
+    if (output_reserve(output, (size_t)start, max_output, error) < 0)
         return -1;
     switch (payload->compression) {
     case KERNEL_COMPRESSION_XZ:

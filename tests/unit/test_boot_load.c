@@ -35,26 +35,17 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *fixture = calloc(1, sizeof(*fixture));
-    struct error error;
-    if (guest_memory_create(&fixture->memory, 64 * MiB, &error) < 0)
-        return -1;
     snprintf(fixture->directory, sizeof(fixture->directory), "/tmp/kestrel-boot-XXXXXX");
-    if (!mkdtemp(fixture->directory))
-        return -1;
     *state = fixture;
-    return 0;
+    return boot_scratch_setup(&fixture->memory, 64 * MiB, fixture->directory);
 }
 
 static int teardown(void **state)
 {
     struct fixture *fixture = *state;
-    char command[128];
-    snprintf(command, sizeof(command), "rm -rf %s", fixture->directory);
-    if (system(command) != 0)
-        return -1;
-    guest_memory_destroy(&fixture->memory);
+    int result = boot_scratch_teardown(&fixture->memory, fixture->directory);
     free(fixture);
-    return 0;
+    return result;
 }
 
 /* Writes `size` bytes to DIRECTORY/name and returns the path (in a per-call static slot). */

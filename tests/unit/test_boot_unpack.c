@@ -33,30 +33,21 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *fixture = calloc(1, sizeof(*fixture));
-    struct error error;
-    if (guest_memory_create(&fixture->memory, 64 * MiB, &error) < 0)
-        return -1;
     snprintf(fixture->directory, sizeof(fixture->directory), "/tmp/kestrel-unpack-XXXXXX");
-    if (!mkdtemp(fixture->directory))
+    *state = fixture;
+    if (boot_scratch_setup(&fixture->memory, 64 * MiB, fixture->directory) < 0)
         return -1;
     snprintf(fixture->cache, sizeof(fixture->cache), "%s/cache", fixture->directory);
     snprintf(fixture->kernel, sizeof(fixture->kernel), "%s/vmlinuz", fixture->directory);
-    if (mkdir(fixture->cache, 0700) < 0)
-        return -1;
-    *state = fixture;
-    return 0;
+    return mkdir(fixture->cache, 0700);
 }
 
 static int teardown(void **state)
 {
     struct fixture *fixture = *state;
-    char command[128];
-    snprintf(command, sizeof(command), "rm -rf %s", fixture->directory);
-    if (system(command) != 0)
-        return -1;
-    guest_memory_destroy(&fixture->memory);
+    int result = boot_scratch_teardown(&fixture->memory, fixture->directory);
     free(fixture);
-    return 0;
+    return result;
 }
 
 /* `size` by pointer: the image's builder sets it in the same call's argument list. */
