@@ -6,7 +6,7 @@
 # cache, auto with a warm cache (twice), pvh with no usable cache (decompressed
 # on every boot). The loader type (boot_params.hdr.type_of_loader, byte 0x210
 # of /sys/kernel/boot_params/data) is 0xff after kestrel's bzImage boot and
-# 0x90 (Xen's id, which Linux's PVH entry sets) after a PVH boot.
+# something else after a PVH boot (Debian 6.1 reports 0xb0), set by Linux's PVH entry code.
 launcher=$1 kestrel=$2 kernel=$3 initrd=$4
 out=$(mktemp -d /tmp/kestrel-entry.XXXXXX)
 # L1's / is read-only: the cache lives in L1's /tmp (tmpfs, so no fdatasync cost worth noting).
