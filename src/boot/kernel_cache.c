@@ -30,6 +30,7 @@ struct entry_header {
 
 #ifdef KESTREL_TEST_SEAMS
 size_t kernel_cache_test_fail_write_after;
+bool kernel_cache_test_named_temporary;
 #endif
 
 void kernel_cache_hash(const uint8_t *data, size_t size, uint8_t hash[KERNEL_CACHE_HASH_SIZE])
@@ -164,20 +165,34 @@ static int write_all(int fd, const uint8_t *data, size_t size, off_t offset)
     return 0;
 }
 
-int kernel_cache_store(const struct kernel_cache *cache, const uint8_t key[KERNEL_CACHE_HASH_SIZE],
-                       const uint8_t *content, size_t size, struct error *error)
+/*
+ * The temporary file: an unnamed O_TMPFILE where the file system has them, so
+ * a crash while writing leaves nothing behind; else a name only this process
+ * uses (O_EXCL makes sure). `anonymous` says which.
+ */
+static int create_temporary(const struct kernel_cache *cache, const char *temporary, bool *anonymous)
 {
-    char name[KERNEL_CACHE_NAME_MAX];
-    kernel_cache_entry_name(key, name);
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    /* A name no other writer (another kestrel starting at the same moment) uses; O_EXCL makes sure. */
-    char temporary[KERNEL_CACHE_NAME_MAX + 48];
-    snprintf(temporary, sizeof(temporary), ".%s.%ld.%lx.tmp", name, (long)getpid(), (unsigned long)now.tv_nsec);
-    int fd = openat(cache->directory_fd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = -1;
+#ifdef KESTREL_TEST_SEAMS
+    if (!kernel_cache_test_named_temporary)
+#endif
+        fd = openat(cache->directory_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    *anonymous = fd >= 0;
     if (fd < 0)
-        return error_set(error, EXIT_STATUS_FAILURE, "cannot write to cache directory %s: %s", cache->directory,
-                         strerror(errno));
+        fd = openat(cache->directory_fd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    return fd;
+}
+
+/* Gives an O_TMPFILE its temporary name (linkat through /proc needs no capability, unlike AT_EMPTY_PATH). */
+static int name_temporary(const struct kernel_cache *cache, int fd, const char *temporary)
+{
+    char path[32];
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, path, cache->directory_fd, temporary, AT_SYMLINK_FOLLOW);
+}
+
+static int write_entry(int fd, const uint8_t key[KERNEL_CACHE_HASH_SIZE], const uint8_t *content, size_t size)
+{
     uint8_t header_page[ENTRY_HEADER_SIZE];
     struct entry_header header = {.version = ENTRY_VERSION, .header_size = ENTRY_HEADER_SIZE, .content_size = size};
     memcpy(header.magic, ENTRY_MAGIC, sizeof(ENTRY_MAGIC));
@@ -185,18 +200,37 @@ int kernel_cache_store(const struct kernel_cache *cache, const uint8_t key[KERNE
     kernel_cache_hash(content, size, header.content_hash);
     memset(header_page, 0, sizeof(header_page));
     memcpy(header_page, &header, sizeof(header));
-    /* Synced before the rename: after a crash the name points at a whole entry or at nothing. */
+    /* Synced before it gets its name: after a crash the name points at a whole entry or at nothing. */
     if (write_all(fd, header_page, sizeof(header_page), 0) < 0 ||
-        write_all(fd, content, size, ENTRY_HEADER_SIZE) < 0 || fdatasync(fd) < 0) {
-        int saved = errno;
-        close(fd);
+        write_all(fd, content, size, ENTRY_HEADER_SIZE) < 0 || fdatasync(fd) < 0)
+        return -1;
+    return 0;
+}
+
+int kernel_cache_store(const struct kernel_cache *cache, const uint8_t key[KERNEL_CACHE_HASH_SIZE],
+                       const uint8_t *content, size_t size, struct error *error)
+{
+    char name[KERNEL_CACHE_NAME_MAX];
+    kernel_cache_entry_name(key, name);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    char temporary[KERNEL_CACHE_NAME_MAX + 48];
+    snprintf(temporary, sizeof(temporary), ".%s.%ld.%lx.tmp", name, (long)getpid(), (unsigned long)now.tv_nsec);
+    bool anonymous;
+    int fd = create_temporary(cache, temporary, &anonymous);
+    if (fd < 0)
+        return error_set(error, EXIT_STATUS_FAILURE, "cannot write to cache directory %s: %s", cache->directory,
+                         strerror(errno));
+    int failed = write_entry(fd, key, content, size) < 0 || (anonymous && name_temporary(cache, fd, temporary) < 0);
+    int saved = errno;
+    close(fd);
+    if (failed) {
         unlinkat(cache->directory_fd, temporary, 0);
         return error_set(error, EXIT_STATUS_FAILURE, "cannot write cache entry in %s: %s", cache->directory,
                          strerror(saved));
     }
-    close(fd);
     if (renameat(cache->directory_fd, temporary, cache->directory_fd, name) < 0) {
-        int saved = errno;
+        saved = errno;
         unlinkat(cache->directory_fd, temporary, 0);
         return error_set(error, EXIT_STATUS_FAILURE, "cannot rename cache entry into %s: %s", cache->directory,
                          strerror(saved));

@@ -1,6 +1,7 @@
 #ifndef KESTREL_BOOT_KERNEL_CACHE_H
 #define KESTREL_BOOT_KERNEL_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,7 +16,8 @@
  *     must be a regular file (opened with O_NOFOLLOW);
  *   - an entry is a header (magic, the source hash, the content size and the
  *     content's SHA-256) and the content, checked in full on every use;
- *   - entries are written to a temporary file in the directory, synced, then
+ *   - entries are written to a temporary file in the directory (O_TMPFILE,
+ *     unnamed until written, where the file system has it), synced, then
  *     renamed into place, so a reader sees a whole entry or none.
  * Every failure is reported through `error` (a reason for the caller's
  * one-line fallback message) and changes nothing else.
@@ -67,6 +69,8 @@ int kernel_cache_store(const struct kernel_cache *cache, const uint8_t key[KERNE
 #ifdef KESTREL_TEST_SEAMS
 /* Tests: make kernel_cache_store's write fail after this many bytes (0: never). */
 extern size_t kernel_cache_test_fail_write_after;
+/* Tests: use a named temporary file, as on file systems without O_TMPFILE. */
+extern bool kernel_cache_test_named_temporary;
 #endif
 
 #endif

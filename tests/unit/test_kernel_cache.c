@@ -286,6 +286,22 @@ static void test_failed_store_leaves_nothing(void **state)
     assert_int_equal(count_files(fixture->directory), 1);
 }
 
+/* File systems without O_TMPFILE (overlayfs before Linux 6.6): the named temporary file behaves the same. */
+static void test_named_temporary_file(void **state)
+{
+    kernel_cache_test_named_temporary = true;
+    test_store_then_lookup(state);
+    struct fixture *fixture = *state;
+    kernel_cache_test_fail_write_after = 5000;
+    struct error error;
+    assert_int_equal(
+        kernel_cache_store(&fixture->cache, fixture->key, fixture->content, sizeof(fixture->content), &error), -1);
+    kernel_cache_test_fail_write_after = 0;
+    kernel_cache_test_named_temporary = false;
+    assert_int_equal(count_files(fixture->directory), 1);
+    assert_int_equal(lookup(fixture, &error), 1);
+}
+
 static void test_entry_over_the_size_limit(void **state)
 {
     struct fixture *fixture = *state;
@@ -309,6 +325,7 @@ int main(void)
         TEST(test_unsafe_directories),
         TEST(test_directory_from_environment),
         TEST(test_failed_store_leaves_nothing),
+        TEST(test_named_temporary_file),
         TEST(test_entry_over_the_size_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
