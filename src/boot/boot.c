@@ -103,7 +103,9 @@ static int choose_kernel(const struct boot_request *request, struct boot_image *
         if (request->kernel_entry == BOOT_KERNEL_ENTRY_PVH)
             return error_set(error, EXIT_STATUS_USAGE, "--kernel-entry pvh: kernel %s: %.300s", kernel->name,
                              why.message);
-        log_warn("kernel %s: %s; booting the bzImage", kernel->name, why.message);
+        /* Said once, when it was found out; a kernel without PVH support then boots as it always did. */
+        if (!unpacked->known_without_pvh)
+            log_warn("kernel %s: %s; booting the bzImage", kernel->name, why.message);
         return 0;
     }
     if (unpacked->source == KERNEL_UNPACK_DECOMPRESSED_UNCACHED)

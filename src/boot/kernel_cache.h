@@ -53,7 +53,8 @@ void kernel_cache_close(struct kernel_cache *cache);
 void kernel_cache_entry_name(const uint8_t key[KERNEL_CACHE_HASH_SIZE], char name[KERNEL_CACHE_NAME_MAX]);
 
 /*
- * 1: the entry exists and passed every check, mapped in `entry`. 0: no entry.
+ * 1: the entry exists and passed every check, mapped in `entry` (its content
+ * may be empty: callers store empty entries as markers). 0: no entry.
  * -1: an entry exists but is unsafe or corrupt (`error` says why); a corrupt
  * entry in a safe directory is removed so the next run rebuilds it.
  */

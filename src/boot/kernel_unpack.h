@@ -14,6 +14,8 @@
  * kernel cache when a checked entry exists, else decompressed on the host
  * (and then stored in the cache). A payload that is not an ELF with a PVH
  * note is a failure like any other: the caller boots the bzImage instead.
+ * Such a payload (or a corrupt one) is remembered with an empty cache entry,
+ * so a kernel without PVH support pays for one decompression, not one per boot.
  */
 
 /* Output cap: a Debian vmlinux is ~65 MiB; kernels with full debug info stay well below this. */
@@ -36,6 +38,8 @@ struct kernel_unpacked {
     const uint8_t *data; /* the vmlinux ELF */
     size_t size;
     enum kernel_unpack_source source;
+    /* On failure: the cache already knew this bzImage cannot boot through PVH (nothing was decompressed). */
+    bool known_without_pvh;
     /* Why the cache was not used or not written, when it was not (source != FROM_CACHE). */
     char cache_problem[sizeof(((struct error *)0)->message)];
     struct kernel_cache_entry cached;

@@ -138,10 +138,40 @@ static void test_unpack_reports_its_source(void **state)
     free(image);
 }
 
-/* Each case: auto boots the bzImage after one line; pvh is a usage error naming the reason. */
+/* A kernel without PVH support pays for one decompression: then the cache answers, and pvh still asks again. */
+static void test_verdict_without_pvh_is_remembered(void **state)
+{
+    struct fixture *fixture = *state;
+    size_t size;
+    uint8_t *image = compressed_kernel_pvh_bzimage(KERNEL_COMPRESSION_ZSTD, false, &size);
+    struct kernel_unpack_options options = {.cache_directory = fixture->cache};
+    struct kernel_unpacked unpacked;
+    struct error error;
+    assert_int_equal(kernel_unpack(image, size, &options, &unpacked, &error), -1);
+    assert_false(unpacked.known_without_pvh);
+    assert_non_null(strstr(error.message, "no Xen PVH entry note"));
+    assert_int_equal(kernel_unpack(image, size, &options, &unpacked, &error), -1);
+    assert_true(unpacked.known_without_pvh);
+    assert_non_null(strstr(error.message, "remembered in the cache"));
+    options.allow_uncached = true;
+    assert_int_equal(kernel_unpack(image, size, &options, &unpacked, &error), -1);
+    assert_false(unpacked.known_without_pvh);
+    assert_non_null(strstr(error.message, "no Xen PVH entry note"));
+    free(image);
+}
+
+/*
+ * Each case: auto boots the bzImage after one line, and remembers the verdict
+ * (an empty cache entry), so the next auto boot neither decompresses nor
+ * speaks; pvh decompresses again and is a usage error naming the reason.
+ */
 static void expect_fallback(struct fixture *fixture, const char *reason)
 {
     uint64_t lines = log_lines_written();
+    assert_int_equal(boot(fixture, BOOT_KERNEL_ENTRY_AUTO, NULL), 0);
+    assert_int_equal(fixture->entry.mode, BOOT_ENTRY_LINUX_64BIT);
+    assert_int_equal(log_lines_written(), lines + 1);
+    assert_int_equal(cache_files(fixture), 1);
     assert_int_equal(boot(fixture, BOOT_KERNEL_ENTRY_AUTO, NULL), 0);
     assert_int_equal(fixture->entry.mode, BOOT_ENTRY_LINUX_64BIT);
     assert_int_equal(log_lines_written(), lines + 1);
@@ -156,7 +186,6 @@ static void test_payload_without_pvh_note(void **state)
     size_t size;
     write_kernel(fixture, compressed_kernel_pvh_bzimage(KERNEL_COMPRESSION_GZIP, false, &size), &size);
     expect_fallback(fixture, "cannot boot through PVH");
-    assert_int_equal(cache_files(fixture), 0); /* nothing worth caching */
 }
 
 static void test_payload_not_elf(void **state)
@@ -268,6 +297,7 @@ int main(void)
         TEST(test_auto_decompresses_then_uses_the_cache),
         TEST(test_unpack_reports_its_source),
         TEST(test_payload_without_pvh_note),
+        TEST(test_verdict_without_pvh_is_remembered),
         TEST(test_payload_not_elf),
         TEST(test_corrupt_payload),
         TEST(test_no_payload_fields),
