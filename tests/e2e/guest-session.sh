@@ -197,6 +197,9 @@ check "usage: --cpus above KVM_CAP_MAX_VCPUS is status 2 with one line" \
            grep -q \"more than this host's KVM allows\" '$out/max-cpus.stderr'"
 sed 's/^/# /' "$out/max-cpus.stderr"
 
+# --- PCI (issue 12): host bridge, config mechanisms, ACPI root bridge, interrupts after GSI routing
+. "$repo/tests/e2e/pci-checks.sh"
+
 rm -rf "$out"
 echo E2E-SESSION-END
 exit $failed
