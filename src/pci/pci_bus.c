@@ -208,32 +208,33 @@ static void ecam_write(void *opaque, uint64_t offset, const void *data, uint32_t
 
 /* --- MMIO dispatch -------------------------------------------------------- */
 
-void pci_bus_mmio_read(struct pci_bus *bus, uint64_t address, void *data, uint32_t size)
+/* Calls the BAR decoding [address, address+size) under the decode lock; nothing when none does. */
+static void mmio_dispatch(struct pci_bus *bus, uint64_t address, void *data, uint32_t size, bool write)
 {
     pthread_rwlock_rdlock(&bus->decode_lock);
     for (unsigned i = 0; i < bus->decoded_count; i++) {
         const struct pci_decoded_bar *entry = &bus->decoded[i];
-        if (range_within(address, size, entry->base, entry->size)) {
-            if (entry->device->ops->bar_read)
-                entry->device->ops->bar_read(entry->device, entry->bar, address - entry->base, data, size);
-            break;
-        }
+        if (!range_within(address, size, entry->base, entry->size))
+            continue;
+        struct pci_device *device = entry->device;
+        uint64_t offset = address - entry->base;
+        if (write && device->ops->bar_write)
+            device->ops->bar_write(device, entry->bar, offset, data, size);
+        else if (!write && device->ops->bar_read)
+            device->ops->bar_read(device, entry->bar, offset, data, size);
+        break;
     }
     pthread_rwlock_unlock(&bus->decode_lock);
 }
 
+void pci_bus_mmio_read(struct pci_bus *bus, uint64_t address, void *data, uint32_t size)
+{
+    mmio_dispatch(bus, address, data, size, false);
+}
+
 void pci_bus_mmio_write(struct pci_bus *bus, uint64_t address, const void *data, uint32_t size)
 {
-    pthread_rwlock_rdlock(&bus->decode_lock);
-    for (unsigned i = 0; i < bus->decoded_count; i++) {
-        const struct pci_decoded_bar *entry = &bus->decoded[i];
-        if (range_within(address, size, entry->base, entry->size)) {
-            if (entry->device->ops->bar_write)
-                entry->device->ops->bar_write(entry->device, entry->bar, address - entry->base, data, size);
-            break;
-        }
-    }
-    pthread_rwlock_unlock(&bus->decode_lock);
+    mmio_dispatch(bus, address, (void *)data, size, true);
 }
 
 static void mmio32_read(void *opaque, uint64_t offset, void *data, uint32_t size)

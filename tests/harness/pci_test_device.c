@@ -9,21 +9,23 @@ static struct pci_test_device *from_pci(struct pci_device *pci)
     return pci->opaque;
 }
 
-static bool outside(unsigned bar, uint64_t offset, uint32_t size)
+/* True (and counted) when the bus handed over an access beyond the BAR: the tests require none. */
+static bool outside(struct pci_test_device *device, unsigned bar, uint64_t offset, uint32_t size)
 {
     uint64_t bar_size = bar == PCI_TEST_REGISTER_BAR ? PCI_TEST_REGISTER_BAR_SIZE : PCI_TEST_MSIX_BAR_SIZE;
-    return offset >= bar_size || size > bar_size - offset;
+    if (offset < bar_size && size <= bar_size - offset)
+        return false;
+    pthread_mutex_lock(&device->lock);
+    device->bar_accesses_outside++;
+    pthread_mutex_unlock(&device->lock);
+    return true;
 }
 
 static void test_bar_read(struct pci_device *pci, unsigned bar, uint64_t offset, void *data, uint32_t size)
 {
     struct pci_test_device *device = from_pci(pci);
-    if (outside(bar, offset, size)) {
-        pthread_mutex_lock(&device->lock);
-        device->bar_accesses_outside++;
-        pthread_mutex_unlock(&device->lock);
+    if (outside(device, bar, offset, size))
         return;
-    }
     if (msix_bar_read(&device->msix, bar, offset, data, size))
         return;
     if (bar == PCI_TEST_REGISTER_BAR && size == 4 && offset % 4 == 0 && offset / 4 < 64) {
@@ -36,12 +38,8 @@ static void test_bar_read(struct pci_device *pci, unsigned bar, uint64_t offset,
 static void test_bar_write(struct pci_device *pci, unsigned bar, uint64_t offset, const void *data, uint32_t size)
 {
     struct pci_test_device *device = from_pci(pci);
-    if (outside(bar, offset, size)) {
-        pthread_mutex_lock(&device->lock);
-        device->bar_accesses_outside++;
-        pthread_mutex_unlock(&device->lock);
+    if (outside(device, bar, offset, size))
         return;
-    }
     if (msix_bar_write(&device->msix, bar, offset, data, size))
         return;
     if (bar != PCI_TEST_REGISTER_BAR || size != 4 || offset % 4 != 0)

@@ -30,6 +30,7 @@
 #include "kvm/kvm_vcpu.h"
 #include "kvm/kvm_vm.h"
 #include "pci/msix_kvm.h"
+#include "kvm_test_guest.h"
 #include "vcpu_loop.h"
 
 enum { ENTRY_GPA = 0x100000, KICK_PORT = 0x3f8, DONE_PORT = 0x3ff };
@@ -242,14 +243,7 @@ static void test_ioeventfd_kicks_never_exit(void **state)
     struct vm_stop stop;
     assert_int_equal(vm_stop_init(&stop, &error), 0);
     struct vcpu_loop loop = {.vcpu = &vcpu, .pio = &pio, .mmio = &mmio, .stop = &stop};
-    for (unsigned exits = 0; exits < 100 && !port_recorder.done; exits++) {
-        if (kvm_vcpu_run(&vcpu) < 0) {
-            assert_int_equal(errno, EINTR);
-            continue;
-        }
-        if (!vcpu_loop_handle_exit(&loop))
-            fail_msg("the vCPU stopped: exit reason %u", vcpu.run->exit_reason);
-    }
+    kvm_test_run_until(&loop, &port_recorder.done);
     assert_true(port_recorder.done);
     uint64_t count = 0;
     assert_int_equal(read(port_kick, &count, sizeof(count)), sizeof(count));
@@ -275,14 +269,8 @@ static void test_ioeventfd_kicks_never_exit(void **state)
 
 int main(void)
 {
-    /* Without /dev/kvm: one TAP "ok ... # SKIP" line (cmocka's own skip counts as failed). */
-    struct kvm_system probe;
-    struct error error;
-    if (kvm_system_open(&probe, &error) < 0) {
-        printf("ok - KVM interrupt tests # SKIP %s\n", error.message);
+    if (kvm_test_unavailable("KVM interrupt tests"))
         return 0;
-    }
-    kvm_system_close(&probe);
     const struct CMUnitTest tests[] = {
         TEST(test_capabilities),
         TEST(test_routing_table_replaces_the_default),
