@@ -65,13 +65,44 @@ static void record(struct pci_test_device *device, int kind, unsigned bar, uint6
 
 static void test_bar_unmapped(struct pci_device *pci, unsigned bar, uint64_t address)
 {
-    record(from_pci(pci), PCI_TEST_UNMAPPED, bar, address);
+    struct pci_test_device *device = from_pci(pci);
+    record(device, PCI_TEST_UNMAPPED, bar, address);
+    if (bar == PCI_TEST_REGISTER_BAR)
+        pci_bar_ioeventfds_unmapped(&device->doorbell_ioeventfds);
 }
 
 static void test_bar_mapped(struct pci_device *pci, unsigned bar, uint64_t address)
 {
-    record(from_pci(pci), PCI_TEST_MAPPED, bar, address);
+    struct pci_test_device *device = from_pci(pci);
+    record(device, PCI_TEST_MAPPED, bar, address);
+    if (bar == PCI_TEST_REGISTER_BAR)
+        pci_bar_ioeventfds_mapped(&device->doorbell_ioeventfds, address);
 }
+
+/* KVM would refuse a second registration (EEXIST); the tests want it never tried. */
+static int test_ioeventfd_assign(void *opaque, int event_fd, const struct kvm_ioeventfd_match *match)
+{
+    struct pci_test_device *device = opaque;
+    if (event_fd != PCI_TEST_DOORBELL_FD || device->ioeventfd_address != PCI_BAR_UNMAPPED || match->length != 4)
+        abort();
+    device->ioeventfd_address = match->address;
+    device->ioeventfd_assigns++;
+    return 0;
+}
+
+static int test_ioeventfd_deassign(void *opaque, int event_fd, const struct kvm_ioeventfd_match *match)
+{
+    struct pci_test_device *device = opaque;
+    if (event_fd != PCI_TEST_DOORBELL_FD || device->ioeventfd_address != match->address)
+        abort();
+    device->ioeventfd_address = PCI_BAR_UNMAPPED;
+    return 0;
+}
+
+static const struct pci_ioeventfd_ops test_ioeventfd_ops = {
+    .assign = test_ioeventfd_assign,
+    .deassign = test_ioeventfd_deassign,
+};
 
 static void test_config_written(struct pci_device *pci, uint32_t offset, uint32_t size)
 {
@@ -150,6 +181,10 @@ void pci_test_device_init(struct pci_test_device *device)
         abort();
     }
     pci_device_seal(&device->pci);
+    device->ioeventfd_address = PCI_BAR_UNMAPPED;
+    pci_bar_ioeventfds_init(&device->doorbell_ioeventfds, PCI_TEST_REGISTER_BAR_SIZE, &test_ioeventfd_ops, device);
+    if (pci_bar_ioeventfds_add(&device->doorbell_ioeventfds, PCI_TEST_DOORBELL, 4, false, 0, PCI_TEST_DOORBELL_FD) < 0)
+        abort();
 }
 
 void pci_test_device_destroy(struct pci_test_device *device)

@@ -4,7 +4,8 @@
  * MSI routes) accepted by KVM_SET_GSI_ROUTING with legacy lines still
  * working, irqfds attached and detached through the MSI-X KVM backend, and
  * ioeventfds that swallow guest writes (PIO and MMIO, with and without a
- * data match) so they never reach kestrel. Skipped where /dev/kvm cannot be
+ * data match) so they never reach kestrel, and a BAR's ioeventfds moving
+ * with the BAR. Skipped where /dev/kvm cannot be
  * opened; a PVM /dev/kvm runs this small guest code too.
  */
 #include <setjmp.h>
@@ -30,6 +31,7 @@
 #include "kvm/kvm_vcpu.h"
 #include "kvm/kvm_vm.h"
 #include "pci/msix_kvm.h"
+#include "pci/pci_ioeventfd.h"
 #include "kvm_test_guest.h"
 #include "vcpu_loop.h"
 
@@ -265,6 +267,33 @@ static void test_ioeventfd_kicks_never_exit(void **state)
     free(msrs);
 }
 
+/* A BAR's ioeventfds registered with the real KVM follow the BAR: proven by what KVM refuses as EEXIST. */
+static void test_bar_ioeventfds_move_in_kvm(void **state)
+{
+    struct fixture *fixture = *state;
+    int kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    assert_true(kick >= 0);
+    struct pci_bar_ioeventfds set;
+    pci_bar_ioeventfds_init(&set, 0x1000, &pci_ioeventfd_kvm_ops, &fixture->vm);
+    assert_int_equal(pci_bar_ioeventfds_add(&set, 0x100, 4, false, 0, kick), 0);
+    const struct kvm_ioeventfd_match at_old = {.address = 0xc0000100, .length = 4};
+    const struct kvm_ioeventfd_match at_new = {.address = 0xc0100100, .length = 4};
+
+    pci_bar_ioeventfds_mapped(&set, 0xc0000000);
+    assert_int_equal(set.failures, 0);
+    assert_int_equal(kvm_ioeventfd_assign(&fixture->vm, kick, &at_old), -EEXIST);
+    /* The bus's order for a move: unmapped at the old address, then mapped at the new one. */
+    pci_bar_ioeventfds_unmapped(&set);
+    pci_bar_ioeventfds_mapped(&set, 0xc0100000);
+    assert_int_equal(set.failures, 0);
+    assert_int_equal(kvm_ioeventfd_assign(&fixture->vm, kick, &at_new), -EEXIST);
+    assert_int_equal(kvm_ioeventfd_assign(&fixture->vm, kick, &at_old), 0); /* the old place is free */
+    assert_int_equal(kvm_ioeventfd_deassign(&fixture->vm, kick, &at_old), 0);
+    pci_bar_ioeventfds_unmapped(&set);
+    assert_int_equal(kvm_ioeventfd_deassign(&fixture->vm, kick, &at_new), -ENOENT);
+    close(kick);
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -276,6 +305,7 @@ int main(void)
         TEST(test_routing_table_replaces_the_default),
         TEST(test_irqfds_through_the_msix_backend),
         TEST(test_ioeventfd_kicks_never_exit),
+        TEST(test_bar_ioeventfds_move_in_kvm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

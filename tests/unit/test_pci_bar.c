@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
+
 #include "pci_fixture.h"
 
 static int setup(void **state)
@@ -93,6 +95,9 @@ static void test_dispatch_follows_moves(void **state)
     assert_int_equal(device->events[1].address, 0xc0100000);
     assert_int_equal(mmio_read32(fixture, 0xc0000008), 0xffffffff);
     assert_int_equal(mmio_read32(fixture, 0xc0100008), 0xabcd);
+    /* The doorbell's ioeventfd moved with the BAR (removed first, so never registered twice). */
+    assert_int_equal(device->ioeventfd_address, 0xc0100000 + PCI_TEST_DOORBELL);
+    assert_int_equal(device->ioeventfd_assigns, 2);
     /* An access that runs past the BAR's end is not the BAR's. */
     uint64_t wide = 0;
     io_bus_read(&fixture->mmio, 0xc0100000 + PCI_TEST_REGISTER_BAR_SIZE - 4, &wide, 8);
@@ -106,7 +111,9 @@ static void test_dispatch_follows_moves(void **state)
     assert_int_equal(device->events[0].kind, PCI_TEST_UNMAPPED);
     assert_int_equal(device->events[1].kind, PCI_TEST_UNMAPPED);
     assert_int_equal(mmio_read32(fixture, 0xc0100008), 0xffffffff);
+    assert_int_equal(device->ioeventfd_address, PCI_BAR_UNMAPPED);
     ecam_write(fixture, SLOT, 0x04, PCI_COMMAND_MEMORY, 2);
+    assert_int_equal(device->ioeventfd_address, 0xc0100000 + PCI_TEST_DOORBELL);
     assert_int_equal(mmio_read32(fixture, 0xc0100008), 0xabcd);
     /* Rewriting a BAR with its own address changes nothing and reports nothing. */
     pci_test_device_clear_records(device);
@@ -123,6 +130,7 @@ static void expect_not_decoded(struct pci_fixture *fixture, uint32_t bar0)
     for (unsigned i = 0; i < device->event_count; i++)
         assert_false(device->events[i].kind == PCI_TEST_MAPPED && device->events[i].bar == 0);
     assert_int_equal(fixture->device.pci.bars[0].decoded, PCI_BAR_UNMAPPED);
+    assert_int_equal(fixture->device.ioeventfd_address, PCI_BAR_UNMAPPED); /* no ioeventfd over RAM either */
 }
 
 static void test_hostile_placements_decode_nothing(void **state)
@@ -182,6 +190,49 @@ static void test_overlap_and_window_edges(void **state)
     assert_int_equal(device->bar_accesses_outside, 0);
 }
 
+static int record_assign(void *opaque, int event_fd, const struct kvm_ioeventfd_match *match)
+{
+    (void)event_fd;
+    *(uint64_t *)opaque = match->address;
+    return match->address == 0xc0000000 ? -EEXIST : 0;
+}
+
+static int record_deassign(void *opaque, int event_fd, const struct kvm_ioeventfd_match *match)
+{
+    (void)event_fd;
+    (void)match;
+    *(uint64_t *)opaque = 0;
+    return 0;
+}
+
+static void test_bar_ioeventfds_bounds_and_failures(void **state)
+{
+    (void)state;
+    static const struct pci_ioeventfd_ops ops = {.assign = record_assign, .deassign = record_deassign};
+    uint64_t last = 0;
+    struct pci_bar_ioeventfds set;
+    pci_bar_ioeventfds_init(&set, 0x1000, &ops, &last);
+    assert_int_equal(pci_bar_ioeventfds_add(&set, 0xffc, 8, false, 0, 5), -EINVAL); /* past the BAR */
+    assert_int_equal(pci_bar_ioeventfds_add(&set, UINT64_MAX - 1, 4, false, 0, 5), -EINVAL);
+    assert_int_equal(pci_bar_ioeventfds_add(&set, 0, 3, false, 0, 5), -EINVAL);      /* no such width */
+    assert_int_equal(pci_bar_ioeventfds_add(&set, 0, 4, true, 7, 5), 0);
+    assert_int_equal(last, 0); /* the BAR decodes nothing yet */
+    /* A registration KVM refuses is counted and not undone later. */
+    pci_bar_ioeventfds_mapped(&set, 0xc0000000);
+    assert_int_equal(set.failures, 1);
+    assert_false(set.entries[0].registered);
+    pci_bar_ioeventfds_unmapped(&set);
+    assert_int_equal(last, 0xc0000000); /* nothing deassigned */
+    pci_bar_ioeventfds_mapped(&set, 0xc0001000);
+    assert_int_equal(last, 0xc0001000);
+    /* Added while mapped: registered at once. */
+    assert_int_equal(pci_bar_ioeventfds_add(&set, 0x10, 0, false, 0, 6), 0);
+    assert_int_equal(last, 0xc0001010);
+    for (unsigned i = set.count; i < PCI_IOEVENTFD_MAX; i++)
+        assert_int_equal(pci_bar_ioeventfds_add(&set, 0x20, 2, false, 0, 7), 0);
+    assert_int_equal(pci_bar_ioeventfds_add(&set, 0x20, 2, false, 0, 7), -ENOSPC);
+}
+
 static void test_add_bar_rejects_bad_shapes(void **state)
 {
     (void)state;
@@ -208,6 +259,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dispatch_follows_moves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_placements_decode_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overlap_and_window_edges, setup, teardown),
+        cmocka_unit_test(test_bar_ioeventfds_bounds_and_failures),
         cmocka_unit_test(test_add_bar_rejects_bad_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

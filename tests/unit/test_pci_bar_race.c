@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sched.h>
 
 #include "pci_fixture.h"
 
@@ -28,12 +29,16 @@ struct race {
     atomic_bool done;
     atomic_uint bad_reads;
     atomic_uint hits;
+    atomic_uint readers_started;
 };
 
 static void *mover(void *opaque)
 {
     struct race *race = opaque;
     struct pci_fixture *fixture = race->fixture;
+    /* Start moving only once both readers run, so the accesses really overlap the moves. */
+    while (atomic_load(&race->readers_started) < 2)
+        sched_yield();
     for (unsigned i = 0; i < MOVES; i++) {
         ecam_write(fixture, SLOT, 0x10, (uint32_t)(i % 2 ? ADDRESS_B : ADDRESS_A), 4);
         if (i % 7 == 0) {
@@ -53,6 +58,7 @@ static void *reader(void *opaque)
 {
     struct race *race = opaque;
     struct pci_fixture *fixture = race->fixture;
+    atomic_fetch_add(&race->readers_started, 1);
     while (!atomic_load(&race->done)) {
         for (unsigned which = 0; which < 2; which++) {
             uint32_t value = mmio_read32(fixture, (which ? ADDRESS_B : ADDRESS_A) + 8);
@@ -91,6 +97,8 @@ static void test_bar_moves_against_accesses(void **state)
     assert_int_equal(mmio_read32(fixture, ADDRESS_B + 8), MAGIC);
     assert_int_equal(mmio_read32(fixture, ADDRESS_A + 8), 0xffffffff);
     fprintf(stderr, "# %u reads hit the BAR while it moved\n", atomic_load(&race.hits));
+    /* The doorbell's ioeventfd ended where BAR 0 ended. */
+    assert_int_equal(fixture->device.ioeventfd_address, ADDRESS_B + PCI_TEST_DOORBELL);
     pci_fixture_destroy(fixture);
 }
 
