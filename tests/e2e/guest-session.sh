@@ -213,6 +213,9 @@ unset XDG_CACHE_HOME
 boot entry-bzimage "$vmlinuz" "$work/initrd-report.img" 1 --kernel-entry bzimage
 report_checks entry-bzimage 1
 
+# --- PCI (issue 12): host bridge, config mechanisms, ACPI root bridge, interrupts after GSI routing
+. "$repo/tests/e2e/pci-checks.sh"
+
 rm -rf "$out"
 echo E2E-SESSION-END
 exit $failed
