@@ -230,6 +230,8 @@ int elf_pvh_load(const struct guest_memory *memory, const struct elf_pvh_info *i
                              (unsigned long long)segment->paddr,
                              (unsigned long long)(segment->paddr + segment->mem_size),
                              (unsigned long long)(guest_memory_total_size(memory) >> 20));
+        /* A vmlinux's segments are tens of MiB that the VMM writes right now: fault them in as huge pages. */
+        (void)guest_memory_advise_huge_pages(memory, segment->paddr, segment->mem_size);
         memcpy(host, kernel->data + segment->file_offset, segment->file_size);
         /* bss: the part of the segment with no bytes in the file starts zeroed. */
         memset(host + segment->file_size, 0, segment->mem_size - segment->file_size);

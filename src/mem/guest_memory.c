@@ -74,6 +74,18 @@ int guest_memory_create(struct guest_memory *memory, uint64_t ram_size, struct e
     return 0;
 }
 
+bool guest_memory_advise_huge_pages(const struct guest_memory *memory, uint64_t gpa, uint64_t len)
+{
+    const uint64_t page = 4096;
+    uint64_t start = gpa & ~(page - 1);
+    uint64_t end;
+    if (len == 0 || !checked_add_u64(gpa, len, &end) || !checked_add_u64(end, page - 1, &end))
+        return false;
+    end &= ~(page - 1);
+    uint8_t *host = gpa_to_hva(memory, start, end - start);
+    return host && madvise(host, (size_t)(end - start), MADV_HUGEPAGE) == 0;
+}
+
 void guest_memory_destroy(struct guest_memory *memory)
 {
     for (unsigned i = 0; i < memory->region_count; i++)
