@@ -126,6 +126,28 @@ static void test_advise_huge_pages_inside_ram(void **state)
     assert_true(guest_memory_advise_huge_pages(memory, 128 * KIB + 1, 64 * KIB - 1));
 }
 
+/* Whole pages are dropped, partial ones cleared; bytes outside the range keep their value. */
+static void test_zero_ranges(void **state)
+{
+    const struct guest_memory *memory = *state;
+    uint8_t *low = gpa_to_hva(memory, 0, 64 * KIB);
+    memset(low, 0x55, 64 * KIB);
+    assert_int_equal(guest_memory_zero(memory, 60 * KIB, 8 * KIB), -1); /* into the hole */
+    assert_int_equal(guest_memory_zero(memory, UINT64_MAX - 10, 20), -1);
+    assert_int_equal(low[60 * KIB], 0x55); /* a refused range changes nothing */
+    assert_int_equal(guest_memory_zero(memory, 1000, 20000), 0);
+    for (size_t i = 0; i < 64 * KIB; i++)
+        assert_int_equal(low[i], i >= 1000 && i < 21000 ? 0 : 0x55);
+    assert_int_equal(guest_memory_zero(memory, 30000, 7), 0); /* inside one page */
+    assert_int_equal(low[29999], 0x55);
+    assert_int_equal(low[30006], 0);
+    assert_int_equal(low[30007], 0x55);
+    assert_int_equal(guest_memory_zero(memory, 32 * KIB, 32 * KIB), 0); /* aligned, up to the region's end */
+    assert_int_equal(low[32 * KIB - 1], 0x55);
+    assert_int_equal(low[64 * KIB - 1], 0);
+    assert_int_equal(guest_memory_zero(memory, 0, 0), 0);
+}
+
 static void test_add_region_rejects_bad_regions(void **state)
 {
     struct guest_memory *memory = *state;
@@ -239,6 +261,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_advise_huge_pages_checks_the_range, two_regions_setup,
                                         two_regions_teardown),
         cmocka_unit_test_setup_teardown(test_advise_huge_pages_inside_ram, two_regions_setup, two_regions_teardown),
+        cmocka_unit_test_setup_teardown(test_zero_ranges, two_regions_setup, two_regions_teardown),
         cmocka_unit_test_setup_teardown(test_add_region_rejects_bad_regions, two_regions_setup,
                                         two_regions_teardown),
         cmocka_unit_test(test_region_count_is_bounded),
