@@ -128,7 +128,7 @@ bench-virtq: $(BUILD)/bench/bench_virtq
 bench-boot: all
 	bash bench/boot-time.sh
 
-bench-overhead: all
+bench-overhead: all $(BUILD)/bench/bench_kernel_cache
 	bash bench/vmm-overhead.sh
 
 clean:
