@@ -20,7 +20,7 @@
  *     file), not for trust: only the user can write the directory and the
  *     entry, and whoever can could as well write a matching SHA-256. So a
  *     fast non-cryptographic checksum does the job (XXH3 checks the 66 MB of
- *     a Debian vmlinux in a few ms, where SHA-256 took ~80 ms natively with
+ *     a Debian vmlinux in 7-10 ms natively, where SHA-256 took 50-60 ms with
  *     the SHA instructions and seconds without them). The key stays SHA-256:
  *     there an adversary matters (a crafted bzImage must not collide with
  *     another one's entry);
