@@ -1,5 +1,5 @@
 #!/bin/sh
-# sh vmm-overhead-kernel-entry-in-l1.sh LAUNCHER KESTREL KERNEL INITRD
+# sh vmm-overhead-kernel-entry-in-l1.sh LAUNCHER KESTREL KERNEL INITRD [PHASES]
 # Inside the test host (run by bench/vmm-overhead-kernel-entry.sh): boots the
 # Debian bzImage to a /test.sh that prints the boot loader type the kernel saw
 # and powers off, once per --kernel-entry path: bzimage, auto with a cold
@@ -7,7 +7,8 @@
 # on every boot). The loader type (boot_params.hdr.type_of_loader, byte 0x210
 # of /sys/kernel/boot_params/data) is 0xff after kestrel's bzImage boot and
 # something else after a PVH boot (Debian 6.1 reports 0xb0), set by Linux's PVH entry code.
-launcher=$1 kestrel=$2 kernel=$3 initrd=$4
+# PHASES (bench/bench_kernel_cache) then times the warm path's phases on the entry just written.
+launcher=$1 kestrel=$2 kernel=$3 initrd=$4 phases=${5:-}
 out=$(mktemp -d /tmp/kestrel-entry.XXXXXX)
 # L1's / is read-only: the cache lives in L1's /tmp (tmpfs, so no fdatasync cost worth noting).
 cache=$out/cache
@@ -29,4 +30,7 @@ run auto-warm-1 "$cache" auto
 run auto-warm-2 "$cache" auto
 run pvh-uncached "$unsafe" pvh
 echo "entry cache files: $(ls "$cache/kestrel" 2>/dev/null | wc -l)"
+if [ -n "$phases" ]; then
+    "$phases" "$kernel" "$cache"/kestrel/*.vmlinux 3 2>&1
+fi
 echo ENTRY-L1-END

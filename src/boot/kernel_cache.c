@@ -11,11 +11,13 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "util/checked_math.h"
 
 #define ENTRY_MAGIC "kestrel-vmlinux"
-#define ENTRY_VERSION 1u
+/* 2: the content checksum is XXH3-128 (1 had SHA-256); an old entry fails the version check and is rebuilt. */
+#define ENTRY_VERSION 2u
 /* The content starts on a page boundary, so the kernel ELF is page-aligned in the mapping. */
 #define ENTRY_HEADER_SIZE 4096u
 
@@ -25,7 +27,7 @@ struct entry_header {
     uint32_t header_size;
     uint8_t source_hash[KERNEL_CACHE_HASH_SIZE];
     uint64_t content_size;
-    uint8_t content_hash[KERNEL_CACHE_HASH_SIZE];
+    uint8_t content_checksum[KERNEL_CACHE_CHECKSUM_SIZE];
 };
 
 #ifdef KESTREL_TEST_SEAMS
@@ -39,6 +41,13 @@ void kernel_cache_hash(const uint8_t *data, size_t size, uint8_t hash[KERNEL_CAC
     sha256_init(&context);
     sha256_update(&context, size, data);
     sha256_digest(&context, KERNEL_CACHE_HASH_SIZE, hash);
+}
+
+void kernel_cache_checksum(const uint8_t *data, size_t size, uint8_t checksum[KERNEL_CACHE_CHECKSUM_SIZE])
+{
+    XXH128_canonical_t canonical;
+    XXH128_canonicalFromHash(&canonical, XXH3_128bits(data, size));
+    memcpy(checksum, canonical.digest, KERNEL_CACHE_CHECKSUM_SIZE);
 }
 
 void kernel_cache_entry_name(const uint8_t key[KERNEL_CACHE_HASH_SIZE], char name[KERNEL_CACHE_NAME_MAX])
@@ -106,7 +115,7 @@ int kernel_cache_lookup(const struct kernel_cache *cache, const uint8_t key[KERN
     struct entry_header header;
     memcpy(&header, mapping, sizeof(header));
     const char *why = NULL;
-    uint8_t hash[KERNEL_CACHE_HASH_SIZE];
+    uint8_t checksum[KERNEL_CACHE_CHECKSUM_SIZE];
     if (memcmp(header.magic, ENTRY_MAGIC, sizeof(ENTRY_MAGIC)) != 0 || header.version != ENTRY_VERSION ||
         header.header_size != ENTRY_HEADER_SIZE)
         why = "has no valid header";
@@ -115,8 +124,8 @@ int kernel_cache_lookup(const struct kernel_cache *cache, const uint8_t key[KERN
     else if (header.content_size != size - ENTRY_HEADER_SIZE)
         why = "is truncated or has trailing bytes";
     if (!why) {
-        kernel_cache_hash((const uint8_t *)mapping + ENTRY_HEADER_SIZE, size - ENTRY_HEADER_SIZE, hash);
-        if (memcmp(hash, header.content_hash, KERNEL_CACHE_HASH_SIZE) != 0)
+        kernel_cache_checksum((const uint8_t *)mapping + ENTRY_HEADER_SIZE, size - ENTRY_HEADER_SIZE, checksum);
+        if (memcmp(checksum, header.content_checksum, KERNEL_CACHE_CHECKSUM_SIZE) != 0)
             why = "does not match its checksum";
     }
     if (why) {
@@ -197,7 +206,7 @@ static int write_entry(int fd, const uint8_t key[KERNEL_CACHE_HASH_SIZE], const 
     struct entry_header header = {.version = ENTRY_VERSION, .header_size = ENTRY_HEADER_SIZE, .content_size = size};
     memcpy(header.magic, ENTRY_MAGIC, sizeof(ENTRY_MAGIC));
     memcpy(header.source_hash, key, KERNEL_CACHE_HASH_SIZE);
-    kernel_cache_hash(content, size, header.content_hash);
+    kernel_cache_checksum(content, size, header.content_checksum);
     memset(header_page, 0, sizeof(header_page));
     memcpy(header_page, &header, sizeof(header));
     /* Synced before it gets its name: after a crash the name points at a whole entry or at nothing. */

@@ -74,6 +74,40 @@ int guest_memory_create(struct guest_memory *memory, uint64_t ram_size, struct e
     return 0;
 }
 
+bool guest_memory_advise_huge_pages(const struct guest_memory *memory, uint64_t gpa, uint64_t len)
+{
+    const uint64_t page = 4096;
+    uint64_t start = gpa & ~(page - 1);
+    uint64_t end;
+    if (len == 0 || !checked_add_u64(gpa, len, &end) || !checked_add_u64(end, page - 1, &end))
+        return false;
+    end &= ~(page - 1);
+    uint8_t *host = gpa_to_hva(memory, start, end - start);
+    return host && madvise(host, (size_t)(end - start), MADV_HUGEPAGE) == 0;
+}
+
+int guest_memory_zero(const struct guest_memory *memory, uint64_t gpa, uint64_t len)
+{
+    const uint64_t page = 4096;
+    uint8_t *host = gpa_to_hva(memory, gpa, len);
+    if (!host)
+        return -1;
+    if (len == 0)
+        return 0;
+    /* Regions start on page boundaries, so the guest's page boundaries are the host's. */
+    uint64_t head = (page - (gpa & (page - 1))) & (page - 1);
+    if (head >= len) {
+        memset(host, 0, (size_t)len);
+        return 0;
+    }
+    uint64_t middle = (len - head) & ~(page - 1);
+    memset(host, 0, (size_t)head);
+    if (middle && madvise(host + head, (size_t)middle, MADV_DONTNEED) < 0)
+        memset(host + head, 0, (size_t)middle);
+    memset(host + head + middle, 0, (size_t)(len - head - middle));
+    return 0;
+}
+
 void guest_memory_destroy(struct guest_memory *memory)
 {
     for (unsigned i = 0; i < memory->region_count; i++)

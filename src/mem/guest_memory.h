@@ -61,6 +61,22 @@ static inline void *gpa_to_hva(const struct guest_memory *memory, uint64_t gpa, 
     return NULL;
 }
 
+/*
+ * Asks for transparent huge pages behind [gpa, gpa+len) (rounded out to whole
+ * 4 KiB pages) before the VMM fills a large range itself, such as a vmlinux's
+ * segments: a 2 MiB fault instead of 512 small ones (docs/benchmarks.md). Only
+ * advice: false when the range is not in RAM or the host refused.
+ */
+bool guest_memory_advise_huge_pages(const struct guest_memory *memory, uint64_t gpa, uint64_t len);
+
+/*
+ * Makes [gpa, gpa+len) read as zero: whole pages are dropped (guest RAM is
+ * private anonymous memory, so they read back as zero and cost no host memory
+ * until written; on RAM never touched this is almost free), partial pages at
+ * the ends are cleared. -1 when the range is not in RAM.
+ */
+int guest_memory_zero(const struct guest_memory *memory, uint64_t gpa, uint64_t len);
+
 /* Copy between guest memory and a host buffer; -1 when the range is not in RAM. */
 int guest_memory_read(const struct guest_memory *memory, uint64_t gpa, void *destination, uint64_t len);
 int guest_memory_write(const struct guest_memory *memory, uint64_t gpa, const void *source, uint64_t len);

@@ -118,6 +118,21 @@ static void test_load_segments_and_start_info(void **state)
     assert_memory_equal(gpa_to_hva(&fixture->memory, module.paddr, module.size), initrd_bytes, sizeof(initrd_bytes));
 }
 
+/* A page of zeros in the file is not copied but dropped: dirty guest RAM under it must read zero afterwards. */
+static void test_zero_pages_of_the_file_overwrite_dirty_ram(void **state)
+{
+    struct boot_fixture *fixture = *state;
+    memset(fixture->image + TEST_ELF_SEGMENT_OFFSET, 0, TEST_ELF_SEGMENT_FILESZ);
+    uint8_t *segment = gpa_to_hva(&fixture->memory, TEST_ELF_SEGMENT_PADDR, TEST_ELF_SEGMENT_MEMSZ + 4096);
+    memset(segment, 0xaa, TEST_ELF_SEGMENT_MEMSZ + 4096);
+    assert_int_equal(load(fixture, NULL, NULL), 0);
+    for (size_t i = 0; i < TEST_ELF_SEGMENT_MEMSZ; i++)
+        assert_int_equal(segment[i], 0);
+    /* The page after the segment is not the segment's: left as it was. */
+    for (size_t i = TEST_ELF_SEGMENT_MEMSZ; i < TEST_ELF_SEGMENT_MEMSZ + 4096; i++)
+        assert_int_equal(segment[i], 0xaa);
+}
+
 static void test_load_without_initrd_has_no_module(void **state)
 {
     struct boot_fixture *fixture = *state;
@@ -321,6 +336,7 @@ int main(void)
         TEST(test_parse_valid),
         TEST(test_parse_four_byte_entry_note),
         TEST(test_load_segments_and_start_info),
+        TEST(test_zero_pages_of_the_file_overwrite_dirty_ram),
         TEST(test_load_without_initrd_has_no_module),
         TEST(test_other_architecture),
         TEST(test_elf32),

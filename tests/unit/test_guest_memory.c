@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "mem/guest_memory.h"
@@ -101,6 +102,50 @@ static void test_read_and_write_helpers(void **state)
     /* Zero-length copies inside RAM succeed. */
     assert_int_equal(guest_memory_read(memory, 0, back, 0), 0);
     assert_int_equal(guest_memory_write(memory, 0, message, 0), 0);
+}
+
+/* Advice only for ranges inside one region; lengths and addresses that would wrap are refused. */
+static void test_advise_huge_pages_checks_the_range(void **state)
+{
+    const struct guest_memory *memory = *state;
+    assert_false(guest_memory_advise_huge_pages(memory, 0, 0));
+    assert_false(guest_memory_advise_huge_pages(memory, 60 * KIB, 8 * KIB));  /* into the hole */
+    assert_false(guest_memory_advise_huge_pages(memory, 64 * KIB, 4 * KIB));  /* the hole */
+    assert_false(guest_memory_advise_huge_pages(memory, UINT64_MAX - 100, 50));
+    assert_false(guest_memory_advise_huge_pages(memory, 128 * KIB, UINT64_MAX));
+    assert_false(guest_memory_advise_huge_pages(memory, 190 * KIB, 2 * KIB + 1)); /* rounds out past the end */
+}
+
+/* Where the host has transparent huge pages, an unaligned range inside RAM is advised (rounded out to pages). */
+static void test_advise_huge_pages_inside_ram(void **state)
+{
+    const struct guest_memory *memory = *state;
+    if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) != 0)
+        skip();
+    assert_true(guest_memory_advise_huge_pages(memory, 1000, 5000));
+    assert_true(guest_memory_advise_huge_pages(memory, 128 * KIB + 1, 64 * KIB - 1));
+}
+
+/* Whole pages are dropped, partial ones cleared; bytes outside the range keep their value. */
+static void test_zero_ranges(void **state)
+{
+    const struct guest_memory *memory = *state;
+    uint8_t *low = gpa_to_hva(memory, 0, 64 * KIB);
+    memset(low, 0x55, 64 * KIB);
+    assert_int_equal(guest_memory_zero(memory, 60 * KIB, 8 * KIB), -1); /* into the hole */
+    assert_int_equal(guest_memory_zero(memory, UINT64_MAX - 10, 20), -1);
+    assert_int_equal(low[60 * KIB], 0x55); /* a refused range changes nothing */
+    assert_int_equal(guest_memory_zero(memory, 1000, 20000), 0);
+    for (size_t i = 0; i < 64 * KIB; i++)
+        assert_int_equal(low[i], i >= 1000 && i < 21000 ? 0 : 0x55);
+    assert_int_equal(guest_memory_zero(memory, 30000, 7), 0); /* inside one page */
+    assert_int_equal(low[29999], 0x55);
+    assert_int_equal(low[30006], 0);
+    assert_int_equal(low[30007], 0x55);
+    assert_int_equal(guest_memory_zero(memory, 32 * KIB, 32 * KIB), 0); /* aligned, up to the region's end */
+    assert_int_equal(low[32 * KIB - 1], 0x55);
+    assert_int_equal(low[64 * KIB - 1], 0);
+    assert_int_equal(guest_memory_zero(memory, 0, 0), 0);
 }
 
 static void test_add_region_rejects_bad_regions(void **state)
@@ -213,6 +258,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wrapping_ranges_fail, two_regions_setup, two_regions_teardown),
         cmocka_unit_test_setup_teardown(test_zero_length_ranges, two_regions_setup, two_regions_teardown),
         cmocka_unit_test_setup_teardown(test_read_and_write_helpers, two_regions_setup, two_regions_teardown),
+        cmocka_unit_test_setup_teardown(test_advise_huge_pages_checks_the_range, two_regions_setup,
+                                        two_regions_teardown),
+        cmocka_unit_test_setup_teardown(test_advise_huge_pages_inside_ram, two_regions_setup, two_regions_teardown),
+        cmocka_unit_test_setup_teardown(test_zero_ranges, two_regions_setup, two_regions_teardown),
         cmocka_unit_test_setup_teardown(test_add_region_rejects_bad_regions, two_regions_setup,
                                         two_regions_teardown),
         cmocka_unit_test(test_region_count_is_bounded),

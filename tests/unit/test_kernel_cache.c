@@ -103,6 +103,19 @@ static void test_hash_is_sha256(void **state)
     assert_string_equal(name, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad.vmlinux");
 }
 
+/* The entry checksum is XXH3-128 in canonical (big-endian) order: the reference value for empty input. */
+static void test_checksum_is_xxh3_128(void **state)
+{
+    (void)state;
+    static const uint8_t empty[KERNEL_CACHE_CHECKSUM_SIZE] = {0x99, 0xaa, 0x06, 0xd3, 0x01, 0x47, 0x98, 0xd8,
+                                                             0x60, 0x01, 0xc3, 0x24, 0x46, 0x8d, 0x49, 0x7f};
+    uint8_t checksum[KERNEL_CACHE_CHECKSUM_SIZE];
+    kernel_cache_checksum((const uint8_t *)"", 0, checksum);
+    assert_memory_equal(checksum, empty, sizeof(empty));
+    kernel_cache_checksum((const uint8_t *)"abc", 3, checksum);
+    assert_memory_not_equal(checksum, empty, sizeof(empty));
+}
+
 static void test_store_then_lookup(void **state)
 {
     struct fixture *fixture = *state;
@@ -141,6 +154,38 @@ static void test_corrupt_content_is_detected_and_removed(void **state)
     expect_message(&error, "does not match its checksum (removed)");
     assert_int_equal(access(fixture->entry_path, F_OK), -1);
     assert_int_equal(lookup(fixture, &error), 0);
+}
+
+/* A torn or corrupted entry anywhere in its content: first byte, last byte, one bit each. */
+static void test_corrupt_first_or_last_byte_is_detected(void **state)
+{
+    struct fixture *fixture = *state;
+    const off_t offsets[] = {4096, 4096 + (off_t)sizeof(fixture->content) - 1};
+    for (unsigned i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
+        store(fixture);
+        corrupt_byte(fixture->entry_path, offsets[i]);
+        struct error error;
+        assert_int_equal(lookup(fixture, &error), -1);
+        expect_message(&error, "does not match its checksum (removed)");
+        assert_int_equal(access(fixture->entry_path, F_OK), -1);
+    }
+}
+
+/* An entry of format version 1 (SHA-256 content hash) is not read as version 2: it is removed and rebuilt. */
+static void test_version_1_entry_is_replaced(void **state)
+{
+    struct fixture *fixture = *state;
+    store(fixture);
+    int fd = open(fixture->entry_path, O_RDWR);
+    assert_true(fd >= 0);
+    const uint32_t version = 1;
+    assert_int_equal(pwrite(fd, &version, sizeof(version), 16), sizeof(version));
+    close(fd);
+    struct error error;
+    assert_int_equal(lookup(fixture, &error), -1);
+    expect_message(&error, "has no valid header (removed)");
+    store(fixture);
+    assert_int_equal(lookup(fixture, &error), 1);
 }
 
 static void test_corrupt_header(void **state)
@@ -317,9 +362,12 @@ int main(void)
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hash_is_sha256),
+        cmocka_unit_test(test_checksum_is_xxh3_128),
         TEST(test_store_then_lookup),
         TEST(test_corrupt_content_is_detected_and_removed),
         TEST(test_corrupt_header),
+        TEST(test_corrupt_first_or_last_byte_is_detected),
+        TEST(test_version_1_entry_is_replaced),
         TEST(test_entry_for_another_bzimage),
         TEST(test_unsafe_entries),
         TEST(test_unsafe_directories),
