@@ -136,7 +136,8 @@ uint64_t disk_slot_io_length(const struct disk_slot *slot)
 void disk_slot_fill_sqe(const struct disk_slot *slot, const struct disk_image *image, struct io_uring_sqe *sqe)
 {
     const struct disk_request *request = &slot->request;
-    const struct iovec *segments = slot->io_segments + slot->io_first;
+    /* Only transfers have segments; io_segments is NULL for the others. */
+    const struct iovec *segments = slot->io_segments ? slot->io_segments + slot->io_first : NULL;
     unsigned count = slot->io_count - slot->io_first;
     off_t offset = (off_t)disk_slot_io_offset(slot);
     switch (request->type) {
