@@ -214,21 +214,34 @@ static void test_zero_progress_fails(void **state)
     assert_int_equal(plan.replaced, 1);
 }
 
+/* Block reads of buffers[i] at block (i * stride) % 1024, cookie = buffers[i]; all held by the engine. */
+static unsigned char block_buffers[64][BLOCK];
+static struct iovec block_segments[64];
+
+static uint64_t block_offset(unsigned index, unsigned stride)
+{
+    return (uint64_t)((index * stride) % 1024) * BLOCK;
+}
+
+static void submit_block_reads(struct disk_engine *engine, unsigned count, unsigned stride)
+{
+    for (unsigned i = 0; i < count; i++) {
+        block_segments[i] = (struct iovec){ block_buffers[i], BLOCK };
+        struct disk_request request = { .type = DISK_REQUEST_READ, .offset = block_offset(i, stride),
+                                        .segments = &block_segments[i], .segment_count = 1,
+                                        .cookie = block_buffers[i] };
+        assert_int_equal(disk_engine_submit(engine, &request), 0);
+    }
+    assert_int_equal(disk_engine_pending(engine), count);
+}
+
 /* A 4-entry ring (8 CQEs) takes 64 requests: they wait in order, none fails, each completes once. */
 static void test_full_ring_makes_requests_wait(void **state)
 {
     (void)state;
     struct engine_fixture small;
     assert_int_equal(engine_fixture_open(&small, IMAGE_SIZE, DISK_CACHE_WRITEBACK, 4, 64), 0);
-    static unsigned char buffers[64][BLOCK];
-    struct iovec segments[64];
-    for (unsigned i = 0; i < 64; i++) {
-        segments[i] = (struct iovec){ buffers[i], BLOCK };
-        struct disk_request request = { .type = DISK_REQUEST_READ, .offset = (uint64_t)((i * 37) % 1024) * BLOCK,
-                                        .segments = &segments[i], .segment_count = 1, .cookie = buffers[i] };
-        assert_int_equal(disk_engine_submit(small.engine, &request), 0);
-    }
-    assert_int_equal(disk_engine_pending(small.engine), 64);
+    submit_block_reads(small.engine, 64, 37);
     struct disk_request one_too_many = { .type = DISK_REQUEST_FLUSH };
     assert_int_equal(disk_engine_submit(small.engine, &one_too_many), -1);
 
@@ -237,13 +250,12 @@ static void test_full_ring_makes_requests_wait(void **state)
     bool seen[64] = { false };
     for (unsigned i = 0; i < 64; i++) {
         assert_int_equal(completions[i].status, VIRTIO_BLK_S_OK);
-        unsigned index = (unsigned)(((unsigned char(*)[BLOCK])completions[i].cookie) - buffers);
+        unsigned index = (unsigned)(((unsigned char(*)[BLOCK])completions[i].cookie) - block_buffers);
         assert_true(index < 64);
         assert_false(seen[index]);
         seen[index] = true;
-        uint64_t offset = (uint64_t)((index * 37) % 1024) * BLOCK;
         for (unsigned b = 0; b < BLOCK; b += 511)
-            assert_int_equal(buffers[index][b], disk_pattern_byte(offset + b));
+            assert_int_equal(block_buffers[index][b], disk_pattern_byte(block_offset(index, 37) + b));
     }
     assert_int_equal(disk_engine_pending(small.engine), 0);
     struct disk_reap reap = { .completions = completions, .capacity = 65 };
@@ -257,14 +269,7 @@ static void test_drain_reports_each_request_once(void **state)
     (void)state;
     struct engine_fixture small;
     assert_int_equal(engine_fixture_open(&small, IMAGE_SIZE, DISK_CACHE_WRITEBACK, 4, 32), 0);
-    static unsigned char buffers[32][BLOCK];
-    struct iovec segments[32];
-    for (unsigned i = 0; i < 32; i++) {
-        segments[i] = (struct iovec){ buffers[i], BLOCK };
-        struct disk_request request = { .type = DISK_REQUEST_READ, .offset = (uint64_t)i * BLOCK,
-                                        .segments = &segments[i], .segment_count = 1, .cookie = buffers[i] };
-        assert_int_equal(disk_engine_submit(small.engine, &request), 0);
-    }
+    submit_block_reads(small.engine, 32, 1);
     disk_engine_drain(small.engine);
     assert_int_equal(disk_engine_pending(small.engine), 32);
     struct disk_completion completions[40];
