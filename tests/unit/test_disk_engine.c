@@ -363,6 +363,41 @@ static void test_bad_requests_never_reach_the_kernel(void **state)
     assert_file_pattern(0, 4096);
 }
 
+/* A real refusal, no seam: tmpfs has no zero range. UNSUPP, remembered; the hole punch still works there. */
+static void test_tmpfs_refuses_zero_range(void **state)
+{
+    (void)state;
+    char path[] = "/dev/shm/kestrel-disk-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        skip(); /* no /dev/shm here */
+    assert_int_equal(ftruncate(fd, 1 << 20), 0);
+    close(fd);
+    struct disk_image image;
+    struct error error;
+    struct disk_image_options options = { .path = path };
+    assert_int_equal(disk_image_open(&image, &options, &error), 0);
+    struct disk_engine_options engine_options = { .ring_entries = 4, .max_requests = 4 };
+    struct disk_engine *engine = disk_engine_create(&image, &engine_options, &error);
+    assert_non_null(engine);
+    struct disk_request zeroes = { .type = DISK_REQUEST_WRITE_ZEROES, .offset = 0, .length = 4096 };
+    uint8_t status = engine_run_one(engine, &zeroes).status;
+    if (status == VIRTIO_BLK_S_UNSUPP) {
+        assert_true(image.zero_range_unsupported);
+        assert_int_equal(plan.calls, 1);
+        assert_int_equal(engine_run_one(engine, &zeroes).status, VIRTIO_BLK_S_UNSUPP);
+        assert_int_equal(plan.calls, 1); /* answered without the kernel */
+    }
+    zeroes.unmap = true;
+    assert_int_equal(engine_run_one(engine, &zeroes).status, VIRTIO_BLK_S_OK);
+    assert_false(image.punch_hole_unsupported);
+    disk_engine_destroy(engine);
+    disk_image_close(&image);
+    unlink(path);
+    if (status != VIRTIO_BLK_S_UNSUPP)
+        skip(); /* this kernel's tmpfs zeroes ranges */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +412,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full_ring_makes_requests_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_reports_each_request_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsupported_is_remembered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tmpfs_refuses_zero_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_errors_are_ioerr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_requests_never_reach_the_kernel, setup, teardown),
     };
