@@ -40,9 +40,12 @@ struct disk_engine {
     unsigned kick_count;
     uint64_t kicked_queues;
     bool draining;
+    bool closing; /* kick reads are being cancelled: no re-arm */
 };
 
 /* user_data tags: a kick's index is stored with the low bit set; slots are pointers (aligned, low bit clear). */
+#define CANCEL_TAG UINT64_MAX
+
 static uint64_t kick_tag(unsigned index)
 {
     return ((uint64_t)index << 1) | 1;
@@ -190,9 +193,10 @@ static void kick_complete(struct disk_engine *engine, unsigned index, int result
     struct kick *kick = &engine->kicks[index];
     kick->armed = false;
     if (result == -ECANCELED || result == -EBADF)
-        return; /* the eventfd is gone (teardown): do not re-arm */
+        return; /* cancelled at teardown, or the eventfd is gone: do not re-arm */
     engine->kicked_queues |= 1ull << kick->queue;
-    kick_arm(engine, index);
+    if (!engine->closing)
+        kick_arm(engine, index);
 }
 
 static void request_complete(struct disk_engine *engine, struct disk_slot *slot, int result)
@@ -219,7 +223,9 @@ static unsigned reap(struct disk_engine *engine)
     io_uring_for_each_cqe(&engine->ring, head, cqe)
     {
         uint64_t tag = io_uring_cqe_get_data64(cqe);
-        if (tag & 1)
+        if (tag == CANCEL_TAG)
+            ; /* the cancel's own CQE: the cancelled read reports separately */
+        else if (tag & 1)
             kick_complete(engine, (unsigned)(tag >> 1), cqe->res);
         else
             request_complete(engine, (struct disk_slot *)(uintptr_t)tag, cqe->res);
@@ -252,6 +258,13 @@ int disk_engine_wait(struct disk_engine *engine, struct disk_reap *out, bool blo
     out->kicked_queues = 0;
     kicks_arm(engine);
     waiting_start(engine);
+    if (engine->waiting.head && engine->requests_in_ring < engine->request_budget) {
+        /* The SQ, not the CQ budget, stopped them: hand it over and refill before sleeping, or they would wait
+         * for an unrelated wake-up. */
+        io_uring_submit(&engine->ring);
+        kicks_arm(engine);
+        waiting_start(engine);
+    }
     bool anything_to_wait_for = engine->requests_in_ring > 0 || engine->kick_count > 0;
     bool sleep = block && anything_to_wait_for && !engine->done.head && !engine->kicked_queues &&
                  !io_uring_cq_ready(&engine->ring);
@@ -296,11 +309,40 @@ unsigned disk_engine_pending(const struct disk_engine *engine)
     return engine->held;
 }
 
+static bool kicks_armed(const struct disk_engine *engine)
+{
+    for (unsigned i = 0; i < engine->kick_count; i++)
+        if (engine->kicks[i].armed)
+            return true;
+    return false;
+}
+
+/*
+ * Ends every kick read before the ring goes: closing the ring cancels them only later, from a kernel worker, and
+ * a read finishing in between would write into freed memory.
+ */
+static void kicks_cancel(struct disk_engine *engine)
+{
+    engine->closing = true;
+    for (unsigned round = 0; round < 100 && kicks_armed(engine); round++) {
+        for (unsigned i = 0; i < engine->kick_count; i++) {
+            struct io_uring_sqe *sqe = engine->kicks[i].armed ? io_uring_get_sqe(&engine->ring) : NULL;
+            if (sqe) {
+                io_uring_prep_cancel64(sqe, kick_tag(i), 0);
+                io_uring_sqe_set_data64(sqe, CANCEL_TAG);
+            }
+        }
+        io_uring_submit_and_wait(&engine->ring, 1);
+        reap(engine);
+    }
+}
+
 void disk_engine_destroy(struct disk_engine *engine)
 {
     if (!engine)
         return;
     disk_engine_drain(engine);
+    kicks_cancel(engine);
     io_uring_queue_exit(&engine->ring);
     for (unsigned i = 0; i < engine->slot_count; i++)
         disk_slot_release(&engine->slots[i]);
