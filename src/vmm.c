@@ -11,6 +11,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "arch/x86/e820.h"
 #include "arch/x86/layout.h"
 #include "arch/x86/regs.h"
 #include "arch/x86/vcpu_setup.h"
@@ -24,9 +25,13 @@
 #include "devices/rtc.h"
 #include "devices/serial.h"
 #include "kvm/exit_stats.h"
+#include "kvm/kvm_eventfd.h"
+#include "kvm/kvm_irq_routing.h"
 #include "kvm/kvm_system.h"
 #include "kvm/kvm_vcpu.h"
 #include "kvm/kvm_vm.h"
+#include "pci/pci_bus.h"
+#include "pci/pci_host_bridge.h"
 #include "util/log.h"
 #include "util/process_memory.h"
 #include "vcpu_loop.h"
@@ -39,12 +44,15 @@ struct vmm {
     struct guest_memory memory;
     bool memory_created;
     struct boot_entry boot_entry;
+    struct boot_peak_memory load_peak;
     struct kvm_system kvm;
     struct kvm_vm vm;
     struct kvm_cpuid2 *supported_cpuid;
     struct kvm_msr_list *supported_msrs;
     struct vm_stop stop;
     bool stop_ready;
+    struct gsi_routing routing;
+    bool routing_ready;
 
     struct io_bus pio;
     struct io_bus mmio;
@@ -61,6 +69,9 @@ struct vmm {
     bool acpi_pm_created;
     struct pvpanic pvpanic;
     bool pvpanic_created;
+    struct pci_bus pci;
+    bool pci_created;
+    struct pci_device host_bridge;
 
     unsigned vcpu_count;
     unsigned vcpus_created;
@@ -132,6 +143,8 @@ static int check_input_and_load(struct vmm *vmm, struct error *error)
         .initrd_path = config->initrd_path,
         .cmdline = config->cmdline,
         .cpu_count = config->cpu_count,
+        .kernel_entry = config->kernel_entry,
+        .peak = config->stats ? &vmm->load_peak : NULL,
     };
     if (boot_load(&vmm->memory, &request, &vmm->boot_entry, error) < 0)
         return -1;
@@ -178,11 +191,44 @@ static int create_vm(struct vmm *vmm, struct error *error)
         return -1;
     if (kvm_vm_map_memory(&vmm->vm, &vmm->memory, error) < 0)
         return -1;
+    /*
+     * From here on kestrel owns the GSI routing table: it re-includes KVM's
+     * default PIC/IOAPIC routes (legacy devices keep KVM_IRQ_LINE) and will
+     * gain one MSI route per MSI-X vector.
+     */
+    if (kvm_eventfd_check_capabilities(&vmm->vm, error) < 0 ||
+        gsi_routing_init(&vmm->routing, gsi_routing_submit_to_kvm, &vmm->vm.fd, error) < 0)
+        return -1;
+    vmm->routing_ready = true;
+    int routing_result = gsi_routing_commit(&vmm->routing);
+    if (routing_result < 0)
+        return error_set(error, EXIT_STATUS_FAILURE, "KVM_SET_GSI_ROUTING: %s", strerror(-routing_result));
     if (regs_write_boot_gdt(&vmm->memory, vmm->boot_entry.mode, error) < 0)
         return -1;
     if (vmm->boot_entry.mode == BOOT_ENTRY_LINUX_64BIT && regs_write_identity_page_tables(&vmm->memory, error) < 0)
         return -1;
     return 0;
+}
+
+/* PCI bus 0 with its host bridge; the windows and ECAM match what the ACPI tables told the guest. */
+static int create_pci(struct vmm *vmm, struct error *error)
+{
+    _Static_assert(LAYOUT_PCI_MMIO32_START == GUEST_MMIO_HOLE_START, "the 32-bit PCI window is the RAM hole");
+    const struct pci_bus_layout layout = {
+        .ecam_base = LAYOUT_PCI_ECAM_START,
+        .ecam_size = LAYOUT_PCI_ECAM_SIZE,
+        .mmio32_base = LAYOUT_PCI_MMIO32_START,
+        .mmio32_size = LAYOUT_PCI_MMIO32_SIZE,
+        .mmio64_base = layout_pci_mmio64_start(e820_ram_end(&vmm->memory)),
+        .mmio64_size = LAYOUT_PCI_MMIO64_SIZE,
+    };
+    if (pci_bus_init(&vmm->pci, &layout, error) < 0)
+        return -1;
+    vmm->pci_created = true;
+    pci_host_bridge_init(&vmm->host_bridge);
+    if (pci_bus_add_device(&vmm->pci, &vmm->host_bridge, 0, error) < 0)
+        return -1;
+    return pci_bus_attach(&vmm->pci, &vmm->pio, &vmm->mmio, error);
 }
 
 static int create_devices(struct vmm *vmm, struct error *error)
@@ -215,6 +261,8 @@ static int create_devices(struct vmm *vmm, struct error *error)
         return -1;
     vmm->pvpanic_created = true;
     if (pvpanic_attach(&vmm->pvpanic, &vmm->pio, error) < 0)
+        return -1;
+    if (create_pci(vmm, error) < 0)
         return -1;
     return console_start_input(&vmm->console, &vmm->serial, error);
 }
@@ -293,6 +341,13 @@ static void join_vcpus(struct vmm *vmm)
     vmm->threads_started = 0;
 }
 
+static void print_memory_line(const char *label, const struct process_memory_usage *usage)
+{
+    fprintf(stderr, "%s: RSS %llu KiB = guest RAM touched %llu KiB + VMM overhead %llu KiB\n", label,
+            (unsigned long long)usage->total_rss_kib, (unsigned long long)usage->guest_rss_kib,
+            (unsigned long long)(usage->total_rss_kib - usage->guest_rss_kib));
+}
+
 static void print_startup_and_memory(struct vmm *vmm)
 {
     const char *origin = vmm->origin.from_exec ? "exec" : "main";
@@ -304,21 +359,17 @@ static void print_startup_and_memory(struct vmm *vmm)
     else
         fprintf(stderr, "startup: first KVM_RUN %.3f ms after %s\n", (double)(first_run - vmm->origin.ns) / 1e6,
                 origin);
-    struct process_memory_range guest[GUEST_MEMORY_MAX_REGIONS];
-    for (unsigned i = 0; i < vmm->memory.region_count; i++)
-        guest[i] = (struct process_memory_range){
-            .start = (uint64_t)(uintptr_t)vmm->memory.regions[i].host,
-            .size = vmm->memory.regions[i].size,
-        };
     struct process_memory_usage usage;
     struct error error = {0};
-    if (process_memory_measure(guest, vmm->memory.region_count, &usage, &error) < 0) {
+    if (boot_memory_measure(&vmm->memory, &usage, &error) < 0)
         fprintf(stderr, "memory: not measured: %s\n", error.message);
-        return;
-    }
-    fprintf(stderr, "memory: RSS %llu KiB = guest RAM touched %llu KiB + VMM overhead %llu KiB\n",
-            (unsigned long long)usage.total_rss_kib, (unsigned long long)usage.guest_rss_kib,
-            (unsigned long long)(usage.total_rss_kib - usage.guest_rss_kib));
+    else
+        print_memory_line("memory", &usage);
+    if (!vmm->load_peak.measured)
+        fprintf(stderr, "memory peak: not measured%s%s\n", vmm->load_peak.problem[0] ? ": " : "",
+                vmm->load_peak.problem);
+    else
+        print_memory_line("memory peak", &vmm->load_peak.usage);
 }
 
 static void print_stats(struct vmm *vmm)
@@ -345,6 +396,8 @@ static void destroy(struct vmm *vmm)
     free(vmm->vcpus);
     free(vmm->loops);
     free(vmm->threads);
+    if (vmm->pci_created)
+        pci_bus_destroy(&vmm->pci);
     if (vmm->pvpanic_created)
         pvpanic_destroy(&vmm->pvpanic);
     if (vmm->acpi_pm_created)
@@ -357,6 +410,8 @@ static void destroy(struct vmm *vmm)
         serial_destroy(&vmm->serial);
     if (vmm->console_open)
         console_close(&vmm->console);
+    if (vmm->routing_ready)
+        gsi_routing_destroy(&vmm->routing);
     if (vmm->vm.fd >= 0)
         kvm_vm_destroy(&vmm->vm);
     if (vmm->kvm.fd >= 0)

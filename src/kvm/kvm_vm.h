@@ -5,8 +5,8 @@
  * One KVM virtual machine: the in-kernel interrupt controllers (PIC, IOAPIC,
  * per-vCPU LAPIC) and PIT, guest RAM slots, and ISA interrupt lines.
  *
- * Not here yet (later issues): ioeventfd, irqfd and GSI routing for virtio
- * and MSI; every interrupt goes through KVM_IRQ_LINE for now.
+ * Legacy devices raise ISA lines with KVM_IRQ_LINE; GSI routing, irqfd and
+ * ioeventfd live in kvm_irq_routing.h and kvm_eventfd.h.
  */
 
 #include <stdbool.h>

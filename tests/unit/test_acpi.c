@@ -11,10 +11,13 @@
 
 #include "arch/x86/acpi.h"
 #include "arch/x86/acpi_aml.h"
+#include "arch/x86/acpi_pci.h"
 #include "arch/x86/acpi_tables.h"
 #include "arch/x86/layout.h"
 
 #define REGION_SIZE (LAYOUT_ACPI_END - LAYOUT_ACPI_START)
+/* A 64-bit PCI window that needs more than 32 bits, so its QWord descriptor is checked in full. */
+#define TEST_MMIO64_START 0x140000000ull
 
 static uint8_t region[REGION_SIZE];
 
@@ -40,7 +43,7 @@ static void build(unsigned cpu_count, struct acpi_tables_layout *layout)
 {
     struct error error;
     memset(region, 0xee, sizeof(region));
-    assert_int_equal(acpi_tables_build(region, sizeof(region), LAYOUT_ACPI_START, cpu_count, layout, &error), 0);
+    assert_int_equal(acpi_tables_build(region, sizeof(region), LAYOUT_ACPI_START, cpu_count, TEST_MMIO64_START, layout, &error), 0);
 }
 
 static void test_rsdp(void **state)
@@ -70,10 +73,10 @@ static void test_root_tables_list_fadt_and_madt(void **state)
     const struct acpi_table_header *rsdt = check_table(layout.rsdt_gpa, "RSDT");
     size_t xsdt_count = (xsdt->length - sizeof(*xsdt)) / 8;
     size_t rsdt_count = (rsdt->length - sizeof(*rsdt)) / 4;
-    assert_int_equal(xsdt_count, 2);
-    assert_int_equal(rsdt_count, 2);
-    const char *expected[2] = { "FACP", "APIC" };
-    for (size_t i = 0; i < 2; i++) {
+    assert_int_equal(xsdt_count, 3);
+    assert_int_equal(rsdt_count, 3);
+    const char *expected[3] = { "FACP", "APIC", "MCFG" };
+    for (size_t i = 0; i < 3; i++) {
         uint64_t address64;
         uint32_t address32;
         memcpy(&address64, (const uint8_t *)xsdt + sizeof(*xsdt) + 8 * i, 8);
@@ -203,9 +206,9 @@ static void test_bad_cpu_count(void **state)
     (void)state;
     struct acpi_tables_layout layout;
     struct error error;
-    assert_int_equal(acpi_tables_build(region, sizeof(region), LAYOUT_ACPI_START, 0, &layout, &error), -1);
+    assert_int_equal(acpi_tables_build(region, sizeof(region), LAYOUT_ACPI_START, 0, TEST_MMIO64_START, &layout, &error), -1);
     assert_int_equal(error.exit_status, EXIT_STATUS_USAGE);
-    assert_int_equal(acpi_tables_build(region, sizeof(region), LAYOUT_ACPI_START, ACPI_MAX_CPUS + 1, &layout, &error),
+    assert_int_equal(acpi_tables_build(region, sizeof(region), LAYOUT_ACPI_START, ACPI_MAX_CPUS + 1, TEST_MMIO64_START, &layout, &error),
                      -1);
     assert_int_equal(error.exit_status, EXIT_STATUS_USAGE);
     assert_non_null(strstr(error.message, "255 CPUs"));
@@ -216,7 +219,7 @@ static void test_region_too_small(void **state)
     (void)state;
     struct acpi_tables_layout layout;
     struct error error;
-    assert_int_equal(acpi_tables_build(region, 512, LAYOUT_ACPI_START, 1, &layout, &error), -1);
+    assert_int_equal(acpi_tables_build(region, 512, LAYOUT_ACPI_START, 1, TEST_MMIO64_START, &layout, &error), -1);
     assert_int_equal(error.exit_status, EXIT_STATUS_FAILURE);
 }
 
@@ -227,7 +230,7 @@ struct aml_object {
     enum { AML_INTEGER, AML_STRING, AML_BUFFER, AML_PACKAGE } kind;
     uint64_t integer;
     char string[32];
-    uint8_t buffer[32];
+    uint8_t buffer[192];
     size_t buffer_length;
     uint64_t package[8];
     unsigned package_count;
@@ -402,7 +405,7 @@ static void test_dsdt_aml(void **state)
 
     struct aml_decoder decoder = { 0 };
     decode_term_list(&decoder, (const uint8_t *)dsdt + sizeof(*dsdt), dsdt->length - sizeof(*dsdt), "");
-    assert_int_equal(decoder.object_count, 4);
+    assert_int_equal(decoder.object_count, 13);
 
     const struct aml_object *s5 = find_object(&decoder, "\\_S5_");
     assert_int_equal(s5->kind, AML_PACKAGE);
@@ -423,6 +426,103 @@ static void test_dsdt_aml(void **state)
     const uint8_t expected_crs[] = { 0x47, 0x01, 0x05, 0x05, 0x05, 0x05, 0x01, 0x01, 0x79, 0x00 };
     assert_int_equal(crs->buffer_length, sizeof(expected_crs));
     assert_memory_equal(crs->buffer, expected_crs, sizeof(expected_crs));
+}
+
+static uint64_t read_le(const uint8_t *bytes, unsigned width)
+{
+    uint64_t value = 0;
+    for (unsigned i = 0; i < width; i++)
+        value |= (uint64_t)bytes[i] << (8 * i);
+    return value;
+}
+
+/* Finds the address space descriptor of `space` number `index` (0-based) in a _CRS buffer. */
+static const uint8_t *find_address_descriptor(const struct aml_object *crs, uint8_t item, uint8_t space,
+                                              unsigned index)
+{
+    size_t position = 0;
+    while (position < crs->buffer_length) {
+        const uint8_t *descriptor = crs->buffer + position;
+        if (descriptor[0] == 0x79)
+            break;
+        size_t length = descriptor[0] & 0x80 ? 3 + (size_t)read_le(descriptor + 1, 2) : 1 + (size_t)(descriptor[0] & 0x07);
+        assert_true(position + length <= crs->buffer_length);
+        if (descriptor[0] == item && descriptor[3] == space && index-- == 0)
+            return descriptor;
+        position += length;
+    }
+    fail_msg("no descriptor 0x%02x for space %u", item, space);
+    return NULL;
+}
+
+static void test_dsdt_pci_root_bridge(void **state)
+{
+    (void)state;
+    struct acpi_tables_layout layout;
+    build(1, &layout);
+    const struct acpi_table_header *dsdt = check_table(layout.dsdt_gpa, "DSDT");
+    struct aml_decoder decoder = { 0 };
+    decode_term_list(&decoder, (const uint8_t *)dsdt + sizeof(*dsdt), dsdt->length - sizeof(*dsdt), "");
+
+    assert_int_equal(find_object(&decoder, "\\_SB_.PCI0._HID")->integer, 0x080ad041); /* EisaId("PNP0A08") */
+    assert_int_equal(find_object(&decoder, "\\_SB_.PCI0._CID")->integer, 0x030ad041); /* EisaId("PNP0A03") */
+    assert_int_equal(acpi_eisa_id("PNP0C02"), 0x020cd041);
+    assert_int_equal(find_object(&decoder, "\\_SB_.PCI0._SEG")->integer, 0);
+    assert_int_equal(find_object(&decoder, "\\_SB_.PCI0._BBN")->integer, 0);
+    const struct aml_object *crs = find_object(&decoder, "\\_SB_.PCI0._CRS");
+    assert_int_equal(crs->kind, AML_BUFFER);
+
+    const uint8_t *bus = find_address_descriptor(crs, 0x88, 2, 0);
+    assert_int_equal(read_le(bus + 8, 2), 0);                          /* minimum bus */
+    assert_int_equal(read_le(bus + 10, 2), LAYOUT_PCI_ECAM_LAST_BUS);  /* maximum bus */
+    const uint8_t *io_low = find_address_descriptor(crs, 0x88, 1, 0);
+    assert_int_equal(read_le(io_low + 10, 2), 0x0cf7);
+    const uint8_t *io_high = find_address_descriptor(crs, 0x88, 1, 1);
+    assert_int_equal(read_le(io_high + 8, 2), 0x0d00);
+    assert_int_equal(read_le(io_high + 10, 2), 0xffff);
+    const uint8_t *mmio32 = find_address_descriptor(crs, 0x87, 0, 0);
+    assert_int_equal(read_le(mmio32 + 10, 4), LAYOUT_PCI_MMIO32_START);
+    assert_int_equal(read_le(mmio32 + 14, 4), LAYOUT_PCI_MMIO32_START + LAYOUT_PCI_MMIO32_SIZE - 1);
+    assert_int_equal(read_le(mmio32 + 22, 4), LAYOUT_PCI_MMIO32_SIZE);
+    /* The 32-bit window ends where the ECAM starts and stays clear of the IOAPIC. */
+    assert_true(LAYOUT_PCI_MMIO32_START + LAYOUT_PCI_MMIO32_SIZE <= LAYOUT_PCI_ECAM_START);
+    assert_true(LAYOUT_PCI_ECAM_START + LAYOUT_PCI_ECAM_SIZE <= LAYOUT_IOAPIC_GPA);
+    const uint8_t *mmio64 = find_address_descriptor(crs, 0x8a, 0, 0);
+    assert_int_equal(read_le(mmio64 + 14, 8), TEST_MMIO64_START);
+    assert_int_equal(read_le(mmio64 + 22, 8), TEST_MMIO64_START + LAYOUT_PCI_MMIO64_SIZE - 1);
+    assert_int_equal(read_le(mmio64 + 38, 8), LAYOUT_PCI_MMIO64_SIZE);
+
+    assert_int_equal(find_object(&decoder, "\\_SB_.MRES._HID")->integer, 0x020cd041);
+    const struct aml_object *reserved = find_object(&decoder, "\\_SB_.MRES._CRS");
+    assert_int_equal(reserved->buffer[0], 0x86); /* Memory32Fixed */
+    assert_int_equal(read_le(reserved->buffer + 4, 4), LAYOUT_PCI_ECAM_START);
+    assert_int_equal(read_le(reserved->buffer + 8, 4), LAYOUT_PCI_ECAM_SIZE);
+}
+
+static void test_mcfg(void **state)
+{
+    (void)state;
+    struct acpi_tables_layout layout;
+    build(1, &layout);
+    const struct acpi_table_header *mcfg = check_table(layout.mcfg_gpa, "MCFG");
+    assert_int_equal(mcfg->length, sizeof(*mcfg) + 8 + 16);
+    struct acpi_mcfg_allocation allocation;
+    memcpy(&allocation, (const uint8_t *)mcfg + sizeof(*mcfg) + 8, sizeof(allocation));
+    assert_int_equal(allocation.base, LAYOUT_PCI_ECAM_START);
+    assert_int_equal(allocation.segment, 0);
+    assert_int_equal(allocation.start_bus, 0);
+    assert_int_equal(allocation.end_bus, LAYOUT_PCI_ECAM_LAST_BUS);
+    /* One bus of ECAM is 32 devices x 8 functions x 4 KiB. */
+    assert_int_equal(LAYOUT_PCI_ECAM_SIZE, (LAYOUT_PCI_ECAM_LAST_BUS + 1) * 32 * 8 * 4096);
+}
+
+static void test_mmio64_window_follows_ram(void **state)
+{
+    (void)state;
+    assert_int_equal(layout_pci_mmio64_start(512ull << 20), 0x100000000ull);
+    assert_int_equal(layout_pci_mmio64_start(0x100000000ull), 0x100000000ull);
+    assert_int_equal(layout_pci_mmio64_start(0x100000001ull), 0x140000000ull);
+    assert_int_equal(layout_pci_mmio64_start(0x140000000ull), 0x140000000ull);
 }
 
 static void test_pkglength_encoding(void **state)
@@ -468,7 +568,7 @@ static void test_aml_integers_and_overflow(void **state)
     aml_buffer_init(&small, bytes, 3);
     aml_append_string(&small, "QEMU0001");
     assert_true(small.overflow);
-    assert_int_equal(acpi_dsdt_body_build(bytes, 20), 0);
+    assert_int_equal(acpi_dsdt_body_build(bytes, 20, TEST_MMIO64_START), 0);
 }
 
 /* iasl (acpica-tools) is a test-only check; the runtime never needs it. */
@@ -487,7 +587,8 @@ static void test_iasl_disassembles_tables(void **state)
         { "dsdt", layout.dsdt_gpa, "QEMU0001" },
         { "facp", layout.fadt_gpa, "PM1A Control Block Address : 00000604" },
         { "apic", layout.madt_gpa, "Local Apic Address : FEE00000" },
-        { "xsdt", layout.xsdt_gpa, "ACPI Table Address   1 : 00000000000E" },
+        { "xsdt", layout.xsdt_gpa, "ACPI Table Address   2 : 00000000000E" },
+        { "mcfg", layout.mcfg_gpa, "Base Address : 00000000E0000000" },
     };
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
         const struct acpi_table_header *header = (const struct acpi_table_header *)table_at(tables[i].gpa);
@@ -513,6 +614,12 @@ static void test_iasl_disassembles_tables(void **state)
     snprintf(command, sizeof(command), "grep -q '_S5_' %s/dsdt.dsl && grep -q 'IO (Decode16' %s/dsdt.dsl", directory,
              directory);
     assert_int_equal(system(command), 0);
+    snprintf(command, sizeof(command),
+             "grep -q 'EisaId (\"PNP0A08\")' %s/dsdt.dsl && grep -q 'WordBusNumber' %s/dsdt.dsl && "
+             "grep -q 'QWordMemory' %s/dsdt.dsl && grep -q 'EisaId (\"PNP0C02\")' %s/dsdt.dsl",
+             directory, directory, directory, directory);
+    if (system(command) != 0)
+        fail_msg("iasl's DSDT lacks the PCI root bridge (see %s/dsdt.dsl)", directory);
     snprintf(command, sizeof(command), "rm -rf %s", directory);
     assert_int_equal(system(command), 0);
 }
@@ -529,6 +636,9 @@ int main(void)
         cmocka_unit_test(test_bad_cpu_count),
         cmocka_unit_test(test_region_too_small),
         cmocka_unit_test(test_dsdt_aml),
+        cmocka_unit_test(test_dsdt_pci_root_bridge),
+        cmocka_unit_test(test_mcfg),
+        cmocka_unit_test(test_mmio64_window_follows_ram),
         cmocka_unit_test(test_pkglength_encoding),
         cmocka_unit_test(test_aml_integers_and_overflow),
         cmocka_unit_test(test_iasl_disassembles_tables),

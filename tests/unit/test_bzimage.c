@@ -118,7 +118,7 @@ static void test_load_fills_zero_page(void **state)
     const char *cmdline = gpa_to_hva(&fixture->memory, LAYOUT_CMDLINE_GPA, 64);
     assert_string_equal(cmdline, "console=ttyS0 quiet");
 
-    assert_int_equal(params->e820_entries, 3);
+    assert_int_equal(params->e820_entries, 4); /* low RAM split, high low RAM, the PCI ECAM */
     assert_int_equal(params->e820_table[0].addr, 0);
     assert_int_equal(params->e820_table[0].size, LAYOUT_EBDA_START);
     assert_int_equal(params->e820_table[0].type, E820_TYPE_RAM);

@@ -28,13 +28,16 @@ static void test_low_memory_only(void **state)
     assert_int_equal(guest_memory_create(&memory, 256 * MiB, &error), 0);
     struct e820_map map;
     assert_int_equal(e820_build(&memory, &map, &error), 0);
-    assert_int_equal(map.count, 3);
+    assert_int_equal(map.count, 4);
     expect_entry(&map, 0, 0, LAYOUT_EBDA_START, E820_TYPE_RAM);
     /* The reserved range covers the ACPI tables. */
     expect_entry(&map, 1, LAYOUT_EBDA_START, 0x100000 - LAYOUT_EBDA_START, E820_TYPE_RESERVED);
     assert_true(LAYOUT_ACPI_START >= LAYOUT_EBDA_START && LAYOUT_ACPI_END <= 0x100000);
     expect_entry(&map, 2, 0x100000, 256 * MiB - 0x100000, E820_TYPE_RAM);
+    /* Linux uses the MCFG area only when the map reserves it. */
+    expect_entry(&map, 3, LAYOUT_PCI_ECAM_START, LAYOUT_PCI_ECAM_SIZE, E820_TYPE_RESERVED);
     assert_int_equal(e820_low_ram_end(&memory), 256 * MiB);
+    assert_int_equal(e820_ram_end(&memory), 256 * MiB);
     guest_memory_destroy(&memory);
 }
 
@@ -47,9 +50,14 @@ static void test_memory_above_4g(void **state)
     assert_int_equal(guest_memory_create(&memory, 4 * GiB, &error), 0);
     struct e820_map map;
     assert_int_equal(e820_build(&memory, &map, &error), 0);
-    assert_int_equal(map.count, 4);
+    assert_int_equal(map.count, 5);
     expect_entry(&map, 2, 0x100000, GUEST_MMIO_HOLE_START - 0x100000, E820_TYPE_RAM);
-    expect_entry(&map, 3, GUEST_HIGH_RAM_START, 1 * GiB, E820_TYPE_RAM);
+    expect_entry(&map, 3, LAYOUT_PCI_ECAM_START, LAYOUT_PCI_ECAM_SIZE, E820_TYPE_RESERVED);
+    expect_entry(&map, 4, GUEST_HIGH_RAM_START, 1 * GiB, E820_TYPE_RAM);
+    assert_int_equal(e820_ram_end(&memory), GUEST_HIGH_RAM_START + 1 * GiB);
+    /* The PCI windows stay out of RAM: the 32-bit one is the hole, the 64-bit one follows the last byte. */
+    assert_int_equal(LAYOUT_PCI_MMIO32_START, GUEST_MMIO_HOLE_START);
+    assert_true(layout_pci_mmio64_start(e820_ram_end(&memory)) >= e820_ram_end(&memory));
     assert_int_equal(e820_low_ram_end(&memory), GUEST_MMIO_HOLE_START);
     guest_memory_destroy(&memory);
 }
@@ -66,10 +74,11 @@ static void test_regions_sorted(void **state)
     assert_int_equal(guest_memory_add_region(&memory, 0x100000000ull, 0x2000, &error), 0);
     struct e820_map map;
     assert_int_equal(e820_build(&memory, &map, &error), 0);
-    assert_int_equal(map.count, 5);
+    assert_int_equal(map.count, 6);
     expect_entry(&map, 2, 0x100000, 3 * MiB, E820_TYPE_RAM);
-    expect_entry(&map, 3, 0x100000000ull, 0x2000, E820_TYPE_RAM);
-    expect_entry(&map, 4, 0x200000000ull, 0x1000, E820_TYPE_RAM);
+    expect_entry(&map, 3, LAYOUT_PCI_ECAM_START, LAYOUT_PCI_ECAM_SIZE, E820_TYPE_RESERVED);
+    expect_entry(&map, 4, 0x100000000ull, 0x2000, E820_TYPE_RAM);
+    expect_entry(&map, 5, 0x200000000ull, 0x1000, E820_TYPE_RAM);
     for (unsigned i = 1; i < map.count; i++)
         assert_true(map.entries[i].addr >= map.entries[i - 1].addr + map.entries[i - 1].size);
     guest_memory_destroy(&memory);

@@ -94,7 +94,7 @@ static void test_load_segments_and_start_info(void **state)
     assert_int_equal(start_info.rsdp_paddr, LAYOUT_ACPI_START);
     assert_memory_equal(gpa_to_hva(&fixture->memory, start_info.rsdp_paddr, 8), "RSD PTR ", 8);
     assert_int_equal(start_info.memmap_paddr, LAYOUT_PVH_MEMMAP_GPA);
-    assert_int_equal(start_info.memmap_entries, 3);
+    assert_int_equal(start_info.memmap_entries, 4); /* with the reserved PCI ECAM */
     assert_int_equal(start_info.reserved, 0);
 
     struct hvm_memmap_table_entry memmap[3];

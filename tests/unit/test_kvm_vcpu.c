@@ -26,6 +26,7 @@
 #include "kvm/kvm_system.h"
 #include "kvm/kvm_vcpu.h"
 #include "kvm/kvm_vm.h"
+#include "kvm_test_guest.h"
 #include "vcpu_loop.h"
 
 enum { TEST_PORT = 0x3f8, DONE_OFFSET = 7, ENTRY_GPA = 0x100000 };
@@ -199,15 +200,7 @@ static void test_long_mode_entry_runs_guest_code(void **state)
     struct vm_stop stop;
     assert_int_equal(vm_stop_init(&stop, &error), 0);
     struct vcpu_loop loop = {.vcpu = &fixture->vcpu, .pio = &pio, .mmio = &mmio, .stop = &stop};
-    /* KVM may deliver the string I/O as one exit or (PVM) one per byte; bounded either way. */
-    for (unsigned exits = 0; exits < 100 && !recorder.done; exits++) {
-        if (kvm_vcpu_run(&fixture->vcpu) < 0) {
-            assert_int_equal(errno, EINTR);
-            continue;
-        }
-        if (!vcpu_loop_handle_exit(&loop))
-            fail_msg("the vCPU stopped: exit reason %u", fixture->vcpu.run->exit_reason);
-    }
+    kvm_test_run_until(&loop, &recorder.done);
     assert_true(recorder.done);
     recorder.text[recorder.length] = '\0';
     assert_string_equal(recorder.text, "hello");
@@ -220,17 +213,8 @@ static void test_long_mode_entry_runs_guest_code(void **state)
 
 int main(void)
 {
-    /*
-     * Without /dev/kvm there is nothing to test: one TAP "ok ... # SKIP" line
-     * (cmocka's own skip prints "not ok ... # SKIP", which counts as failed).
-     */
-    struct kvm_system probe;
-    struct error error;
-    if (kvm_system_open(&probe, &error) < 0) {
-        printf("ok - KVM vCPU tests # SKIP %s\n", error.message);
+    if (kvm_test_unavailable("KVM vCPU tests"))
         return 0;
-    }
-    kvm_system_close(&probe);
     const struct CMUnitTest tests[] = {
         TEST(test_system_queries),
         TEST(test_boot_vcpu_state_reads_back),

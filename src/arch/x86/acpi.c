@@ -3,7 +3,9 @@
 #include <string.h>
 
 #include "arch/x86/acpi_aml.h"
+#include "arch/x86/acpi_pci.h"
 #include "arch/x86/acpi_tables.h"
+#include "arch/x86/e820.h"
 #include "arch/x86/layout.h"
 
 #define ACPI_OEM_ID       "KESTRL"
@@ -64,7 +66,7 @@ static void acpi_header_seal(uint8_t *table)
     header->checksum = (uint8_t)(0u - acpi_checksum(table, header->length));
 }
 
-size_t acpi_dsdt_body_build(uint8_t *out, size_t capacity)
+size_t acpi_dsdt_body_build(uint8_t *out, size_t capacity, uint64_t pci_mmio64_start)
 {
     struct aml_buffer dsdt;
     aml_buffer_init(&dsdt, out, capacity);
@@ -109,10 +111,11 @@ size_t acpi_dsdt_body_build(uint8_t *out, size_t capacity)
     aml_append_integer(&object, 0x0f); /* present, enabled, shown, functioning */
     aml_append_name(&device_body, "_STA", object.bytes, object.length);
 
-    uint8_t scope_body_bytes[192];
+    uint8_t scope_body_bytes[640];
     struct aml_buffer scope_body;
     aml_buffer_init(&scope_body, scope_body_bytes, sizeof(scope_body_bytes));
     aml_append_device(&scope_body, "PEVT", device_body.bytes, device_body.length);
+    acpi_pci_append_devices(&scope_body, pci_mmio64_start);
     aml_append_root_scope(&dsdt, "_SB_", scope_body.bytes, scope_body.length);
 
     if (s5.overflow || object.overflow || device_body.overflow || scope_body.overflow || dsdt.overflow)
@@ -120,10 +123,11 @@ size_t acpi_dsdt_body_build(uint8_t *out, size_t capacity)
     return dsdt.length;
 }
 
-static int acpi_build_dsdt(struct acpi_builder *builder, uint64_t *gpa, struct error *error)
+static int acpi_build_dsdt(struct acpi_builder *builder, uint64_t pci_mmio64_start, uint64_t *gpa,
+                           struct error *error)
 {
-    uint8_t body[512];
-    size_t body_length = acpi_dsdt_body_build(body, sizeof(body));
+    uint8_t body[1024];
+    size_t body_length = acpi_dsdt_body_build(body, sizeof(body), pci_mmio64_start);
     if (body_length == 0)
         return error_set(error, EXIT_STATUS_FAILURE, "ACPI DSDT does not fit its build buffer");
     size_t length = sizeof(struct acpi_table_header) + body_length;
@@ -133,6 +137,18 @@ static int acpi_build_dsdt(struct acpi_builder *builder, uint64_t *gpa, struct e
     /* Revision 2: AML integers are 64 bits. */
     acpi_header_init((struct acpi_table_header *)table, "DSDT", (uint32_t)length, 2);
     memcpy(table + sizeof(struct acpi_table_header), body, body_length);
+    acpi_header_seal(table);
+    return 0;
+}
+
+static int acpi_build_mcfg(struct acpi_builder *builder, uint64_t *gpa, struct error *error)
+{
+    size_t length = sizeof(struct acpi_table_header) + ACPI_MCFG_BODY_SIZE;
+    uint8_t *table = acpi_allocate(builder, length, gpa);
+    if (!table)
+        return error_set(error, EXIT_STATUS_FAILURE, "ACPI tables do not fit the ACPI region");
+    acpi_header_init((struct acpi_table_header *)table, "MCFG", (uint32_t)length, 1);
+    acpi_mcfg_body_build(table + sizeof(struct acpi_table_header));
     acpi_header_seal(table);
     return 0;
 }
@@ -252,7 +268,7 @@ static int acpi_build_madt(struct acpi_builder *builder, unsigned cpu_count, uin
 }
 
 int acpi_tables_build(uint8_t *region, size_t region_size, uint64_t region_gpa, unsigned cpu_count,
-                      struct acpi_tables_layout *layout, struct error *error)
+                      uint64_t pci_mmio64_start, struct acpi_tables_layout *layout, struct error *error)
 {
     if (cpu_count == 0 || cpu_count > ACPI_MAX_CPUS)
         return error_set(error, EXIT_STATUS_USAGE, "cannot describe %u CPUs: the count must be 1 to %d",
@@ -266,7 +282,7 @@ int acpi_tables_build(uint8_t *region, size_t region_size, uint64_t region_gpa, 
     if (!rsdp)
         return error_set(error, EXIT_STATUS_FAILURE, "ACPI region too small for the RSDP");
 
-    enum { SYSTEM_TABLE_COUNT = 2 }; /* FADT, MADT */
+    enum { SYSTEM_TABLE_COUNT = 3 }; /* FADT, MADT, MCFG */
     size_t xsdt_length = sizeof(struct acpi_table_header) + SYSTEM_TABLE_COUNT * sizeof(uint64_t);
     size_t rsdt_length = sizeof(struct acpi_table_header) + SYSTEM_TABLE_COUNT * sizeof(uint32_t);
     uint8_t *xsdt = acpi_allocate(&builder, xsdt_length, &layout->xsdt_gpa);
@@ -274,13 +290,14 @@ int acpi_tables_build(uint8_t *region, size_t region_size, uint64_t region_gpa, 
     if (!rsdt)
         return error_set(error, EXIT_STATUS_FAILURE, "ACPI tables do not fit the ACPI region");
 
-    if (acpi_build_dsdt(&builder, &layout->dsdt_gpa, error) < 0 ||
+    if (acpi_build_dsdt(&builder, pci_mmio64_start, &layout->dsdt_gpa, error) < 0 ||
         acpi_build_facs(&builder, &layout->facs_gpa, error) < 0 ||
         acpi_build_fadt(&builder, layout->dsdt_gpa, layout->facs_gpa, &layout->fadt_gpa, error) < 0 ||
-        acpi_build_madt(&builder, cpu_count, &layout->madt_gpa, error) < 0)
+        acpi_build_madt(&builder, cpu_count, &layout->madt_gpa, error) < 0 ||
+        acpi_build_mcfg(&builder, &layout->mcfg_gpa, error) < 0)
         return -1;
 
-    const uint64_t tables[SYSTEM_TABLE_COUNT] = { layout->fadt_gpa, layout->madt_gpa };
+    const uint64_t tables[SYSTEM_TABLE_COUNT] = { layout->fadt_gpa, layout->madt_gpa, layout->mcfg_gpa };
     acpi_header_init((struct acpi_table_header *)xsdt, "XSDT", (uint32_t)xsdt_length, 1);
     acpi_header_init((struct acpi_table_header *)rsdt, "RSDT", (uint32_t)rsdt_length, 1);
     for (size_t i = 0; i < SYSTEM_TABLE_COUNT; i++) {
@@ -313,6 +330,6 @@ int acpi_tables_write(const struct guest_memory *memory, unsigned cpu_count, str
         return error_set(error, EXIT_STATUS_USAGE, "guest memory has no RAM at the ACPI area 0x%llx-0x%llx",
                          (unsigned long long)LAYOUT_ACPI_START, (unsigned long long)LAYOUT_ACPI_END);
     memset(host, 0, region_size);
-    return acpi_tables_build(host, region_size, LAYOUT_ACPI_START, cpu_count, layout,
-                             error);
+    return acpi_tables_build(host, region_size, LAYOUT_ACPI_START, cpu_count,
+                             layout_pci_mmio64_start(e820_ram_end(memory)), layout, error);
 }

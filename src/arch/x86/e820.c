@@ -12,6 +12,18 @@ static void e820_add(struct e820_map *map, uint64_t addr, uint64_t size, uint32_
     map->entries[map->count++] = (struct e820_entry){ .addr = addr, .size = size, .type = type };
 }
 
+/* Insertion sort by address: at most a dozen entries. */
+static void e820_sort(struct e820_map *map)
+{
+    for (unsigned i = 1; i < map->count; i++) {
+        struct e820_entry entry = map->entries[i];
+        unsigned j = i;
+        for (; j > 0 && map->entries[j - 1].addr > entry.addr; j--)
+            map->entries[j] = map->entries[j - 1];
+        map->entries[j] = entry;
+    }
+}
+
 uint64_t e820_low_ram_end(const struct guest_memory *memory)
 {
     for (unsigned i = 0; i < memory->region_count; i++) {
@@ -49,5 +61,19 @@ int e820_build(const struct guest_memory *memory, struct e820_map *map, struct e
         e820_add(map, next->gpa, next->size, E820_TYPE_RAM);
         previous = next->gpa;
     }
+    /* Linux ignores an MCFG area that the firmware's map does not reserve. */
+    e820_add(map, LAYOUT_PCI_ECAM_START, LAYOUT_PCI_ECAM_SIZE, E820_TYPE_RESERVED);
+    e820_sort(map);
     return 0;
+}
+
+uint64_t e820_ram_end(const struct guest_memory *memory)
+{
+    uint64_t end = 0;
+    for (unsigned i = 0; i < memory->region_count; i++) {
+        uint64_t region_end = memory->regions[i].gpa + memory->regions[i].size;
+        if (region_end > end)
+            end = region_end;
+    }
+    return end;
 }

@@ -24,6 +24,29 @@
 /* The kernel proper. bzImage: at its pref_address if it has one, else here. */
 #define LAYOUT_KERNEL_DEFAULT_GPA 0x00100000ull
 
+/*
+ * PCI. The 32-bit MMIO window fills the hole from the end of low RAM
+ * (GUEST_MMIO_HOLE_START) to the ECAM; the ECAM covers bus 0 only (32 devices
+ * x 8 functions x 4 KiB) and is reserved in the e820 map. The 64-bit window
+ * starts at the first GiB boundary at or above both 4 GiB and the end of RAM
+ * (layout_pci_mmio64_start), so its place depends on --memory.
+ */
+#define LAYOUT_PCI_MMIO32_START       0xc0000000ull
+#define LAYOUT_PCI_MMIO32_SIZE        0x20000000ull
+#define LAYOUT_PCI_ECAM_START         0xe0000000ull
+#define LAYOUT_PCI_ECAM_SIZE          0x00100000ull
+#define LAYOUT_PCI_ECAM_LAST_BUS      0
+#define LAYOUT_PCI_MMIO64_ALIGNMENT   0x40000000ull
+#define LAYOUT_PCI_MMIO64_SIZE        0x800000000ull /* 32 GiB */
+#define LAYOUT_PCI_CONFIG_ADDRESS_PORT 0xcf8
+#define LAYOUT_PCI_CONFIG_DATA_PORT    0xcfc
+
+static inline unsigned long long layout_pci_mmio64_start(unsigned long long ram_end)
+{
+    unsigned long long start = ram_end > 0x100000000ull ? ram_end : 0x100000000ull;
+    return (start + LAYOUT_PCI_MMIO64_ALIGNMENT - 1) & ~(LAYOUT_PCI_MMIO64_ALIGNMENT - 1);
+}
+
 /* Platform MMIO in the 32-bit hole. */
 #define LAYOUT_IOAPIC_GPA         0xfec00000ull
 #define LAYOUT_LAPIC_GPA          0xfee00000ull
