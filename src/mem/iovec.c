@@ -1,5 +1,6 @@
 #include "mem/iovec.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 uint64_t iovec_total_length(const struct iovec *segments, uint32_t count)
@@ -51,14 +52,4 @@ size_t iovec_copy_to(const struct iovec *segments, uint32_t count, uint64_t offs
 {
     /* The buffer is only read in this direction; the cast lets one walker serve both. */
     return iovec_copy(segments, count, offset, (uint8_t *)source, len, true);
-}
-
-size_t iovec_read_request(const struct virtq_request *request, uint64_t offset, void *destination, size_t len)
-{
-    return iovec_copy_from(iovec_request_readable(request), request->readable_count, offset, destination, len);
-}
-
-size_t iovec_write_request(const struct virtq_request *request, uint64_t offset, const void *source, size_t len)
-{
-    return iovec_copy_to(iovec_request_writable(request), request->writable_count, offset, source, len);
 }

@@ -2,8 +2,8 @@
 #define KESTREL_MEM_IOVEC_H
 
 /*
- * Scatter-gather copies over host segments, and over the checked segments of
- * a popped virtqueue request. A driver may split a buffer anywhere (a 16-byte
+ * Scatter-gather copies over host segments (virtio/virtq_request.h applies
+ * them to the checked segments of a popped virtqueue request). A driver may split a buffer anywhere (a 16-byte
  * virtio-blk header can arrive as 16 one-byte descriptors), so devices read
  * and write through these instead of assuming one segment per field.
  *
@@ -15,8 +15,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
-
-#include "virtio/virtqueue.h"
 
 /* Sum of the segment lengths (saturates at UINT64_MAX, which real segments never reach). */
 uint64_t iovec_total_length(const struct iovec *segments, uint32_t count);
@@ -30,20 +28,5 @@ size_t iovec_copy_from(const struct iovec *segments, uint32_t count, uint64_t of
 
 /* Copies up to `len` bytes from `source` into the segments at `offset`; returns the bytes copied. */
 size_t iovec_copy_to(const struct iovec *segments, uint32_t count, uint64_t offset, const void *source, size_t len);
-
-/* The same over a popped request: its device-readable segments, then its device-writable ones. */
-size_t iovec_read_request(const struct virtq_request *request, uint64_t offset, void *destination, size_t len);
-size_t iovec_write_request(const struct virtq_request *request, uint64_t offset, const void *source, size_t len);
-
-/* Readable segments [0, readable_count) and writable ones [readable_count, +writable_count). */
-static inline const struct iovec *iovec_request_readable(const struct virtq_request *request)
-{
-    return request->segments;
-}
-
-static inline const struct iovec *iovec_request_writable(const struct virtq_request *request)
-{
-    return request->segments + request->readable_count;
-}
 
 #endif

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "mem/iovec.h"
+#include "virtio/virtq_request.h"
 #include "unit/split_ring_writer.h"
 #include "virtio/split_ring.h"
 #include "virtio/virtqueue.h"
@@ -183,8 +184,8 @@ static void pop_some(unsigned limit, uint16_t size)
         check_request(request, size);
         /* Touch every byte the device was given: ASan and the guard pages catch a stray pointer. */
         uint8_t scratch[64];
-        iovec_read_request(request, 0, scratch, sizeof(scratch));
-        iovec_read_request(request, request->readable_bytes ? request->readable_bytes - 1 : 0, scratch, 1);
+        virtq_request_read(request, 0, scratch, sizeof(scratch));
+        virtq_request_read(request, request->readable_bytes ? request->readable_bytes - 1 : 0, scratch, 1);
         in_flight_count++;
         FUZZ_CHECK(in_flight_count <= size);
         FUZZ_CHECK(queue.in_flight_count == in_flight_count);
@@ -204,9 +205,9 @@ static void push_one(uint8_t op, const struct virtq_config *config)
                                 : (uint32_t)(request.writable_bytes * (op >> 3) / 31);
     uint8_t fill[32];
     memset(fill, op, sizeof(fill));
-    iovec_write_request(&request, 0, fill, sizeof(fill));
+    virtq_request_write(&request, 0, fill, sizeof(fill));
     if (request.writable_bytes > 1)
-        iovec_write_request(&request, request.writable_bytes - 1, fill, 1);
+        virtq_request_write(&request, request.writable_bytes - 1, fill, 1);
 
     /* Enabled, so the used ring is in RAM. The device never reads used->idx back; it publishes its own count. */
     const struct vring_used *used = gpa_to_hva(&memory, config->device_gpa, 4);

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "mem/iovec.h"
+#include "virtio/virtq_request.h"
 
 /* Three segments of 3, 0 and 5 bytes over separate arrays, with canaries around each. */
 struct split_buffer {
@@ -136,19 +137,19 @@ static void test_request_readable_and_writable_sides(void **state)
         .segments = segments, .segment_capacity = 3,
     };
     char out[9] = { 0 };
-    assert_int_equal(iovec_read_request(&request, 0, out, 8), 8);
+    assert_int_equal(virtq_request_read(&request, 0, out, 8), 8);
     assert_string_equal(out, "HDRDATA!");
     /* Reads never reach the writable segments. */
-    assert_int_equal(iovec_read_request(&request, 6, out, 8), 2);
+    assert_int_equal(virtq_request_read(&request, 6, out, 8), 2);
     /* Writes land in the writable segment only, offsets relative to it. */
-    assert_int_equal(iovec_write_request(&request, 2, "ok", 2), 2);
+    assert_int_equal(virtq_request_write(&request, 2, "ok", 2), 2);
     assert_memory_equal(status, "..ok....", 8);
-    assert_int_equal(iovec_write_request(&request, 7, "xyz", 3), 1);
+    assert_int_equal(virtq_request_write(&request, 7, "xyz", 3), 1);
     assert_memory_equal(status, "..ok...x", 8);
     assert_string_equal(header, "HDR");
     assert_string_equal(payload, "DATA!");
-    assert_ptr_equal(iovec_request_writable(&request), &segments[2]);
-    assert_ptr_equal(iovec_request_readable(&request), &segments[0]);
+    assert_ptr_equal(virtq_request_writable(&request), &segments[2]);
+    assert_ptr_equal(virtq_request_readable(&request), &segments[0]);
 }
 
 int main(void)

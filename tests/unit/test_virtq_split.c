@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "mem/iovec.h"
+#include "virtio/virtq_request.h"
 #include "unit/split_ring_fixture.h"
 #include "virtio/virtqueue.h"
 
@@ -98,7 +99,7 @@ static void test_push_writes_used_element_and_index(void **state)
     assert_int_equal(pop(f), VIRTQ_POP_OK);
     assert_int_equal(ring_used_idx(&f->writer), 0);
 
-    assert_int_equal(iovec_write_request(&f->request, 0, "abc", 3), 3);
+    assert_int_equal(virtq_request_write(&f->request, 0, "abc", 3), 3);
     assert_int_equal(virtq_push(&f->queue, &f->request, 3), 0);
     assert_int_equal(ring_used_idx(&f->writer), 1);
     struct vring_used_elem element = ring_used_element(&f->writer, 0);
