@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "arch/x86/boot_entry.h"
 #include "mem/guest_memory.h"
 #include "util/error.h"
 #include "util/process_memory.h"
@@ -48,17 +49,6 @@ struct boot_request {
     enum boot_kernel_entry kernel_entry;
     const char *cache_directory; /* NULL: $XDG_CACHE_HOME/kestrel or ~/.cache/kestrel */
     struct boot_peak_memory *peak; /* NULL: not measured (only --stats pays for reading smaps) */
-};
-
-enum boot_entry_mode {
-    BOOT_ENTRY_LINUX_64BIT, /* bzImage 64-bit entry: long mode, RSI = zero page */
-    BOOT_ENTRY_PVH_32BIT,   /* ELF PVH entry: 32-bit protected mode, paging off, EBX = start info */
-};
-
-struct boot_entry {
-    enum boot_entry_mode mode;
-    uint64_t entry_gpa;
-    uint64_t boot_info_gpa; /* zero page (64-bit) or hvm_start_info (PVH) */
 };
 
 /* process_memory_measure() with `memory`'s regions as the guest RAM (also used for --stats at exit). */

@@ -17,7 +17,7 @@
 
 #include <linux/kvm.h>
 
-#include "boot/boot.h"
+#include "arch/x86/boot_entry.h"
 #include "mem/guest_memory.h"
 #include "util/error.h"
 

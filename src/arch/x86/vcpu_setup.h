@@ -9,7 +9,7 @@
 
 #include <linux/kvm.h>
 
-#include "boot/boot.h"
+#include "arch/x86/boot_entry.h"
 #include "kvm/kvm_vcpu.h"
 #include "util/error.h"
 
