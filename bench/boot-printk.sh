@@ -25,7 +25,7 @@ BEGIN {
         "\nsecondary CPUs up|smp: Brought up" \
         "\ndevtmpfs|devtmpfs: initialized" \
         "\nACPI interpreter|ACPI: Interpreter enabled" \
-        "\nPCI config access|PCI: Using configuration type" \
+        "\nIPv4 registered|NET: Registered PF_INET protocol" \
         "\nclocksource switch|clocksource: Switched to clocksource" \
         "\ninitramfs unpack starts|Trying to unpack rootfs" \
         "\ninitramfs unpacked|Freeing initrd memory" \

@@ -38,7 +38,7 @@ function extreme(list, want_max,   n, v, i, r) {
     return r
 }
 function count(list,   v) { return split(list, v, " ") }
-function field(name,   i) { for (i = 5; i <= NF; i++) if (index($i, name "=") == 1) return substr($i, length(name) + 2); return "-" }
+function field(name,   i) { for (i = 4; i <= NF; i++) if (index($i, name "=") == 1) return substr($i, length(name) + 2); return "-" }
 function fmt(x) { return x == "" ? "–" : sprintf("%.0f", x) }
 function fmt_s(x) { return x == "" ? "–" : sprintf("%.2f", x) }
 function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "–" : sprintf("%.2f", a / b) }

@@ -1,7 +1,7 @@
 # Inner part of bench/boot-time.sh; runs where /dev/kvm is real (in the test
 # host, or directly). POSIX sh:
-#   sh boot-time-in-l1.sh TIMER KERNEL VMLINUX INITRD KESTREL LKVM ROUNDS RUN_TIMEOUT CPUS VMMS
-# VMLINUX and LKVM may be "-" (that column is then skipped by the caller).
+#   sh boot-time-in-l1.sh TIMER KERNEL VMLINUX INITRD KESTREL KESTREL_AB LKVM ROUNDS RUN_TIMEOUT CPUS VMMS
+# VMLINUX, KESTREL_AB and LKVM may be "-" (that column is then left out by the caller).
 #
 # Prints machine-readable records for bench/boot-report.sh and bench/boot-printk.sh:
 #   BOOT-BEGIN                                   (once; a retried session prints it again)
@@ -10,9 +10,9 @@
 #   FAIL <vmm> <round> <reason>
 #   DMESG <vmm> <line>                           (the whole guest log of the last round)
 #   BOOT-END
-timer=$1 kernel=$2 vmlinux=$3 initrd=$4 kestrel=$5 lkvm=$6 rounds=$7 run_timeout=$8 cpus=$9
+timer=$1 kernel=$2 vmlinux=$3 initrd=$4 kestrel=$5 kestrel_ab=$6 lkvm=$7 rounds=$8 run_timeout=$9
 shift 9
-vmms=$1
+cpus=$1 vmms=$2
 cmdline='console=ttyS0 panic=-1 quiet printk.time=1'
 results=$(mktemp -d /tmp/boot-time.XXXXXX)
 # / is read-only in the test host: kestrel's kernel cache and kvmtool's
@@ -26,6 +26,7 @@ vmm_command() {  # VMM [EXTRA_CMDLINE]: the command line (shell words, eval'd by
     case $1 in
         kestrel) echo "'$kestrel' run --kernel '$kernel' --initrd '$initrd' --cmdline '$line' --memory 512M --cpus $cpus --stats" ;;
         kestrel-bzimage) echo "'$kestrel' run --kernel-entry bzimage --kernel '$kernel' --initrd '$initrd' --cmdline '$line' --memory 512M --cpus $cpus --stats" ;;
+        kestrel-ab) echo "'$kestrel_ab' run --kernel '$kernel' --initrd '$initrd' --cmdline '$line' --memory 512M --cpus $cpus --stats" ;;
         kestrel-pvh) echo "'$kestrel' run --kernel '$vmlinux' --initrd '$initrd' --cmdline '$line' --memory 512M --cpus $cpus --stats" ;;
         kvmtool) echo "env HOME='$results/home' '$lkvm' run -k '$kernel' -i '$initrd' -p '$line' -c $cpus -m 512 -n mode=none" ;;
         qemu-microvm) echo "qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=on -enable-kvm -cpu host -smp $cpus -m 512M -nodefaults -display none -serial stdio -no-reboot -kernel '$kernel' -initrd '$initrd' -append '$line'" ;;

@@ -9,6 +9,8 @@
 #                    --help` has it) that is "auto", whose first boot in the
 #                    session is the cold-cache one (XDG_CACHE_HOME is fresh)
 #   kestrel-bzimage  --kernel-entry bzimage (only when the option exists)
+#   kestrel-ab       another kestrel binary, given as KESTREL_BENCH_AB=PATH, run
+#                    like the kestrel column (an A/B test of a change in one session)
 #   kestrel-pvh      the same kernel's vmlinux (scripts/extract-vmlinux.sh)
 #                    through its PVH entry: no decompressor in the guest, the
 #                    ceiling for host-side decompression
@@ -29,7 +31,7 @@
 # Environment: KESTREL_BENCH_ROUNDS (4: one first boot + 3 later),
 # KESTREL_BENCH_RUN_TIMEOUT (seconds per boot, 120), KESTREL_BENCH_CPUS (guest
 # vCPUs, 2), KESTREL_BENCH_L1_SMP (test-host CPUs, 2), KESTREL_BENCH_VMMS,
-# KESTREL_ANCHORS_DIR (where build-kvmtool.sh is; default ../shared/anchors of
+# KESTREL_BENCH_AB, KESTREL_ANCHORS_DIR (where build-kvmtool.sh is; default ../shared/anchors of
 # the repository, or of the main checkout when this is a git worktree).
 set -euo pipefail
 
@@ -95,6 +97,12 @@ if build/kestrel run --help 2>&1 | grep -q -- --kernel-entry; then
 else
     notes+=("kestrel has no --kernel-entry: the kestrel column is the guest-side bzImage decompressor")
 fi
+kestrel_ab=${KESTREL_BENCH_AB:--}
+if [ "$kestrel_ab" != - ]; then
+    [ -x "$kestrel_ab" ] || { echo "kestrel: bench-boot: KESTREL_BENCH_AB '$kestrel_ab' is not an executable" >&2; exit 2; }
+    kestrel_ab=$(realpath "$kestrel_ab")
+    default_vmms="$default_vmms kestrel-ab"
+fi
 default_vmms="$default_vmms kestrel-pvh"
 
 anchors=${KESTREL_ANCHORS_DIR:-}
@@ -116,7 +124,7 @@ fi
 default_vmms="$default_vmms qemu-pc qemu-microvm"
 vmms=${KESTREL_BENCH_VMMS:-$default_vmms}
 
-inner_args=("$timer" "$kernel" "$vmlinux" "$initrd" "$repo/build/kestrel" "$lkvm"
+inner_args=("$timer" "$kernel" "$vmlinux" "$initrd" "$repo/build/kestrel" "$kestrel_ab" "$lkvm"
             "$rounds" "$run_timeout" "$cpus" "$vmms")
 session_log=$out/session-$(date -u +%Y%m%dT%H%M%SZ).log
 # The figures swing with the host's load (other builds on the same cores).
