@@ -8,7 +8,8 @@
 #   VMM <name> <command>
 #   BOOT <vmm> <round> wall_ms=W uptime_s=U startup_ms=S|- run_init_s=R|-
 #   FAIL <vmm> <round> <reason>
-#   DMESG <vmm> <line>                           (the whole guest log of the last round)
+#   DMESG <vmm> <gap_ms> [time] text             (the last round's printk digest, see boot-time.sh)
+#   DMESG-LINES <vmm> <count>                    (lines in that round's whole printk log)
 #   BOOT-END
 timer=$1 kernel=$2 vmlinux=$3 initrd=$4 kestrel=$5 kestrel_ab=$6 lkvm=$7 rounds=$8 run_timeout=$9
 shift 9
@@ -51,8 +52,8 @@ while [ "$round" -le "$rounds" ]; do
         # A VMM that failed once is not retried: each failure can cost a timeout.
         [ -f "$results/$vmm.failed" ] && continue
         log=$results/$vmm.$round.log
-        # The last round's init also prints the guest's whole log (after the
-        # time is taken, so the console adds no exits before the marker).
+        # The last round's init also prints a digest of the guest's printk log
+        # (after the time is taken, so the console adds no exits before the marker).
         extra=
         [ "$round" -eq "$rounds" ] && extra=bench_dmesg=1
         ms=$(eval "\"\$timer\" --timeout \"\$run_timeout\" --log \"\$log\" --end KESTREL-GUEST-DONE KESTREL-GUEST-INIT -- $(vmm_command "$vmm" "$extra")" 2>"$results/$vmm.err")
@@ -64,7 +65,7 @@ while [ "$round" -le "$rounds" ]; do
             run_init=$(printf '%s\n' "$log_text" | sed -n 's/.*\[ *\([0-9.]*\)\] Run \/init as init process.*/\1/p' | head -n 1)
             echo "BOOT $vmm $round wall_ms=$ms uptime_s=$uptime startup_ms=${startup:--} run_init_s=${run_init:--}"
             if [ "$round" -eq "$rounds" ]; then
-                printf '%s\n' "$log_text" | grep '^\[ *[0-9.]*\]' | sed "s/^/DMESG $vmm /"
+                printf '%s\n' "$log_text" | sed -n "s/^PRINTK \([0-9]\)/DMESG $vmm \1/p; s/^PRINTK-LINES /DMESG-LINES $vmm /p"
             fi
         else
             reason=$(cat "$results/$vmm.err")
