@@ -15,7 +15,7 @@ set -euo pipefail
 log=$1
 gaps=${2:-8}
 case $gaps in ''|*[!0-9]*) echo "kestrel: boot-printk: GAPS '$gaps' is not a number" >&2; exit 2 ;; esac
-begin=$(grep -n '^BOOT-BEGIN' "$log" | tail -n 1 | cut -d: -f1)
+begin=$(grep -n '^BOOT-BEGIN' "$log" | tail -n 1 | cut -d: -f1 || true)
 [ -n "$begin" ] || { echo "kestrel: $log has no BOOT-BEGIN record (not a bench-boot session log?)" >&2; exit 2; }
 
 steps_file=$(dirname "$0")/boot-printk-steps.txt

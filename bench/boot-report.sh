@@ -19,10 +19,11 @@
 set -euo pipefail
 [ $# -eq 1 ] && [ -f "$1" ] || { echo "usage: $0 SESSION_LOG" >&2; exit 2; }
 log=$1
-begin=$(grep -n '^BOOT-BEGIN' "$log" | tail -n 1 | cut -d: -f1)
+begin=$(grep -n '^BOOT-BEGIN' "$log" | tail -n 1 | cut -d: -f1 || true)
 [ -n "$begin" ] || { echo "kestrel: $log has no BOOT-BEGIN record (not a bench-boot session log?)" >&2; exit 2; }
 
-grep -E '^# (bench-boot|host load|note|[0-9])' "$log" | sed 's/^# /    /' || true
+# The session's own header lines, and the test host's from the last attempt.
+{ grep -E '^# (bench-boot|host load|note)' "$log"; tail -n +"$begin" "$log" | grep -E '^# [0-9]'; } | sed 's/^# /    /' || true
 echo
 tail -n +"$begin" "$log" | awk '
 function median(list,   n, v, i, j, t) {
