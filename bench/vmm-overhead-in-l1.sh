@@ -8,11 +8,11 @@ out=$(mktemp -d /tmp/kestrel-overhead.XXXXXX)
 echo OVERHEAD-L1-BEGIN
 i=1
 while [ "$i" -le "$boots" ]; do
-    timeout 300 "$launcher" -- "$kestrel" run --kernel "$kernel" --initrd "$initrd" --memory 512M \
+    timeout 300 "$launcher" -- "$kestrel" run --kernel "$kernel" --initrd "$initrd" --kernel-entry bzimage --memory 512M \
         --cmdline "console=ttyS0 panic=-1 quiet" --console "file:$out/console-$i" --stats \
         </dev/null >"$out/launcher-$i" 2>"$out/stderr-$i"
     echo "boot $i: $(cat "$out/launcher-$i"), guest up: $(grep -c OVERHEAD-GUEST-UP "$out/console-$i")"
-    grep -E '^(startup|memory):' "$out/stderr-$i"
+    grep -E '^(startup|memory|memory peak):' "$out/stderr-$i"
     i=$((i + 1))
 done
 echo OVERHEAD-L1-END

@@ -13,6 +13,12 @@
 #    overhead at exit after a real boot. The startup time there is under TCG and
 #    only indicative.
 #
+# 1b. Natively, per --kernel-entry path (KESTREL_BENCH_OVERHEAD_ENTRY_RUNS, 5,
+#    runs each): bzimage; auto with a cold cache (decompress + store); auto with
+#    a warm cache; pvh with no usable cache (decompresses on every boot); auto
+#    with no usable cache (falls back to the bzImage). Each reports exec -> first
+#    KVM_RUN and the VMM overhead at its peak during loading ("memory peak:").
+#
 # "exec" is the CLOCK_MONOTONIC time bench/exec_launcher takes just before
 # execve (passed as KESTREL_EXEC_TIME_NS). Figures go in docs/benchmarks.md.
 set -euo pipefail
@@ -55,10 +61,12 @@ if [ -e /dev/kvm ]; then
     done
     : >"$out/startup-ms"
     : >"$out/overhead-kib"
+    : >"$out/peak-overhead-kib"
     : >"$out/guest-kib"
     for i in $(seq "$runs"); do
         KESTREL_ALLOW_PVM=1 "$launcher" --term-after 2000 -- "$kestrel" run --kernel "$kernel" --initrd "$initrd" \
-            --memory 512M --console none --stats </dev/null >"$out/run.out" 2>"$out/run-$i.stderr" || true
+            --kernel-entry bzimage --memory 512M --console none --stats </dev/null >"$out/run.out" \
+            2>"$out/run-$i.stderr" || true
         if ! grep -q '^startup: first KVM_RUN .* ms after exec$' "$out/run-$i.stderr" ||
            ! grep -q '^memory: RSS ' "$out/run-$i.stderr"; then
             echo "bench-overhead: run $i printed no startup/memory stats:" >&2
@@ -68,13 +76,53 @@ if [ -e /dev/kvm ]; then
         sed -n 's/^startup: first KVM_RUN \([0-9.]*\) ms after exec$/\1/p' "$out/run-$i.stderr" >>"$out/startup-ms"
         sed -n 's/^memory: .* VMM overhead \([0-9]*\) KiB$/\1/p' "$out/run-$i.stderr" >>"$out/overhead-kib"
         sed -n 's/^memory: .* guest RAM touched \([0-9]*\) KiB.*/\1/p' "$out/run-$i.stderr" >>"$out/guest-kib"
+        sed -n 's/^memory peak: .* VMM overhead \([0-9]*\) KiB$/\1/p' "$out/run-$i.stderr" >>"$out/peak-overhead-kib"
     done
     echo "native: $(summary 'kestrel --version exec-to-exit ms' "$out/version-ms")"
     echo "native: $(summary 'exec -> first KVM_RUN ms' "$out/startup-ms")"
     echo "native: $(summary 'VMM overhead KiB (RSS beyond guest RAM touched, at SIGTERM after 2 s)' "$out/overhead-kib")"
     echo "native: $(summary 'guest RAM touched KiB' "$out/guest-kib")"
+    echo "native: $(summary 'VMM overhead KiB at its peak (kernel loading)' "$out/peak-overhead-kib")"
     echo "native: last run's stats:"
-    grep -E '^(startup|memory):' "$out/run-$runs.stderr" | sed 's/^/    /'
+    grep -E '^(startup|memory|memory peak):' "$out/run-$runs.stderr" | sed 's/^/    /'
+
+    # entry_case NAME CACHE_DIR PREPARE ENTRY TERM_MS: ENTRY_RUNS runs of one --kernel-entry path, each stopped
+    # after TERM_MS (a decompressing run needs seconds on a busy host before its first KVM_RUN).
+    # PREPARE is "fresh" (empty cache before each run), "keep" or "unsafe" (a world-writable cache).
+    entry_runs=${KESTREL_BENCH_OVERHEAD_ENTRY_RUNS:-5}
+    entry_case() {
+        local name=$1 cache=$2 prepare=$3 entry=$4 term_ms=$5
+        : >"$out/entry-$name-ms"
+        : >"$out/entry-$name-peak-kib"
+        for i in $(seq "$entry_runs"); do
+            case $prepare in
+                fresh) rm -rf "$cache"; mkdir -m 700 "$cache" ;;
+                keep) mkdir -p -m 700 "$cache" ;;
+                unsafe) mkdir -p "$cache"; chmod 777 "$cache" ;;
+            esac
+            XDG_CACHE_HOME=$cache KESTREL_ALLOW_PVM=1 "$launcher" --term-after "$term_ms" -- "$kestrel" run \
+                --kernel "$kernel" --initrd "$initrd" --kernel-entry "$entry" --memory 512M --console none \
+                --stats </dev/null >"$out/run.out" 2>"$out/entry-$name-$i.stderr" || true
+            if ! grep -q '^startup: first KVM_RUN .* ms after exec$' "$out/entry-$name-$i.stderr"; then
+                echo "bench-overhead: $name run $i reached no KVM_RUN:" >&2
+                tail -n 5 "$out/entry-$name-$i.stderr" >&2
+                exit 1
+            fi
+            sed -n 's/^startup: first KVM_RUN \([0-9.]*\) ms after exec$/\1/p' "$out/entry-$name-$i.stderr" \
+                >>"$out/entry-$name-ms"
+            sed -n 's/^memory peak: .* VMM overhead \([0-9]*\) KiB$/\1/p' "$out/entry-$name-$i.stderr" \
+                >>"$out/entry-$name-peak-kib"
+        done
+        echo "native entry $name: $(summary 'exec -> first KVM_RUN ms' "$out/entry-$name-ms")"
+        echo "native entry $name: $(summary 'peak VMM overhead KiB' "$out/entry-$name-peak-kib")"
+        grep -E '^kestrel: .*(bzImage|every boot)' "$out/entry-$name-1.stderr" | sed 's/^/    /' || true
+    }
+    entry_case bzimage "$out/cache-unused" keep bzimage 3000
+    entry_case auto-cold "$out/cache-cold" fresh auto 12000
+    entry_case auto-warm "$out/cache-warm" keep auto 3000
+    entry_case pvh-uncached "$out/cache-unsafe" unsafe pvh 12000
+    entry_case auto-uncached "$out/cache-unsafe" unsafe auto 3000
+    rm -rf "$out/cache-cold" "$out/cache-warm"
 else
     echo "native: skipped (no /dev/kvm)"
 fi
@@ -98,9 +146,11 @@ if [ "$status" -ne 0 ] || [ -z "$last_begin" ]; then
     exit 1
 fi
 tail -n +"$last_begin" "$out/l1.log" | grep -E '^(boot|startup|memory)' >"$out/l1-stats" || true
+sed -n 's/^memory peak: .* VMM overhead \([0-9]*\) KiB$/\1/p' "$out/l1-stats" >"$out/l1-peak-overhead-kib"
 sed 's/^/test host: /' "$out/l1-stats"
 sed -n 's/^startup: first KVM_RUN \([0-9.]*\) ms after exec$/\1/p' "$out/l1-stats" >"$out/l1-startup-ms"
 sed -n 's/^memory: .* VMM overhead \([0-9]*\) KiB$/\1/p' "$out/l1-stats" >"$out/l1-overhead-kib"
 echo "test host: $(summary 'exec -> first KVM_RUN ms (TCG, indicative)' "$out/l1-startup-ms")"
 echo "test host: $(summary 'VMM overhead KiB at exit after a full boot' "$out/l1-overhead-kib")"
+echo "test host: $(summary 'VMM overhead KiB at its peak (kernel loading)' "$out/l1-peak-overhead-kib")"
 [ "$(wc -l <"$out/l1-overhead-kib")" -eq 3 ] || { echo "test host: expected 3 boots with stats" >&2; exit 1; }

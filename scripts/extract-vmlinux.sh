@@ -21,7 +21,8 @@ read_le() {
     od -An -tu"$2" -j "$1" -N "$2" --endian=little "$image" | tr -d ' \n'
 }
 
-size=$(stat -c %s "$image")
+# -L: a symlinked bzImage is measured, not the link itself.
+size=$(stat -L -c %s "$image")
 [ "$size" -ge 1024 ] || fail "$image is too small to be a bzImage"
 [ "$(read_le 0x1fe 2)" = "$((0xaa55))" ] || fail "$image has no boot signature 0xAA55"
 [ "$(od -An -c -j 0x202 -N 4 "$image" | tr -d ' \n')" = "HdrS" ] || fail "$image has no HdrS setup header"

@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   gcc make pkg-config clang libclang-rt-14-dev
   liburing-dev libslirp-dev libcmocka-dev libseccomp-dev linux-libc-dev
+  liblzma-dev libzstd-dev zlib1g-dev liblz4-dev nettle-dev
   # the nested test host and the default guest
   qemu-system-x86 busybox-static cpio kmod gzip
   # test-only: iasl disassembles the ACPI tables in test_acpi; xz-utils for scripts/extract-vmlinux.sh

@@ -32,7 +32,9 @@ const char *cli_run_usage(void)
            "  --memory SIZE       guest RAM, with a K, M, G or T suffix; a bare number is MiB (default 512M)\n"
            "  --cpus N            number of vCPUs (default 1)\n"
            "  --console KIND      serial console: stdio (default; Ctrl-A x quits), none, file:PATH\n"
-           "  --stats             print KVM exit counts per reason and per device at exit\n"
+           "  --kernel-entry KIND for a bzImage: auto (default: the host-decompressed, cached vmlinux through\n"
+           "                      PVH when it has a PVH note, else the bzImage), bzimage, or pvh (never the bzImage)\n"
+           "  --stats             print KVM exit counts per reason and per device, startup time and memory at exit\n"
            "  --help, -h          show this help\n"
            "\n"
            "exit status: 0 guest powered off, rebooted or Ctrl-A x; 1 guest panic or error; 2 bad usage\n";
@@ -116,7 +118,27 @@ static bool option_matches(const char *argument, const char *name, const char **
     return false;
 }
 
-static const char *const value_options[] = {"--kernel", "--initrd", "--cmdline", "--memory", "--cpus", "--console"};
+static int parse_kernel_entry(const char *text, enum boot_kernel_entry *entry, struct error *error)
+{
+    static const struct {
+        const char *name;
+        enum boot_kernel_entry entry;
+    } kinds[] = {
+        {"auto", BOOT_KERNEL_ENTRY_AUTO},
+        {"bzimage", BOOT_KERNEL_ENTRY_BZIMAGE},
+        {"pvh", BOOT_KERNEL_ENTRY_PVH},
+    };
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        if (strcmp(text, kinds[i].name) == 0) {
+            *entry = kinds[i].entry;
+            return 0;
+        }
+    }
+    return error_set(error, EXIT_STATUS_USAGE, "--kernel-entry: '%s' is not auto, bzimage or pvh", text);
+}
+
+static const char *const value_options[] = {"--kernel", "--initrd",  "--cmdline",     "--memory",
+                                            "--cpus",   "--console", "--kernel-entry"};
 
 static int parse_run(int argc, char *const argv[], int first, enum cli_command *command, struct vm_config *config,
                      struct error *error)
@@ -171,6 +193,9 @@ static int parse_run(int argc, char *const argv[], int first, enum cli_command *
         } else if (strcmp(option, "--cpus") == 0) {
             if (parse_cpus(value, &config->cpu_count, error) < 0)
                 return -1;
+        } else if (strcmp(option, "--kernel-entry") == 0) {
+            if (parse_kernel_entry(value, &config->kernel_entry, error) < 0)
+                return -1;
         } else if (console_parse_spec(value, &config->console, error) < 0) {
             return -1;
         }
@@ -189,6 +214,7 @@ int cli_parse(int argc, char *const argv[], enum cli_command *command, struct vm
         .memory_size = CLI_DEFAULT_MEMORY,
         .cpu_count = CLI_DEFAULT_CPUS,
         .console = {.kind = CONSOLE_STDIO},
+        .kernel_entry = BOOT_KERNEL_ENTRY_AUTO,
     };
     if (argc < 2)
         return error_set(error, EXIT_STATUS_USAGE, "no command given (see kestrel --help)");

@@ -6,6 +6,7 @@
  *   kestrel --help | --version
  *   kestrel run --kernel PATH [--initrd PATH] [--cmdline STR] [--memory SIZE]
  *               [--cpus N] [--console stdio|none|file:PATH] [--stats]
+ *               [--kernel-entry auto|bzimage|pvh]
  *
  * A pure parser: it checks syntax and ranges that need no host knowledge.
  * Files, the host's memory and KVM's vCPU limit are checked by the VMM.
@@ -15,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "boot/boot.h"
 #include "devices/console.h"
 #include "util/error.h"
 
@@ -37,6 +39,7 @@ struct vm_config {
     unsigned cpu_count;
     struct console_spec console;
     bool stats;
+    enum boot_kernel_entry kernel_entry;
 };
 
 /* Pointers in `config` point into argv. */

@@ -39,6 +39,7 @@ struct vmm {
     struct guest_memory memory;
     bool memory_created;
     struct boot_entry boot_entry;
+    struct boot_peak_memory load_peak;
     struct kvm_system kvm;
     struct kvm_vm vm;
     struct kvm_cpuid2 *supported_cpuid;
@@ -132,6 +133,8 @@ static int check_input_and_load(struct vmm *vmm, struct error *error)
         .initrd_path = config->initrd_path,
         .cmdline = config->cmdline,
         .cpu_count = config->cpu_count,
+        .kernel_entry = config->kernel_entry,
+        .peak = config->stats ? &vmm->load_peak : NULL,
     };
     if (boot_load(&vmm->memory, &request, &vmm->boot_entry, error) < 0)
         return -1;
@@ -293,6 +296,13 @@ static void join_vcpus(struct vmm *vmm)
     vmm->threads_started = 0;
 }
 
+static void print_memory_line(const char *label, const struct process_memory_usage *usage)
+{
+    fprintf(stderr, "%s: RSS %llu KiB = guest RAM touched %llu KiB + VMM overhead %llu KiB\n", label,
+            (unsigned long long)usage->total_rss_kib, (unsigned long long)usage->guest_rss_kib,
+            (unsigned long long)(usage->total_rss_kib - usage->guest_rss_kib));
+}
+
 static void print_startup_and_memory(struct vmm *vmm)
 {
     const char *origin = vmm->origin.from_exec ? "exec" : "main";
@@ -304,21 +314,17 @@ static void print_startup_and_memory(struct vmm *vmm)
     else
         fprintf(stderr, "startup: first KVM_RUN %.3f ms after %s\n", (double)(first_run - vmm->origin.ns) / 1e6,
                 origin);
-    struct process_memory_range guest[GUEST_MEMORY_MAX_REGIONS];
-    for (unsigned i = 0; i < vmm->memory.region_count; i++)
-        guest[i] = (struct process_memory_range){
-            .start = (uint64_t)(uintptr_t)vmm->memory.regions[i].host,
-            .size = vmm->memory.regions[i].size,
-        };
     struct process_memory_usage usage;
     struct error error = {0};
-    if (process_memory_measure(guest, vmm->memory.region_count, &usage, &error) < 0) {
+    if (boot_memory_measure(&vmm->memory, &usage, &error) < 0)
         fprintf(stderr, "memory: not measured: %s\n", error.message);
-        return;
-    }
-    fprintf(stderr, "memory: RSS %llu KiB = guest RAM touched %llu KiB + VMM overhead %llu KiB\n",
-            (unsigned long long)usage.total_rss_kib, (unsigned long long)usage.guest_rss_kib,
-            (unsigned long long)(usage.total_rss_kib - usage.guest_rss_kib));
+    else
+        print_memory_line("memory", &usage);
+    if (!vmm->load_peak.measured)
+        fprintf(stderr, "memory peak: not measured%s%s\n", vmm->load_peak.problem[0] ? ": " : "",
+                vmm->load_peak.problem);
+    else
+        print_memory_line("memory peak", &vmm->load_peak.usage);
 }
 
 static void print_stats(struct vmm *vmm)

@@ -10,6 +10,8 @@
 #include "boot/bzimage.h"
 #include "boot/elf_pvh.h"
 #include "boot/kernel_file.h"
+#include "boot/kernel_unpack.h"
+#include "util/log.h"
 
 /* Parsers describe the problem; the user needs to know which file it is about. */
 static int error_name_kernel(struct error *error, const char *name)
@@ -72,6 +74,66 @@ int boot_load_images(const struct guest_memory *memory, const struct boot_image 
     return elf_pvh_load(memory, &elf, kernel, initrd, &platform, entry, error);
 }
 
+/*
+ * Points `kernel` at what to boot: the file as it is, or the vmlinux unpacked
+ * from a bzImage (--kernel-entry; boot.h). AUTO turns every unpack failure
+ * into one line and the bzImage boot; PVH makes it a usage error.
+ */
+static int choose_kernel(const struct boot_request *request, struct boot_image *kernel,
+                         struct kernel_unpacked *unpacked, struct error *error)
+{
+    bool is_bzimage = bzimage_detect(kernel->data, kernel->size);
+    if (request->kernel_entry == BOOT_KERNEL_ENTRY_BZIMAGE) {
+        if (!is_bzimage)
+            return error_set(error, EXIT_STATUS_USAGE, "--kernel-entry bzimage: kernel %s is not a bzImage",
+                             kernel->name);
+        return 0;
+    }
+    struct bzimage_info info;
+    struct error ignored;
+    /* An ELF boots through PVH as before; a broken bzImage or anything else fails in the loader with its message. */
+    if (!is_bzimage || bzimage_parse(kernel->data, kernel->size, &info, &ignored) < 0)
+        return 0;
+    const struct kernel_unpack_options options = {
+        .allow_uncached = request->kernel_entry == BOOT_KERNEL_ENTRY_PVH,
+        .cache_directory = request->cache_directory,
+    };
+    struct error why = {0};
+    if (kernel_unpack(kernel->data, kernel->size, &options, unpacked, &why) < 0) {
+        if (request->kernel_entry == BOOT_KERNEL_ENTRY_PVH)
+            return error_set(error, EXIT_STATUS_USAGE, "--kernel-entry pvh: kernel %s: %.300s", kernel->name,
+                             why.message);
+        /* Said once, when it was found out; a kernel without PVH support then boots as it always did. */
+        if (!unpacked->known_without_pvh)
+            log_warn("kernel %s: %s; booting the bzImage", kernel->name, why.message);
+        return 0;
+    }
+    if (unpacked->source == KERNEL_UNPACK_DECOMPRESSED_UNCACHED)
+        log_warn("%s; the kernel is decompressed on every boot", unpacked->cache_problem);
+    kernel->data = unpacked->data;
+    kernel->size = unpacked->size;
+    return 0;
+}
+
+int boot_memory_measure(const struct guest_memory *memory, struct process_memory_usage *usage, struct error *error)
+{
+    struct process_memory_range guest[GUEST_MEMORY_MAX_REGIONS];
+    for (unsigned i = 0; i < memory->region_count; i++)
+        guest[i] = (struct process_memory_range){
+            .start = (uint64_t)(uintptr_t)memory->regions[i].host,
+            .size = memory->regions[i].size,
+        };
+    return process_memory_measure(guest, memory->region_count, usage, error);
+}
+
+static void measure_peak(const struct guest_memory *memory, struct boot_peak_memory *peak)
+{
+    struct error error = {0};
+    peak->measured = boot_memory_measure(memory, &peak->usage, &error) == 0;
+    if (!peak->measured)
+        snprintf(peak->problem, sizeof(peak->problem), "%.120s", error.message);
+}
+
 int boot_load(const struct guest_memory *memory, const struct boot_request *request, struct boot_entry *entry,
               struct error *error)
 {
@@ -91,8 +153,15 @@ int boot_load(const struct guest_memory *memory, const struct boot_request *requ
 
     struct boot_image kernel = { .data = kernel_file.data, .size = kernel_file.size, .name = request->kernel_path };
     struct boot_image initrd = { .data = initrd_file.data, .size = initrd_file.size, .name = request->initrd_path };
-    int result = boot_load_images(memory, &kernel, request->initrd_path ? &initrd : NULL, request->cmdline,
+    struct kernel_unpacked unpacked = { 0 };
+    int result = choose_kernel(request, &kernel, &unpacked, error);
+    if (result == 0)
+        result = boot_load_images(memory, &kernel, request->initrd_path ? &initrd : NULL, request->cmdline,
                                   request->cpu_count, entry, error);
+    /* Now every buffer is mapped and the guest is loaded: the largest footprint of the VMM's startup. */
+    if (result == 0 && request->peak)
+        measure_peak(memory, request->peak);
+    kernel_unpacked_release(&unpacked);
     kernel_file_release(&initrd_file);
     kernel_file_release(&kernel_file);
     return result;

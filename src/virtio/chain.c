@@ -7,6 +7,7 @@ void chain_begin(struct chain_builder *builder, struct virtq_request *request, c
     builder->memory = memory;
     builder->descriptors_seen = 0;
     builder->descriptor_limit = descriptor_limit;
+    builder->writable_seen = false;
     request->readable_count = 0;
     request->writable_count = 0;
     request->readable_bytes = 0;
@@ -26,8 +27,11 @@ bool chain_count_descriptor(struct chain_builder *builder, const char **reason)
 const char *chain_add_buffer(struct chain_builder *builder, uint64_t gpa, uint32_t len, bool writable)
 {
     struct virtq_request *request = builder->request;
-    if (!writable && request->writable_count)
+    /* Segments are not counted for zero-length buffers, so the order is tracked per descriptor. */
+    if (!writable && builder->writable_seen)
         return "device-readable buffer after a device-writable one";
+    if (writable)
+        builder->writable_seen = true;
     void *host = gpa_to_hva(builder->memory, gpa, len);
     if (!host)
         return "buffer outside guest RAM";

@@ -1,10 +1,9 @@
 #include "virtio/packed_ring.h"
 
 #include <stdatomic.h>
-#include <string.h>
 
 #include "virtio/chain.h"
-#include "virtio/virtqueue.h"
+#include "virtio/guest_load.h"
 
 /*
  * The device side of a packed ring. The guest writes the descriptor ring and
@@ -54,6 +53,15 @@ struct descriptor_copy {
     uint16_t flags;
 };
 
+/* EVENT_IDX: asks the driver to kick when it makes the slot the device reads next available. */
+static void request_kick_at_next_slot(struct packed_ring_state *ring)
+{
+    uint16_t off_wrap = ring->next_avail | (ring->avail_wrap_counter ? EVENT_WRAP_BIT : 0);
+    __atomic_store_n(&ring->device_event->off_wrap, off_wrap, __ATOMIC_RELAXED);
+    /* Release: a driver that sees DESC sees the offset it goes with. */
+    __atomic_store_n(&ring->device_event->flags, (uint16_t)VRING_PACKED_EVENT_FLAG_DESC, __ATOMIC_RELEASE);
+}
+
 int packed_ring_enable(struct virtq *queue)
 {
     struct packed_ring_state *ring = &queue->packed;
@@ -75,11 +83,21 @@ int packed_ring_enable(struct virtq *queue)
         virtq_mark_broken(queue, "packed ring area outside guest RAM");
         return -1;
     }
-    /* The device owns its event structure: start from "kick me", whatever an earlier life of the queue left. */
-    __atomic_store_n(&ring->device_event->off_wrap, (uint16_t)0, __ATOMIC_RELAXED);
-    __atomic_store_n(&ring->device_event->flags, (uint16_t)VRING_PACKED_EVENT_FLAG_ENABLE, __ATOMIC_RELAXED);
     ring->next_avail = 0;
     ring->avail_wrap_counter = true;
+    ring->kicks_enabled = true;
+    ring->kick_requested = false;
+    /*
+     * The device owns its event structure: start from "kick me", whatever an
+     * earlier life of the queue left. With EVENT_IDX that means "kick at the
+     * first slot", as the split ring starts with avail_event 0.
+     */
+    if (config->event_idx) {
+        request_kick_at_next_slot(ring);
+    } else {
+        __atomic_store_n(&ring->device_event->off_wrap, (uint16_t)0, __ATOMIC_RELAXED);
+        __atomic_store_n(&ring->device_event->flags, (uint16_t)VRING_PACKED_EVENT_FLAG_ENABLE, __ATOMIC_RELAXED);
+    }
     ring->next_used = 0;
     ring->used_wrap_counter = true;
     ring->slots_in_flight = 0;
@@ -116,14 +134,13 @@ static inline void copy_ring_descriptor(const struct vring_packed_desc *descript
 
 /*
  * Indirect tables have no alignment requirement, so entries are copied with
- * memcpy; the compiler barrier stops the compiler from reading guest memory
- * again in place of the local copy.
+ * single unaligned volatile loads (guest_load.h): the compiler cannot read
+ * guest memory again in place of the local copy.
  */
 static inline void copy_table_entry(const unsigned char *entry, struct descriptor_copy *copy)
 {
     struct vring_packed_desc raw;
-    memcpy(&raw, entry, sizeof(raw));
-    __asm__ __volatile__("" ::: "memory");
+    guest_load_packed_descriptor(&raw, entry);
     copy->addr = raw.addr;
     copy->len = raw.len;
     copy->id = raw.id;
@@ -169,8 +186,25 @@ int packed_ring_pop(struct virtq *queue, struct virtq_request *request)
     /* Acquire pairs with the driver's release of the head: the rest of the chain is visible after it. */
     struct descriptor_copy copy;
     copy.flags = __atomic_load_n(&descriptor->flags, __ATOMIC_ACQUIRE);
-    if (!descriptor_is_available(copy.flags, wrap))
-        return VIRTQ_POP_EMPTY;
+    if (!descriptor_is_available(copy.flags, wrap)) {
+        if (!queue->config.event_idx || !ring->kicks_enabled || ring->kick_requested)
+            return VIRTQ_POP_EMPTY;
+        /*
+         * About to report "empty", after which the device sleeps until a
+         * kick: ask for one at this slot, then look again. The full fence
+         * pairs with the driver's (publish the head; fence; read the device
+         * event), so either it sees our request or we see its descriptor.
+         * Busy devices skip this, so the driver kicks less while we work.
+         * Once requested at this slot (and fenced), further empty pops need
+         * only the load above: the request is already visible to the driver.
+         */
+        request_kick_at_next_slot(ring);
+        atomic_thread_fence(memory_order_seq_cst);
+        ring->kick_requested = true;
+        copy.flags = __atomic_load_n(&descriptor->flags, __ATOMIC_ACQUIRE);
+        if (!descriptor_is_available(copy.flags, wrap))
+            return VIRTQ_POP_EMPTY;
+    }
 
     struct chain_builder builder;
     chain_begin(&builder, request, queue->memory, size);
@@ -220,7 +254,9 @@ int packed_ring_pop(struct virtq *queue, struct virtq_request *request)
         return virtq_mark_broken(queue, "buffer id already in flight");
     request->id = copy.id;
     request->ring_slots = slots;
+    request->generation = queue->generation;
     ring->slots_in_flight += slots;
+    ring->kick_requested = false;
     advance_slot(&ring->next_avail, &ring->avail_wrap_counter, slots, size);
     return VIRTQ_POP_OK;
 }
@@ -295,6 +331,8 @@ bool packed_ring_should_notify(struct virtq *queue)
 
 void packed_ring_disable_kicks(struct virtq *queue)
 {
+    queue->packed.kicks_enabled = false;
+    queue->packed.kick_requested = false;
     __atomic_store_n(&queue->packed.device_event->flags, (uint16_t)VRING_PACKED_EVENT_FLAG_DISABLE,
                      __ATOMIC_RELAXED);
 }
@@ -302,15 +340,11 @@ void packed_ring_disable_kicks(struct virtq *queue)
 bool packed_ring_enable_kicks(struct virtq *queue)
 {
     struct packed_ring_state *ring = &queue->packed;
-    struct vring_packed_desc_event *event = ring->device_event;
-    if (queue->config.event_idx) {
-        /* Kick us when the descriptor we read next is made available. */
-        uint16_t off_wrap = ring->next_avail | (ring->avail_wrap_counter ? EVENT_WRAP_BIT : 0);
-        __atomic_store_n(&event->off_wrap, off_wrap, __ATOMIC_RELAXED);
-        __atomic_store_n(&event->flags, (uint16_t)VRING_PACKED_EVENT_FLAG_DESC, __ATOMIC_RELEASE);
-    } else {
-        __atomic_store_n(&event->flags, (uint16_t)VRING_PACKED_EVENT_FLAG_ENABLE, __ATOMIC_RELEASE);
-    }
+    ring->kicks_enabled = true;
+    if (queue->config.event_idx)
+        request_kick_at_next_slot(ring);
+    else
+        __atomic_store_n(&ring->device_event->flags, (uint16_t)VRING_PACKED_EVENT_FLAG_ENABLE, __ATOMIC_RELEASE);
     /* The driver may have made buffers available before it could see kicks enabled. */
     atomic_thread_fence(memory_order_seq_cst);
     uint16_t flags = __atomic_load_n(&ring->descriptors[ring->next_avail].flags, __ATOMIC_ACQUIRE);

@@ -1,40 +1,22 @@
 #ifndef KESTREL_VIRTIO_PACKED_RING_H
 #define KESTREL_VIRTIO_PACKED_RING_H
 
-/* Packed virtqueue layout (virtio 1.2 section 2.8). Called through virtqueue.c only. */
+/*
+ * Packed virtqueue layout (virtio 1.2 section 2.8). Called through virtqueue.c only.
+ *
+ * Same policies as the split ring (split_ring.h): chains and indirect tables of
+ * at most `size` descriptors (so seg_max ≤ size − 2, see virtq_check_seg_max),
+ * anything malformed breaks the queue, push clamps `written`, and with
+ * EVENT_IDX only a pop that finds the ring empty asks for the next kick (the
+ * device event names the next slot), so a device may pop until empty and sleep.
+ */
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <linux/virtio_ring.h>
 
-struct virtq;
-struct virtq_request;
+#include "virtio/virtq_state.h"
 
-struct packed_ring_state {
-    /* Host pointers to the three areas, checked against guest RAM when the queue is enabled. */
-    struct vring_packed_desc *descriptors;
-    struct vring_packed_desc_event *driver_event; /* written by the driver: may we notify it? */
-    struct vring_packed_desc_event *device_event; /* written by us: should it kick us? */
-    uint16_t next_avail;        /* ring slot the device reads next */
-    bool avail_wrap_counter;
-    uint16_t next_used;         /* ring slot the device writes next */
-    bool used_wrap_counter;
-    /*
-     * Ring slots popped and not yet returned. A driver may only reuse a slot
-     * after the device wrote a used descriptor over it, so this never exceeds
-     * the queue size unless the driver lies.
-     */
-    uint16_t slots_in_flight;
-    uint16_t signalled_used;    /* for event suppression with EVENT_IDX */
-    bool signalled_used_wrap;
-    bool signalled_used_valid;
-    /*
-     * Slots used since the last should_notify, saturating at 2 * size: past
-     * that, positions (which repeat every 2 * size slots) cannot tell whether
-     * the driver's event was passed, so the device notifies.
-     */
-    uint32_t used_since_signal;
-};
+/* The ring state, struct packed_ring_state, lives in virtq_state.h with the rest of struct virtq. */
 
 int packed_ring_enable(struct virtq *queue);
 int packed_ring_pop(struct virtq *queue, struct virtq_request *request);

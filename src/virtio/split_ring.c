@@ -1,10 +1,9 @@
 #include "virtio/split_ring.h"
 
 #include <stdatomic.h>
-#include <string.h>
 
 #include "virtio/chain.h"
-#include "virtio/virtqueue.h"
+#include "virtio/guest_load.h"
 
 /*
  * The device side of a split virtqueue. The driver (a hostile guest) writes
@@ -15,7 +14,8 @@
  * another vCPU, so a second read could return something that was never
  * checked. Indices and flags shared with the driver go through atomics with
  * the orderings the virtio memory model asks for; descriptor contents are
- * plain copies made after the acquire load of avail->idx published them.
+ * copied with single volatile loads after the acquire load of avail->idx
+ * published them.
  *
  * virtio 1.x rings are little-endian, as is the only host we build for.
  */
@@ -104,15 +104,13 @@ int split_ring_enable(struct virtq *queue)
 }
 
 /*
- * Copies one 16-byte descriptor out of guest memory. The empty asm makes the
- * compiler treat the local copy as the only source of the values: it may not
- * re-read guest memory in place of the copy (that would be a double fetch).
- * memcpy, because an indirect table need not be aligned.
+ * Copies one 16-byte descriptor out of guest memory, each field with a single
+ * volatile load (guest_load.h): the compiler cannot read guest memory again in
+ * place of the copy, so what was checked is what is used.
  */
 static inline void descriptor_copy(struct vring_desc *local, const uint8_t *guest)
 {
-    memcpy(local, guest, DESCRIPTOR_SIZE);
-    __asm__ volatile("" : "+m"(*local));
+    guest_load_split_descriptor(local, guest);
     AFTER_GUEST_READ(guest, DESCRIPTOR_SIZE);
 }
 
@@ -229,6 +227,7 @@ int split_ring_pop(struct virtq *queue, struct virtq_request *request)
 
     request->id = head;
     request->ring_slots = 1;
+    request->generation = queue->generation;
     ring->next_avail++;
     return VIRTQ_POP_OK;
 }

@@ -7,39 +7,26 @@
  * Policies a device author should know:
  * - Chains: at most `size` descriptors in the ring part of a chain (a loop
  *   runs into this bound), then optionally one indirect table of at most
- *   `size` entries, walked at most once per entry. So a device that offers
- *   VIRTIO_RING_F_INDIRECT_DESC must advertise a segment limit (virtio-blk
- *   seg_max) no larger than the queue size, or Linux may build bigger tables.
+ *   `size` entries, walked at most once per entry. Linux puts seg_max + 2
+ *   entries in a table (header and status around the data), so a device that
+ *   offers VIRTIO_RING_F_INDIRECT_DESC must advertise seg_max ≤ size − 2:
+ *   virtq_check_seg_max() in virtqueue.h.
  * - Anything malformed breaks the queue (see virtqueue.h); nothing is skipped.
  * - Push clamps `written` to the request's writable bytes (a device bug,
  *   logged rate-limited): the driver may trust the length it is given.
  * - With EVENT_IDX, kicks stay suppressed while the device keeps finding
  *   work; only a pop that finds the ring empty asks for the next kick (and
- *   re-checks), so a device may simply pop until empty and sleep.
+ *   re-checks), so a device may simply pop until empty and sleep. The packed
+ *   ring keeps the same contract.
  */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <linux/virtio_ring.h>
 
-struct virtq;
-struct virtq_request;
+#include "virtio/virtq_state.h"
 
-struct split_ring_state {
-    /* Host pointers to the three areas, checked against guest RAM when the queue is enabled. */
-    struct vring_desc *descriptors;
-    struct vring_avail *avail;
-    struct vring_used *used;
-    uint16_t *used_event;    /* avail->ring[size]: written by the driver (EVENT_IDX) */
-    uint16_t *avail_event;   /* used->ring[size]: written by us (EVENT_IDX) */
-    uint16_t mask;           /* size - 1 (split sizes are powers of two) */
-    uint16_t next_avail;     /* next avail ring slot the device will read */
-    uint16_t known_avail;    /* avail->idx as last read and checked; slots before it are published */
-    uint16_t next_used;      /* used index the device publishes next */
-    uint16_t signalled_used; /* used index at the last virtq_should_notify */
-    bool kicks_enabled;      /* false between virtq_disable_kicks and virtq_enable_kicks */
-};
+/* The ring state, struct split_ring_state, lives in virtq_state.h with the rest of struct virtq. */
 
 int split_ring_enable(struct virtq *queue);
 int split_ring_pop(struct virtq *queue, struct virtq_request *request);

@@ -1,8 +1,12 @@
 #include "virtio/virtqueue.h"
 
-#include <string.h>
+#include "virtio/packed_ring.h"
+#include "virtio/split_ring.h"
 
-/* Layout-independent parts of a queue: configuration checks, dispatch, in-flight ids, breaking. */
+/* Layout-independent parts of a queue: configuration checks, dispatch to the layout, generations. */
+
+/* Entries of an indirect table that are not data segments: virtio-blk's header and status byte. */
+enum { REQUEST_FRAMING_SEGMENTS = 2 };
 
 static bool is_power_of_two(uint32_t value)
 {
@@ -31,9 +35,7 @@ int virtq_enable(struct virtq *queue, const struct guest_memory *memory, const s
 
 void virtq_reset(struct virtq *queue)
 {
-    struct log_ratelimit keep_limit = queue->log_limit;
-    memset(queue, 0, sizeof(*queue));
-    queue->log_limit = keep_limit;
+    virtq_state_reset(queue);
 }
 
 enum virtq_pop_result virtq_pop(struct virtq *queue, struct virtq_request *request)
@@ -42,6 +44,7 @@ enum virtq_pop_result virtq_pop(struct virtq *queue, struct virtq_request *reque
         return VIRTQ_POP_BROKEN;
     if (!queue->enabled)
         return VIRTQ_POP_EMPTY;
+    /* The layouts stamp the generation into the request they fill (a tail call keeps this path short). */
     if (queue->config.layout == VIRTQ_LAYOUT_SPLIT)
         return split_ring_pop(queue, request);
     return packed_ring_pop(queue, request);
@@ -50,6 +53,9 @@ enum virtq_pop_result virtq_pop(struct virtq *queue, struct virtq_request *reque
 int virtq_push(struct virtq *queue, const struct virtq_request *request, uint32_t written)
 {
     if (!queue->enabled || queue->broken)
+        return -1;
+    /* Popped before a reset: its id may belong to a request of the new rings now. */
+    if (request->generation != queue->generation)
         return -1;
     if (queue->config.layout == VIRTQ_LAYOUT_SPLIT)
         return split_ring_push(queue, request, written);
@@ -94,38 +100,12 @@ const char *virtq_broken_reason(const struct virtq *queue)
     return queue->broken_reason ? queue->broken_reason : "";
 }
 
-enum virtq_pop_result virtq_mark_broken(struct virtq *queue, const char *reason)
+uint32_t virtq_largest_seg_max(uint16_t queue_size)
 {
-    if (!queue->broken) {
-        queue->broken = true;
-        queue->broken_reason = reason;
-        log_ratelimited(&queue->log_limit, "virtqueue: %s; device needs reset", reason);
-    }
-    return VIRTQ_POP_BROKEN;
+    return queue_size > REQUEST_FRAMING_SEGMENTS ? (uint32_t)queue_size - REQUEST_FRAMING_SEGMENTS : 0;
 }
 
-bool virtq_take_in_flight(struct virtq *queue, uint16_t id)
+int virtq_check_seg_max(uint16_t queue_size, uint32_t seg_max)
 {
-    if (id >= VIRTQ_MAX_SIZE)
-        return false;
-    uint64_t bit = 1ull << (id % 64);
-    uint64_t *word = &queue->in_flight[id / 64];
-    if (*word & bit)
-        return false;
-    *word |= bit;
-    queue->in_flight_count++;
-    return true;
-}
-
-bool virtq_release_in_flight(struct virtq *queue, uint16_t id)
-{
-    if (id >= VIRTQ_MAX_SIZE)
-        return false;
-    uint64_t bit = 1ull << (id % 64);
-    uint64_t *word = &queue->in_flight[id / 64];
-    if (!(*word & bit))
-        return false;
-    *word &= ~bit;
-    queue->in_flight_count--;
-    return true;
+    return seg_max >= 1 && seg_max <= virtq_largest_seg_max(queue_size) ? 0 : -1;
 }

@@ -8,71 +8,42 @@
  * of bytes written.
  *
  * Everything in the rings is written by a hostile guest. Each descriptor and
- * ring entry is read from guest memory once into a local copy, then checked,
- * then used. Any malformed input marks the queue broken (the transport turns
- * that into VIRTIO_CONFIG_S_NEEDS_RESET) and logs one rate-limited line; a
- * broken queue pops nothing until it is reset.
+ * ring entry is read from guest memory once (volatile or atomic loads) into a
+ * local copy, then checked, then used. Any malformed input marks the queue
+ * broken (the transport turns that into VIRTIO_CONFIG_S_NEEDS_RESET) and logs
+ * one rate-limited line; a broken queue pops nothing until it is reset.
  *
+ * Both layouts keep the same contracts:
+ * - Generations: every reset (and every enable, which resets first) starts a
+ *   new generation, and virtq_pop stamps it into the request. virtq_push
+ *   refuses a request from an earlier generation, so I/O that was in flight
+ *   when the driver reset the queue can never complete into the new rings,
+ *   even when the new ring hands out the same id. A device simply drops such
+ *   a completion.
+ * - Kicks with EVENT_IDX: kicks stay suppressed while the device keeps
+ *   finding work; a pop that finds the ring empty asks for a kick at the next
+ *   buffer (and looks once more), so a device may pop until empty and sleep.
+ *
+ * Types and the layout of struct virtq are in virtq_state.h (included here).
  * Not thread-safe: one queue is driven by one I/O thread.
  */
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/uio.h>
-#include <linux/virtio_ring.h>
 
-#include "mem/guest_memory.h"
+#include "virtio/virtq_state.h"
 
-/* Largest queue size a kestrel device offers (QEMU uses the same bound). */
-enum { VIRTQ_MAX_SIZE = 1024 };
-
-enum virtq_layout {
-    VIRTQ_LAYOUT_SPLIT,
-    VIRTQ_LAYOUT_PACKED,
-};
-
-struct virtq_config {
-    enum virtq_layout layout;
-    uint16_t size;        /* split: power of two, 1..VIRTQ_MAX_SIZE; packed: 1..VIRTQ_MAX_SIZE */
-    bool event_idx;       /* VIRTIO_RING_F_EVENT_IDX negotiated */
-    bool indirect;        /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
-    uint64_t desc_gpa;    /* descriptor area */
-    uint64_t driver_gpa;  /* split: available ring; packed: driver event suppression */
-    uint64_t device_gpa;  /* split: used ring; packed: device event suppression */
-};
-
-/*
- * A popped request. Before virtq_pop the caller points `segments` at an array
- * of `segment_capacity` entries; a chain with more segments than that is
- * malformed (the device advertises its limit, e.g. virtio-blk seg_max).
- * Every segment's host pointer lies inside guest RAM.
- */
-struct virtq_request {
-    uint16_t id;               /* split: head index; packed: buffer id */
-    uint16_t ring_slots;       /* packed: descriptors the chain took in the ring */
-    uint32_t readable_count;   /* segments[0 .. readable_count) are device-readable */
-    uint32_t writable_count;   /* then writable_count device-writable segments */
-    uint64_t readable_bytes;
-    uint64_t writable_bytes;
-    struct iovec *segments;
-    uint32_t segment_capacity;
-};
-
-enum virtq_pop_result {
-    VIRTQ_POP_BROKEN = -1, /* the queue is (now) broken; see virtq_broken_reason() */
-    VIRTQ_POP_EMPTY = 0,
-    VIRTQ_POP_OK = 1,
-};
-
-struct virtq; /* defined below */
-
-/* Checks the configuration (sizes, alignment, rings inside RAM) and enables the queue. */
+/* Checks the configuration (sizes, alignment, rings inside RAM) and enables the queue (a new generation). */
 int virtq_enable(struct virtq *queue, const struct guest_memory *memory, const struct virtq_config *config);
-/* Forgets all state; the queue must be enabled again. */
+/* Forgets all state and starts a new generation; the queue must be enabled again. */
 void virtq_reset(struct virtq *queue);
 
 enum virtq_pop_result virtq_pop(struct virtq *queue, struct virtq_request *request);
-/* Returns the request to the driver with `written` bytes written to its writable segments. -1 if the id is not in flight. */
+/*
+ * Returns the request to the driver with `written` bytes written to its
+ * writable segments. -1 (nothing published) when the id is not in flight or
+ * the request was popped before the queue was last reset or enabled.
+ */
 int virtq_push(struct virtq *queue, const struct virtq_request *request, uint32_t written);
 
 /* After a batch of pushes: must the device interrupt the driver? (EVENT_IDX or flags.) */
@@ -89,6 +60,20 @@ bool virtq_enable_kicks(struct virtq *queue);
 bool virtq_is_broken(const struct virtq *queue);
 const char *virtq_broken_reason(const struct virtq *queue);
 
-#include "virtio/virtqueue_state.h"
+/*
+ * The segment limit a device may advertise (virtio-blk seg_max, and the like).
+ * Linux builds an indirect table of seg_max + 2 entries for one request (the
+ * header and the status byte around the data segments), and both layouts
+ * refuse an indirect table longer than the queue size, so a device must
+ * advertise seg_max ≤ queue size − 2. Use the smallest queue size the
+ * transport accepts from the driver. 0 when the queue is too small for any
+ * data segment.
+ */
+uint32_t virtq_largest_seg_max(uint16_t queue_size);
+/*
+ * A device calls this when it builds its configuration: 0 when 1 ≤ seg_max ≤
+ * virtq_largest_seg_max(queue_size), else -1 (Linux reads a seg_max of 0 as 1).
+ */
+int virtq_check_seg_max(uint16_t queue_size, uint32_t seg_max);
 
 #endif

@@ -197,6 +197,22 @@ check "usage: --cpus above KVM_CAP_MAX_VCPUS is status 2 with one line" \
            grep -q \"more than this host's KVM allows\" '$out/max-cpus.stderr'"
 sed 's/^/# /' "$out/max-cpus.stderr"
 
+# --- --kernel-entry (host-side decompression and the kernel cache) -------------------------------------------
+# The Debian bzImage through the host-decompressed PVH path with a cold, then a warm cache, and through its own
+# entry with --kernel-entry bzimage. L1's / is read-only, so the cache goes under /tmp.
+entry_cache=$out/xdg-cache
+mkdir -m 700 "$entry_cache"
+export XDG_CACHE_HOME="$entry_cache"
+for run in entry-cold entry-warm; do
+    boot "$run" "$vmlinuz" "$work/initrd-report.img" 1 --kernel-entry auto
+    report_checks "$run" 1
+    check "$run: booted through PVH (no fallback line)" sh -c "! grep -q 'booting the bzImage' '$out/$run.stderr'"
+    check "$run: one cache entry" test "$(ls "$entry_cache/kestrel" | wc -l)" = 1
+done
+unset XDG_CACHE_HOME
+boot entry-bzimage "$vmlinuz" "$work/initrd-report.img" 1 --kernel-entry bzimage
+report_checks entry-bzimage 1
+
 rm -rf "$out"
 echo E2E-SESSION-END
 exit $failed

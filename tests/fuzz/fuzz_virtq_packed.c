@@ -18,7 +18,11 @@
  *
  * Operations: pop, push a held request (any order, any `written`), should_notify,
  * disable/enable kicks, poke a byte of guest memory (the driver acting
- * between device steps), reset and re-enable.
+ * between device steps), reset and re-enable. Requests held across a reset
+ * stay held: pushing one later must fail and write nothing (its generation is
+ * over), however the new ring reuses its id.
+ *
+ * Guest RAM sits between PROT_NONE guard pages, so an over-read faults.
  *
  * Invariants: every segment lies inside guest RAM; a popped request matches
  * an independent re-reading of the ring (readable before writable, lengths,
@@ -30,6 +34,8 @@
 #include <string.h>
 
 #include "mem/guest_memory.h"
+#include "unit/guarded_memory.h"
+#include "virtio/packed_ring.h"
 #include "virtio/virtqueue.h"
 
 #define LOW_RAM_SIZE  0x10000ull
@@ -47,6 +53,7 @@ enum { MAX_SEGMENTS = 64, MAX_HELD = 64, HEADER_BYTES = 11, OP_BYTES = 4 };
 struct held_request {
     struct virtq_request request;
     struct iovec segments[MAX_SEGMENTS];
+    bool stale; /* popped before the last reset */
 };
 
 static struct guest_memory memory;
@@ -58,10 +65,8 @@ static void setup_memory(void)
 {
     if (memory.region_count)
         return;
-    struct error error = { 0 };
-    if (guest_memory_add_region(&memory, 0, LOW_RAM_SIZE, &error) < 0 ||
-        guest_memory_add_region(&memory, HIGH_RAM_GPA, HIGH_RAM_SIZE, &error) < 0)
-        abort();
+    guarded_memory_add(&memory, 0, LOW_RAM_SIZE);
+    guarded_memory_add(&memory, HIGH_RAM_GPA, HIGH_RAM_SIZE);
 }
 
 static uint64_t area_gpa(uint16_t offset, unsigned selector)
@@ -214,6 +219,7 @@ static void do_pop(const struct virtq_config *config, unsigned capacity)
     if (result == VIRTQ_POP_OK) {
         CHECK(!was_broken && queue.enabled);
         check_against_reference(config, slot, wrap, request);
+        held[held_count].stale = false;
         held_count++;
     } else if (result == VIRTQ_POP_BROKEN) {
         CHECK(virtq_is_broken(&queue) && virtq_broken_reason(&queue)[0] != '\0');
@@ -238,8 +244,18 @@ static void do_push(unsigned index, uint32_t written)
     }
     uint16_t used_slot = queue.packed.next_used;
     bool broken = virtq_is_broken(&queue);
+    struct vring_packed_desc before;
+    CHECK(read_descriptor(queue.config.desc_gpa + (uint64_t)used_slot * 16, &before));
+    uint32_t in_flight_before = queue.in_flight_count;
     int result = virtq_push(&queue, request, written);
-    if (broken) {
+    if (held[index].stale) {
+        /* From an earlier generation: refused, and the new ring is untouched. */
+        struct vring_packed_desc after;
+        CHECK(result == -1);
+        CHECK(read_descriptor(queue.config.desc_gpa + (uint64_t)used_slot * 16, &after));
+        CHECK(memcmp(&before, &after, sizeof(before)) == 0);
+        CHECK(queue.in_flight_count == in_flight_before && queue.packed.next_used == used_slot);
+    } else if (broken) {
         CHECK(result == -1);
     } else {
         CHECK(result == 0);
@@ -325,7 +341,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 7:
             if (op[1] & 1) {
-                held_count = 0;
+                for (unsigned i = 0; i < held_count; i++)
+                    held[i].stale = true;
                 CHECK(virtq_enable(&queue, &memory, &config) == 0);
                 CHECK(!virtq_is_broken(&queue) && queue.in_flight_count == 0);
             }

@@ -9,6 +9,13 @@
  * hook rewrites every ring entry right after the device copied it, with bytes
  * from the input, as another vCPU could.
  *
+ * With the "wrapping descriptors" feature bit the three rings are placed at
+ * valid, aligned spots chosen by the low bits of their header words (so the
+ * queue always enables), and the descriptors whose table index (mod 8) is
+ * selected by the top byte of the descriptor word get an address just below
+ * 2^64: addr + len then wraps past zero, often back into RAM, which the
+ * overflow-safe range checks must refuse.
+ *
  * Invariants checked: every segment lies inside one RAM region; readable
  * segments come before writable ones and the byte counts add up; a popped id
  * is below the queue size and not already in flight; at most `size` requests
@@ -22,6 +29,7 @@
 
 #include "mem/iovec.h"
 #include "unit/split_ring_writer.h"
+#include "virtio/split_ring.h"
 #include "virtio/virtqueue.h"
 
 enum {
@@ -38,7 +46,7 @@ enum {
     FEATURE_EVENT_IDX = 1 << 0,
     FEATURE_INDIRECT = 1 << 1,
     FEATURE_CONCURRENT_GUEST = 1 << 2,
-    FEATURE_WRAPPING_GPAS = 1 << 7,
+    FEATURE_WRAPPING_DESCRIPTORS = 1 << 7,
 };
 
 #define FUZZ_CHECK(condition)                                                                                  \
@@ -85,11 +93,33 @@ static uint32_t read_u32(const uint8_t *bytes)
     return value;
 }
 
-static uint64_t fuzz_gpa(uint32_t raw, uint8_t features)
+/* Anywhere: low RAM, hole, high RAM, beyond. */
+static uint64_t fuzz_gpa(uint32_t raw)
 {
-    if (features & FEATURE_WRAPPING_GPAS)
-        return UINT64_MAX - raw;
-    return raw % 0x40000; /* low RAM, hole, high RAM, beyond */
+    return raw % 0x40000;
+}
+
+/*
+ * Valid ring placements for the wrapping-descriptor mode, for every queue size
+ * up to 1024: the descriptor table (16 KiB) in [0, 0x8000), the available ring
+ * (2 KiB + 6) in [0x8000, 0x9806), the used ring (8 KiB + 6) in high RAM.
+ */
+static void place_rings_validly(struct virtq_config *config, const uint8_t *header)
+{
+    config->desc_gpa = (read_u32(header + 4) & 0x3ff) * 16ull;
+    config->driver_gpa = 0x8000 + (read_u32(header + 8) & 0x7ff) * 2ull;
+    config->device_gpa = HIGH_GPA + (read_u32(header + 12) & 0x7ff) * 4ull;
+}
+
+/* Points the selected descriptors just below 2^64, keeping their length, flags and next index. */
+static void wrap_descriptor_addresses(const struct virtq_config *config, uint8_t selected_indices)
+{
+    struct vring_desc *table = gpa_to_hva(&memory, config->desc_gpa, 16ull * config->size);
+    FUZZ_CHECK(table != NULL);
+    for (uint32_t i = 0; i < config->size; i++) {
+        if (selected_indices & (1u << (i % 8)))
+            table[i].addr = UINT64_MAX - (table[i].addr & 0xffff);
+    }
 }
 
 static bool inside_one_region(const void *pointer, size_t len)
@@ -244,10 +274,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .size = (uint16_t)(1u << (header[0] % 11)),
         .event_idx = features & FEATURE_EVENT_IDX,
         .indirect = features & FEATURE_INDIRECT,
-        .desc_gpa = fuzz_gpa(read_u32(header + 4), features),
-        .driver_gpa = fuzz_gpa(read_u32(header + 8), features),
-        .device_gpa = fuzz_gpa(read_u32(header + 12), features),
+        .desc_gpa = fuzz_gpa(read_u32(header + 4)),
+        .driver_gpa = fuzz_gpa(read_u32(header + 8)),
+        .device_gpa = fuzz_gpa(read_u32(header + 12)),
     };
+    if (features & FEATURE_WRAPPING_DESCRIPTORS) {
+        place_rings_validly(&config, header);
+        wrap_descriptor_addresses(&config, header[7]);
+    }
     segment_capacity = 1 + header[2] % MAX_SEGMENTS;
     unsigned op_count = header[3] % (OP_COUNT + 1);
     const uint8_t *ops = header + 16;
@@ -255,6 +289,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     in_flight_count = 0;
     pushes = 0;
     if (virtq_enable(&queue, &memory, &config) < 0) {
+        /* Rings placed validly always enable. */
+        FUZZ_CHECK(!(features & FEATURE_WRAPPING_DESCRIPTORS));
         if (verbose)
             fprintf(stderr, "enable failed: %s\n", virtq_broken_reason(&queue));
         FUZZ_CHECK(virtq_is_broken(&queue));

@@ -77,3 +77,7 @@ seed("concurrent_chain", 8, 0, [[POP, 0, 0, 0], [PUSH, 0, 16, 0], [POP, 0, 0, 0]
 seed("concurrent_indirect", 4, 2, [[POP, 0, 0, 0], [PUSH, 0, 64, 0]],
      image_with({0: (TABLE, 48, 3, avail(True) | INDIRECT)},
                 table=[(BUF, 16, 0), (BUF + 16, 16, 0), (BUF + 32, 64, WRITE)]), concurrent=True)
+# A request held across a reset: the re-enabled ring offers the same id again; the old request's push must fail.
+seed("reset_with_held", 8, 1, [[POP, 0, 0, 0], [RESET, 1, 0, 0], [POP, 0, 0, 0], [PUSH, 0, 16, 0], [PUSH, 0, 8, 0],
+                               [NOTIFY, 0, 0, 0]],
+     image_with({0: (BUF, 16, 0, avail(True) | WRITE)}))

@@ -10,7 +10,7 @@ import struct
 import sys
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "fuzz_virtq_split")
-EVENT_IDX, INDIRECT, CONCURRENT = 1, 2, 4
+EVENT_IDX, INDIRECT, CONCURRENT, WRAPPING = 1, 2, 4, 0x80
 NEXT, WRITE, INDIRECT_FLAG = 1, 2, 4
 
 
@@ -80,6 +80,17 @@ def main():
     seeds["used_ring_in_high_ram"] = seed(2, EVENT_IDX, 4, [op(POP, 1), op(PUSH, 0), op(PUSH, 0), op(NOTIFY),
                                                             op(POP, 1), op(PUSH, 31), op(PUSH, 0)],
                                           0x0, 0x100, 0x20200, ram)
+
+    # Wrapping descriptors: rings placed validly (descriptor table at 0, avail ring at 0x8000, used ring at
+    # 0x20000), and descriptor 1 (selected by the top byte of the descriptor word) moved to 2^64 - 0x10, so
+    # its 64 bytes wrap back to gpa 0x30. Head 2 is fine; the chain at head 0 must break the queue.
+    ram = bytearray(0x8010)
+    for index, (addr, length, flags, nxt) in {0: (0x300, 16, NEXT, 1), 1: (0x10, 64, WRITE, 0),
+                                              2: (0x300, 8, 0, 0)}.items():
+        struct.pack_into("<QIHH", ram, 16 * index, addr, length, flags, nxt)
+    struct.pack_into("<HHHH", ram, 0x8000, 0, 2, 2, 0)
+    seeds["wrapping_descriptors"] = seed(3, WRAPPING | EVENT_IDX, 8, [op(POP, 1), op(PUSH, 3), op(POP, 1), op(NOTIFY)],
+                                         1 << 25, 0, 0, ram)
 
     for name, data in seeds.items():
         with open(os.path.join(OUT, name), "wb") as output:

@@ -9,6 +9,7 @@
  */
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,28 @@ static inline int boot_fixture_load(struct boot_fixture *fixture, const char *na
     struct boot_image kernel = {.data = fixture->image, .size = fixture->size, .name = name};
     return boot_load_images(&fixture->memory, &kernel, initrd, cmdline, cpu_count, &fixture->entry,
                             &fixture->error);
+}
+
+/*
+ * For the tests that go through files: guest RAM and a fresh directory made
+ * from `directory` (a mkdtemp template, replaced by the name), removed whole
+ * by the teardown.
+ */
+static inline int boot_scratch_setup(struct guest_memory *memory, uint64_t ram_size, char *directory)
+{
+    struct error error;
+    if (guest_memory_create(memory, ram_size, &error) < 0)
+        return -1;
+    return mkdtemp(directory) ? 0 : -1;
+}
+
+static inline int boot_scratch_teardown(struct guest_memory *memory, const char *directory)
+{
+    char command[160];
+    snprintf(command, sizeof(command), "rm -rf %s", directory);
+    int result = system(command) == 0 ? 0 : -1;
+    guest_memory_destroy(memory);
+    return result;
 }
 
 /* `error` is EXIT_STATUS_USAGE and its message contains `needle`. */

@@ -20,6 +20,7 @@
 #include "boot/pvh_start_info.h"
 #include "unit/boot_fixture.h"
 #include "unit/boot_test_images.h"
+#include "util/log.h"
 
 #define MiB (1ull << 20)
 
@@ -34,26 +35,17 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *fixture = calloc(1, sizeof(*fixture));
-    struct error error;
-    if (guest_memory_create(&fixture->memory, 64 * MiB, &error) < 0)
-        return -1;
     snprintf(fixture->directory, sizeof(fixture->directory), "/tmp/kestrel-boot-XXXXXX");
-    if (!mkdtemp(fixture->directory))
-        return -1;
     *state = fixture;
-    return 0;
+    return boot_scratch_setup(&fixture->memory, 64 * MiB, fixture->directory);
 }
 
 static int teardown(void **state)
 {
     struct fixture *fixture = *state;
-    char command[128];
-    snprintf(command, sizeof(command), "rm -rf %s", fixture->directory);
-    if (system(command) != 0)
-        return -1;
-    guest_memory_destroy(&fixture->memory);
+    int result = boot_scratch_teardown(&fixture->memory, fixture->directory);
     free(fixture);
-    return 0;
+    return result;
 }
 
 /* Writes `size` bytes to DIRECTORY/name and returns the path (in a per-call static slot). */
@@ -78,6 +70,7 @@ static int boot(struct fixture *fixture, const char *kernel, const char *initrd,
         .initrd_path = initrd,
         .cmdline = cmdline,
         .cpu_count = cpu_count,
+        .cache_directory = fixture->directory, /* never the user's own cache */
     };
     memset(&fixture->error, 0, sizeof(fixture->error));
     return boot_load(&fixture->memory, &request, &fixture->entry, &fixture->error);
@@ -269,14 +262,16 @@ static void test_truncated_bzimage_file(void **state)
  * The real Debian kernel, when the environment names it (it is not in the
  * repository): KESTREL_TEST_BZIMAGE=/path/vmlinuz, KESTREL_TEST_VMLINUX=/path/vmlinux.
  */
-static void test_real_kernel(void **state, const char *variable, enum boot_entry_mode mode)
+static void test_real_kernel(void **state, const char *variable, enum boot_kernel_entry kernel_entry,
+                             enum boot_entry_mode mode)
 {
     struct fixture *fixture = *state;
     const char *path = getenv(variable);
     struct guest_memory memory;
     struct error error;
     assert_int_equal(guest_memory_create(&memory, 512 * MiB, &error), 0);
-    struct boot_request request = { .kernel_path = path, .cmdline = "console=ttyS0", .cpu_count = 2 };
+    struct boot_request request = { .kernel_path = path, .cmdline = "console=ttyS0", .cpu_count = 2,
+                                    .kernel_entry = kernel_entry, .cache_directory = fixture->directory };
     if (boot_load(&memory, &request, &fixture->entry, &error) < 0)
         fail_msg("%s", error.message);
     assert_int_equal(fixture->entry.mode, mode);
@@ -289,12 +284,22 @@ static void test_real_kernel(void **state, const char *variable, enum boot_entry
 
 static void test_real_bzimage(void **state)
 {
-    test_real_kernel(state, "KESTREL_TEST_BZIMAGE", BOOT_ENTRY_LINUX_64BIT);
+    test_real_kernel(state, "KESTREL_TEST_BZIMAGE", BOOT_KERNEL_ENTRY_BZIMAGE, BOOT_ENTRY_LINUX_64BIT);
+}
+
+/* Debian's bzImage (xz) through the host-decompressed PVH path: cold, then from the cache. */
+static void test_real_bzimage_pvh(void **state)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        uint64_t lines = log_lines_written();
+        test_real_kernel(state, "KESTREL_TEST_BZIMAGE", BOOT_KERNEL_ENTRY_AUTO, BOOT_ENTRY_PVH_32BIT);
+        assert_int_equal(log_lines_written(), lines);
+    }
 }
 
 static void test_real_vmlinux(void **state)
 {
-    test_real_kernel(state, "KESTREL_TEST_VMLINUX", BOOT_ENTRY_PVH_32BIT);
+    test_real_kernel(state, "KESTREL_TEST_VMLINUX", BOOT_KERNEL_ENTRY_AUTO, BOOT_ENTRY_PVH_32BIT);
 }
 
 int main(void)
@@ -315,6 +320,7 @@ int main(void)
         TEST(test_bad_cpu_count),
         TEST(test_truncated_bzimage_file),
         TEST(test_real_bzimage),
+        TEST(test_real_bzimage_pvh),
         TEST(test_real_vmlinux),
     };
     /* The real-kernel tests run only when the environment names the files (run-checks counts skips as failures). */
@@ -322,7 +328,7 @@ int main(void)
     size_t count = 0;
     for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
         const char *variable = NULL;
-        if (tests[i].test_func == test_real_bzimage)
+        if (tests[i].test_func == test_real_bzimage || tests[i].test_func == test_real_bzimage_pvh)
             variable = "KESTREL_TEST_BZIMAGE";
         else if (tests[i].test_func == test_real_vmlinux)
             variable = "KESTREL_TEST_VMLINUX";

@@ -123,6 +123,31 @@ static void test_help_and_version(void **state)
     assert_non_null(strstr(cli_usage(), "run"));
 }
 
+static void test_kernel_entry(void **state)
+{
+    (void)state;
+    struct parsed parsed = PARSE("run", "--kernel", "k");
+    assert_int_equal(parsed.result, 0);
+    assert_int_equal(parsed.config.kernel_entry, BOOT_KERNEL_ENTRY_AUTO);
+    parsed = PARSE("run", "--kernel", "k", "--kernel-entry", "bzimage");
+    assert_int_equal(parsed.result, 0);
+    assert_int_equal(parsed.config.kernel_entry, BOOT_KERNEL_ENTRY_BZIMAGE);
+    parsed = PARSE("run", "--kernel-entry=pvh", "--kernel", "k");
+    assert_int_equal(parsed.result, 0);
+    assert_int_equal(parsed.config.kernel_entry, BOOT_KERNEL_ENTRY_PVH);
+    assert_string_equal(parsed.config.kernel_path, "k");
+    parsed = PARSE("run", "--kernel", "k", "--kernel-entry", "pvh", "--kernel-entry", "auto");
+    assert_int_equal(parsed.config.kernel_entry, BOOT_KERNEL_ENTRY_AUTO);
+    parsed = PARSE("run", "--kernel", "k", "--kernel-entry", "elf");
+    assert_usage_error(&parsed, "--kernel-entry: 'elf' is not auto, bzimage or pvh");
+    parsed = PARSE("run", "--kernel", "k", "--kernel-entry", "PVH");
+    assert_usage_error(&parsed, "--kernel-entry: 'PVH' is not auto, bzimage or pvh");
+    parsed = PARSE("run", "--kernel", "k", "--kernel-entry=");
+    assert_usage_error(&parsed, "--kernel-entry: '' is not auto, bzimage or pvh");
+    parsed = PARSE("run", "--kernel", "k", "--kernel-entry");
+    assert_usage_error(&parsed, "--kernel-entry needs a value");
+}
+
 static void test_usage_errors(void **state)
 {
     (void)state;
@@ -187,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_defaults),        cmocka_unit_test(test_every_option),
         cmocka_unit_test(test_equals_form),     cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_help_and_version), cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_kernel_entry),
         cmocka_unit_test(test_last_value_wins),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
