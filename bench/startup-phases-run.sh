@@ -1,5 +1,6 @@
 # Inner part of bench/startup-phases.sh (POSIX sh; natively or in the test host):
-#   sh startup-phases-run.sh LAUNCHER KESTREL KERNEL INITRD RUNS CPUS
+#   sh startup-phases-run.sh LAUNCHER KESTREL KERNEL INITRD RUNS CPUS [KESTREL_OPTIONS]
+# (KESTREL_OPTIONS: extra words for `kestrel run`, e.g. "--kernel-entry bzimage").
 # RUNS times (after one unrecorded warm-up run): kestrel run under
 # `strace -f -ttt -T`, started by LAUNCHER (bench/exec_launcher, which sets
 # KESTREL_EXEC_TIME_NS) and stopped with SIGTERM after 2 s (--stats is printed
@@ -21,16 +22,16 @@
 #   the next syscall                 -> devices, signal and stop plumbing
 #   KVM_CREATE_VCPU                  -> vCPU creation and register setup, thread start
 #   the first KVM_RUN                   (end)
-launcher=$1 kestrel=$2 kernel=$3 initrd=$4 runs=$5 cpus=$6
+launcher=$1 kestrel=$2 kernel=$3 initrd=$4 runs=$5 cpus=$6 options=${7:-}
 work=$(mktemp -d /tmp/startup-phases.XXXXXX)
 plain_run() {  # prints kestrel's --stats startup figure of one run without strace
-    "$launcher" --term-after 2000 -- "$kestrel" run --kernel "$kernel" --initrd "$initrd" --memory 512M --cpus "$cpus" \
+    "$launcher" --term-after 2000 -- "$kestrel" run $options --kernel "$kernel" --initrd "$initrd" --memory 512M --cpus "$cpus" \
         --console none --stats </dev/null >/dev/null 2>"$work/plain.err"
     sed -n 's/^startup: first KVM_RUN \([0-9.]*\) ms after exec$/\1/p' "$work/plain.err"
 }
 run=0
 while [ "$run" -le "$runs" ]; do
-    strace -f -ttt -T -o "$work/trace" "$launcher" --term-after 2000 -- "$kestrel" run --kernel "$kernel" --initrd "$initrd" \
+    strace -f -ttt -T -o "$work/trace" "$launcher" --term-after 2000 -- "$kestrel" run $options --kernel "$kernel" --initrd "$initrd" \
         --memory 512M --cpus "$cpus" --console none --stats </dev/null >/dev/null 2>"$work/stats.err"
     if [ "$run" -gt 0 ]; then
         startup=$(sed -n 's/^startup: first KVM_RUN \([0-9.]*\) ms after exec$/\1/p' "$work/stats.err")

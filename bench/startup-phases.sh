@@ -31,8 +31,14 @@ launcher=$repo/build/exec_launcher
 if [ ! -x "$launcher" ] || [ bench/exec_launcher.c -nt "$launcher" ]; then
     gcc -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -o "$launcher" bench/exec_launcher.c
 fi
-args=("$launcher" "$repo/build/kestrel" "$repo/build/guest/vmlinuz" "$repo/build/guest/initrd.img" "$runs" 1)
-echo "startup-phases: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $where, $runs runs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+# The phases are those of the bzImage path; where kestrel can also unpack the
+# bzImage on the host (--kernel-entry), ask for the bzImage path explicitly.
+options=
+if build/kestrel run --help 2>&1 | grep -q -- --kernel-entry; then
+    options="--kernel-entry bzimage"
+fi
+args=("$launcher" "$repo/build/kestrel" "$repo/build/guest/vmlinuz" "$repo/build/guest/initrd.img" "$runs" 1 "$options")
+echo "startup-phases: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $where, $runs runs, kestrel run ${options:-(no extra options)}, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$where" = native ]; then
     [ -e /dev/kvm ] || { echo "kestrel: startup-phases: no /dev/kvm here (try --testhost)" >&2; exit 2; }
     [ ! -d /sys/module/kvm_pvm ] || export KESTREL_ALLOW_PVM=1
