@@ -129,8 +129,12 @@ if [ -z "$anchors" ]; then
 fi
 lkvm=-
 if [ -f "$anchors/build-kvmtool.sh" ]; then
-    lkvm=$(bash "$anchors/build-kvmtool.sh" "$repo/build/kvmtool")
-    default_vmms="$default_vmms kvmtool"
+    if lkvm=$(bash "$anchors/build-kvmtool.sh" "$repo/build/kvmtool"); then
+        default_vmms="$default_vmms kvmtool"
+    else
+        lkvm=-
+        notes+=("kvmtool left out: $anchors/build-kvmtool.sh failed")
+    fi
 else
     notes+=("kvmtool left out: no build-kvmtool.sh in ../shared/anchors (set KESTREL_ANCHORS_DIR)")
 fi
