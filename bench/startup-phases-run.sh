@@ -1,10 +1,10 @@
 # Inner part of bench/startup-phases.sh (POSIX sh; natively or in the test host):
-#   sh startup-phases-run.sh LAUNCHER KESTREL KERNEL INITRD RUNS CPUS [KESTREL_OPTIONS]
+#   sh startup-phases-run.sh LAUNCHER KESTREL KERNEL INITRD RUNS CPUS STOP_MS [KESTREL_OPTIONS]
 # (KESTREL_OPTIONS: extra words for `kestrel run`, e.g. "--kernel-entry bzimage").
 # RUNS times (after one unrecorded warm-up run): kestrel run under
 # `strace -f -ttt -T`, started by LAUNCHER (bench/exec_launcher, which sets
-# KESTREL_EXEC_TIME_NS) and stopped with SIGTERM after 2 s (--stats is printed
-# at any stop). Prints for each run:
+# KESTREL_EXEC_TIME_NS) and stopped with SIGTERM after STOP_MS (--stats is
+# printed at any stop). Prints for each run:
 #   PHASE <run> <phase> <ms>      the time between two syscalls that bound the phase
 #   CALL <run> <ioctl> <ms>       strace -T duration of a VM-setup ioctl
 #   STARTUP <run> <ms>            kestrel's own --stats figure (exec -> first KVM_RUN) under strace
@@ -22,20 +22,22 @@
 #   the next syscall                 -> devices, signal and stop plumbing
 #   KVM_CREATE_VCPU                  -> vCPU creation and register setup, thread start
 #   the first KVM_RUN                   (end)
-launcher=$1 kestrel=$2 kernel=$3 initrd=$4 runs=$5 cpus=$6 options=${7:-}
+launcher=$1 kestrel=$2 kernel=$3 initrd=$4 runs=$5 cpus=$6 stop_ms=$7 options=${8:-}
 work=$(mktemp -d /tmp/startup-phases.XXXXXX)
 plain_run() {  # prints kestrel's --stats startup figure of one run without strace
-    "$launcher" --term-after 2000 -- "$kestrel" run $options --kernel "$kernel" --initrd "$initrd" --memory 512M --cpus "$cpus" \
+    "$launcher" --term-after "$stop_ms" -- "$kestrel" run $options --kernel "$kernel" --initrd "$initrd" --memory 512M --cpus "$cpus" \
         --console none --stats </dev/null >/dev/null 2>"$work/plain.err"
     sed -n 's/^startup: first KVM_RUN \([0-9.]*\) ms after exec$/\1/p' "$work/plain.err"
 }
 run=0
 while [ "$run" -le "$runs" ]; do
-    strace -f -ttt -T -o "$work/trace" "$launcher" --term-after 2000 -- "$kestrel" run $options --kernel "$kernel" --initrd "$initrd" \
+    strace -f -ttt -T -o "$work/trace" "$launcher" --term-after "$stop_ms" -- "$kestrel" run $options --kernel "$kernel" --initrd "$initrd" \
         --memory 512M --cpus "$cpus" --console none --stats </dev/null >/dev/null 2>"$work/stats.err"
     if [ "$run" -gt 0 ]; then
         startup=$(sed -n 's/^startup: first KVM_RUN \([0-9.]*\) ms after exec$/\1/p' "$work/stats.err")
         echo "STARTUP $run ${startup:--}"
+        # Say why a traced run gave no figure (strace missing, stopped before the first KVM_RUN, ...).
+        [ -n "$startup" ] || echo "NOTE $run: $(tail -n 2 "$work/stats.err" | tr '\n' ' ' | cut -c1-200) (trace: $(wc -l <"$work/trace" 2>/dev/null || echo no) lines)"
         plain=$(plain_run)
         echo "PLAIN $run ${plain:--}"
         # strace follows the launcher too: only kestrel's process and threads count,
