@@ -93,10 +93,8 @@ INIT
     rm -rf "$staging"
 fi
 
-timer=$out/boot_timer
-if [ ! -x "$timer" ] || [ bench/boot_timer.c -nt "$timer" ]; then
-    gcc -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -o "$timer" bench/boot_timer.c
-fi
+. bench/lib.sh
+timer=$(bench_build_tool boot_timer)
 
 notes=()
 vmlinux=$out/vmlinux

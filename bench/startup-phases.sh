@@ -28,10 +28,8 @@ command -v strace >/dev/null || { echo "kestrel: startup-phases: strace is neede
 out=$repo/build/bench-startup
 mkdir -p "$out"
 bash tests/testhost/build-guest.sh >/dev/null
-launcher=$repo/build/exec_launcher
-if [ ! -x "$launcher" ] || [ bench/exec_launcher.c -nt "$launcher" ]; then
-    gcc -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -o "$launcher" bench/exec_launcher.c
-fi
+. bench/lib.sh
+launcher=$(bench_build_tool exec_launcher)
 # The phases are those of the bzImage path; where kestrel can also unpack the
 # bzImage on the host (--kernel-entry), ask for the bzImage path explicitly.
 options=
