@@ -84,4 +84,31 @@ else
     printf '%s\n' "$summary" | sed 's/^/# /'
     failed=1
 fi
+
+# The guest session's result (tests/e2e/session-result.sh) after a retry.
+# expect_session NAME EXPECTED-STATUS PATTERN-THAT-MUST-APPEAR LOG-LINES...
+expect_session() {
+    local name=$1 expected=$2 pattern=$3 output status
+    shift 3
+    printf '%s\n' "$@" >"$work/$name.session"
+    output=$(bash tests/e2e/session-result.sh "$work/$name.session" 0 build/test-logs/e2e-l1)
+    status=$?
+    if [ "$status" = "$expected" ] && printf '%s\n' "$output" | grep -qE -- "$pattern"; then
+        echo "ok - session $name: status $expected, says '$pattern'"
+    else
+        echo "not ok - session $name: status $status (expected $expected), '$pattern' wanted"
+        printf '%s\n' "$output" | sed 's/^/# /'
+        failed=1
+    fi
+}
+expect_session first-attempt-failed 1 '^not ok - first attempt \(before the retry\): panic: exit status 1$' \
+    E2E-SESSION-BEGIN 'ok - boot' 'not ok - panic: exit status 1' \
+    'run-in-l1: retried: no end marker within 1020s (L1 or the script stalled)' \
+    E2E-SESSION-BEGIN 'ok - boot' 'ok - panic: exit status 1' E2E-SESSION-END
+expect_session stalled-then-passed 0 '^# retried: L1 exited \(QEMU status 0\) before the script finished; L1 kernel: Kernel panic' \
+    E2E-SESSION-BEGIN 'ok - boot' \
+    'run-in-l1: retried: L1 exited (QEMU status 0) before the script finished; L1 kernel: Kernel panic - not syncing' \
+    E2E-SESSION-BEGIN 'ok - boot' 'ok - panic: exit status 1' E2E-SESSION-END
+expect_session never-started 1 '^not ok - guest session started' 'run-in-l1: the test host failed twice; giving up'
+expect_session cut-short 1 '^not ok - guest session finished' E2E-SESSION-BEGIN 'ok - boot'
 exit $failed
