@@ -89,11 +89,12 @@ fi
 
 # The guest session's result (tests/e2e/session-result.sh) after a retry.
 # expect_session NAME EXPECTED-STATUS PATTERN-THAT-MUST-APPEAR LOG-LINES...
+# (SESSION_STATUS: the session's exit status, 0 unless given)
 expect_session() {
     local name=$1 expected=$2 pattern=$3 output status
     shift 3
     printf '%s\n' "$@" >"$work/$name.session"
-    output=$(bash tests/e2e/session-result.sh "$work/$name.session" 0 build/test-logs/e2e-l1)
+    output=$(bash tests/e2e/session-result.sh "$work/$name.session" "${SESSION_STATUS:-0}" build/test-logs/e2e-l1)
     status=$?
     if [ "$status" = "$expected" ] && printf '%s\n' "$output" | grep -qE -- "$pattern"; then
         echo "ok - session $name: status $expected, says '$pattern'"
@@ -112,5 +113,7 @@ expect_session stalled-then-passed 0 '^# retried: L1 exited \(QEMU status 0\) be
     'run-in-l1: retried: L1 exited (QEMU status 0) before the script finished; L1 kernel: Kernel panic - not syncing' \
     E2E-SESSION-BEGIN 'ok - boot' 'ok - panic: exit status 1' E2E-SESSION-END
 expect_session never-started 1 '^not ok - guest session started' 'run-in-l1: the test host failed twice; giving up'
+SESSION_STATUS=1 expect_session all-ok-but-status-1 1 '^not ok - guest session exited with status 1$' \
+    E2E-SESSION-BEGIN 'ok - boot' E2E-SESSION-END
 expect_session cut-short 1 '^not ok - guest session finished' E2E-SESSION-BEGIN 'ok - boot'
 exit $failed

@@ -29,7 +29,13 @@ if [ -n "$earlier" ]; then
 fi
 tail -n +"$last_begin" "$log" | grep -vE '^(E2E-SESSION-(BEGIN|END)|run-in-l1: )' |
     sed -E '/^(ok|not ok|#)( |$)/!s/^/# /'
-tail -n +"$last_begin" "$log" | grep -q '^not ok' && failed=1
+if tail -n +"$last_begin" "$log" | grep -q '^not ok'; then
+    failed=1
+elif [ "$status" -ne 0 ]; then
+    # The results all passed, yet the session (or run-in-l1.sh) failed: that must not pass quietly.
+    echo "not ok - guest session exited with status $status"
+    failed=1
+fi
 if ! tail -n +"$last_begin" "$log" | grep -q '^E2E-SESSION-END'; then
     echo "not ok - guest session finished (status $status)"
     failed=1

@@ -213,7 +213,7 @@ run_attempt() {
     fi
     # A panic of L1's kernel shows on its console, inside or outside the script's output.
     local panic
-    panic=$(grep -h -m 1 -E 'Kernel panic|BUG: |Oops' "$boot_log" "$stream_log" 2>/dev/null | head -n 1)
+    panic=$(grep -h -m 1 -E 'Kernel panic|BUG: |Oops' "$boot_log" "$stream_log" 2>/dev/null | head -n 1 || true)
     if [ -n "$failure" ] && [ -n "$panic" ]; then
         failure="$failure; L1 kernel: $panic"
     fi
