@@ -3,7 +3,7 @@
 #
 #   make              build/kestrel (release, -O2)
 #   make check        unit tests (ASan+UBSan, TSan for the stress test), bounded
-#                     fuzz runs, end-to-end tests; last line "N passed, N failed"
+#                     fuzz runs, end-to-end tests; last line "N passed, N failed, N skipped"
 #   make run          boot the default guest to a shell on the serial console
 #   make fuzz FUZZ=<target> FUZZ_SECONDS=N
 #   make bench-virtq  virtqueue micro-benchmarks
@@ -119,9 +119,18 @@ run: all
 	@bash scripts/run-default-guest.sh
 
 FUZZ_SECONDS ?= 60
+FUZZ_USAGE := usage: make fuzz FUZZ=<target> FUZZ_SECONDS=N (targets: $(notdir $(FUZZ_BINS)))
+# Without FUZZ= there is nothing to build: print the usage rather than a make error.
+ifeq ($(strip $(FUZZ)),)
+fuzz:
+	@echo "$(FUZZ_USAGE)"; exit 2
+else ifeq ($(filter $(BUILD)/fuzz/$(FUZZ),$(FUZZ_BINS)),)
+fuzz:
+	@echo "make fuzz: no fuzz target '$(FUZZ)'"; echo "$(FUZZ_USAGE)"; exit 2
+else
 fuzz: $(BUILD)/fuzz/$(FUZZ)
-	@test -n "$(FUZZ)" || { echo "usage: make fuzz FUZZ=<target> FUZZ_SECONDS=N (targets: $(notdir $(FUZZ_BINS)))"; exit 2; }
 	bash tests/fuzz/run-fuzzer.sh $(FUZZ) $(FUZZ_SECONDS)
+endif
 
 bench-virtq: $(BUILD)/bench/bench_virtq
 	$(BUILD)/bench/bench_virtq

@@ -10,8 +10,9 @@ packages=(
   liblzma-dev libzstd-dev zlib1g-dev liblz4-dev nettle-dev libxxhash-dev
   # the nested test host and the default guest
   qemu-system-x86 busybox-static cpio kmod gzip
-  # test-only: iasl disassembles the ACPI tables in test_acpi; xz-utils for scripts/extract-vmlinux.sh
-  acpica-tools xz-utils
+  # test-only: iasl disassembles the ACPI tables in test_acpi (a missing iasl fails it);
+  # xz-utils for scripts/extract-vmlinux.sh; bsdutils has script(1) for the Ctrl-A x test
+  acpica-tools xz-utils bsdutils util-linux
 )
 
 missing=()
@@ -31,5 +32,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q >/dev/null || apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+# A stalled mirror must not hang make check or CI.
+apt_timeout=${KESTREL_APT_TIMEOUT:-600}
+timeout -k 10 "$apt_timeout" apt-get update -q >/dev/null || timeout -k 10 "$apt_timeout" apt-get update -q
+timeout -k 10 "$apt_timeout" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null

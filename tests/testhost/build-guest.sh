@@ -22,7 +22,7 @@ out_dir=$repo/build/guest
 stamp=$out_dir/.stamp
 
 lock_build "$out_dir.lock"
-wanted_stamp=$(cat "$0" "$here/lib.sh" | sha256sum | cut -d' ' -f1)-$version
+wanted_stamp="$(cat "$0" "$here/lib.sh" | sha256sum | cut -d' ' -f1) $(kernel_package "$kernel_dir")"
 if [ -f "$out_dir/vmlinuz" ] && [ -f "$out_dir/initrd.img" ] && [ -f "$stamp" ] &&
    [ "$(cat "$stamp")" = "$wanted_stamp" ]; then
     exit 0

@@ -22,7 +22,7 @@ image=$out_dir/l1.img
 stamp=$out_dir/l1.img.stamp
 
 lock_build "$out_dir/l1.lock"
-wanted_stamp=$(cat "$0" "$here/lib.sh" | sha256sum | cut -d' ' -f1)-$version
+wanted_stamp="$(cat "$0" "$here/lib.sh" | sha256sum | cut -d' ' -f1) $(kernel_package "$kernel_dir")"
 if [ -f "$image" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted_stamp" ]; then
     echo "$image"
     exit 0

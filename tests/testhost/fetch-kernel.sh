@@ -1,70 +1,122 @@
 #!/usr/bin/env bash
-# Downloads Debian's stock amd64 kernel (the one linux-image-amd64 depends on)
-# and extracts it under build/testhost/kernel/. The nested test host (L1) and
-# the default guest (L2) both boot this kernel.
+# fetch-kernel.sh [--describe]
 #
-# Cached and idempotent: once extracted, later calls only print the path.
-# Prints the vmlinuz path on stdout; everything else goes to stderr.
+# Downloads the Debian kernel package pinned in tests/testhost/kernel-version
+# and extracts it under build/testhost/kernel/. The nested test host (L1) and
+# the default guest (L2) both boot this kernel. Prints the vmlinuz path on
+# stdout; everything else goes to stderr.
+#
+# If the archive no longer has the pinned package (Debian drops old kernel ABIs
+# from stable), it falls back to the package linux-image-amd64 depends on today
+# and prints one line saying so.
+#
+# Cached by exact package version (.package in the kernel directory): a cache of
+# another version is replaced. --describe prints "PACKAGE VERSION" of the cached
+# kernel and, after a fallback, why.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 kernel_dir=${KESTREL_TESTHOST_KERNEL_DIR:-$repo/build/testhost/kernel}
-stamp=$kernel_dir/.extracted
+pin_file=${KESTREL_KERNEL_PIN_FILE:-$repo/tests/testhost/kernel-version}
+# A stalled mirror must not hang make check.
+apt_timeout=${KESTREL_APT_TIMEOUT:-300}
 
-if [ -f "$stamp" ]; then
-    version=$(cat "$stamp")
-    if [ -f "$kernel_dir/boot/vmlinuz-$version" ]; then
-        echo "$kernel_dir/boot/vmlinuz-$version"
-        exit 0
+fail() {
+    echo "fetch-kernel: $*" >&2
+    exit 1
+}
+
+read -r pinned_package pinned_version < <(grep -vE '^[[:space:]]*(#|$)' "$pin_file" | head -n 1) ||
+    fail "no 'PACKAGE VERSION' line in $pin_file"
+[ -n "${pinned_version:-}" ] || fail "no 'PACKAGE VERSION' line in $pin_file"
+
+# cached_vmlinuz: the extracted vmlinuz, if the cache is complete.
+cached_vmlinuz() {
+    [ -f "$kernel_dir/.extracted" ] && [ -f "$kernel_dir/.package" ] || return 1
+    local path
+    path=$kernel_dir/boot/vmlinuz-$(cat "$kernel_dir/.extracted")
+    [ -f "$path" ] && echo "$path"
+}
+
+if [ "${1:-}" = --describe ]; then
+    cached_vmlinuz >/dev/null || fail "no kernel fetched yet"
+    description=$(cat "$kernel_dir/.package")
+    if [ -s "$kernel_dir/.fallback" ]; then
+        description="$description ($(cat "$kernel_dir/.fallback"))"
+    else
+        description="$description (pinned in tests/testhost/kernel-version)"
     fi
+    echo "$description"
+    exit 0
 fi
+
+if path=$(cached_vmlinuz) && [ "$(cat "$kernel_dir/.package")" = "$pinned_package $pinned_version" ]; then
+    echo "$path"
+    exit 0
+fi
+
+for tool in apt-get apt-cache dpkg-deb depmod timeout; do
+    command -v "$tool" >/dev/null || fail "$tool not found (Debian tools required)"
+done
 
 mkdir -p "$(dirname "$kernel_dir")"
 exec 9>"$kernel_dir.lock"
 flock 9
-if [ -f "$stamp" ] && [ -f "$kernel_dir/boot/vmlinuz-$(cat "$stamp")" ]; then
-    echo "$kernel_dir/boot/vmlinuz-$(cat "$stamp")"  # another run fetched it meanwhile
+
+apt_update() {
+    echo "fetch-kernel: updating the package lists (apt-get update)" >&2
+    timeout -k 10 "$apt_timeout" apt-get update -q >/dev/null ||
+        echo "fetch-kernel: apt-get update failed or took more than ${apt_timeout}s" >&2
+}
+
+# resolve: sets package, version and fallback from the local package lists.
+resolve() {
+    package= version= fallback=
+    # apt-cache show PACKAGE=VERSION succeeds even for a version it lacks; madison lists what exists.
+    if apt-cache madison "$pinned_package" 2>/dev/null | awk -F' *[|] *' -v v="$pinned_version" '$2 == v { found = 1 } END { exit !found }'; then
+        package=$pinned_package version=$pinned_version
+        return 0
+    fi
+    package=$(apt-cache depends linux-image-amd64 2>/dev/null |
+        awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
+    [ -n "$package" ] || return 1
+    version=$(apt-cache policy "$package" 2>/dev/null | awk '$1 == "Candidate:" { print $2; exit }')
+    [ -n "$version" ] && [ "$version" != "(none)" ] || return 1
+    fallback="fallback: the pinned $pinned_package $pinned_version is not in the archive; using what linux-image-amd64 depends on today"
+}
+
+resolve || { apt_update; resolve; } ||
+    fail "neither the pinned $pinned_package $pinned_version nor linux-image-amd64 is in the package lists"
+if path=$(cached_vmlinuz) && [ "$(cat "$kernel_dir/.package")" = "$package $version" ]; then
+    [ -z "$fallback" ] || echo "fetch-kernel: $fallback: $package $version" >&2
+    echo "$path"  # cached, or another run fetched it meanwhile
     exit 0
 fi
 
-for tool in apt-get apt-cache dpkg-deb depmod; do
-    command -v "$tool" >/dev/null || { echo "fetch-kernel: $tool not found (Debian tools required)" >&2; exit 1; }
-done
-
-kernel_package() {
-    apt-cache depends linux-image-amd64 2>/dev/null |
-        awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
-}
-
-package=${KESTREL_KERNEL_PACKAGE:-$(kernel_package)}
-if [ -z "$package" ]; then
-    # A fresh machine may not have package lists yet.
-    echo "fetch-kernel: no package lists; running apt-get update" >&2
-    apt-get update -q >/dev/null
-    package=$(kernel_package)
-fi
-if [ -z "$package" ]; then
-    echo "fetch-kernel: cannot find the kernel package behind linux-image-amd64" >&2
-    exit 1
-fi
-version=${package#linux-image-}
-
 download_dir=$(mktemp -d "${TMPDIR:-/tmp}/kestrel-kernel.XXXXXX")
 trap 'rm -rf "$download_dir"' EXIT
-echo "fetch-kernel: downloading $package" >&2
 # _apt cannot write into a private mktemp dir; make it accessible.
 chmod 755 "$download_dir"
-(cd "$download_dir" && apt-get download -q "$package" >/dev/null 2>&1) ||
-    (cd "$download_dir" && apt-get update -q >/dev/null && apt-get download -q "$package" >&2)
+download() {
+    echo "fetch-kernel: downloading $package $version" >&2
+    (cd "$download_dir" && timeout -k 10 "$apt_timeout" apt-get download -q "$package=$version" >&2)
+}
+if ! download; then
+    # Stale lists name a file the mirror no longer has: refresh and resolve again.
+    apt_update
+    resolve || fail "cannot resolve a kernel package after apt-get update"
+    download || fail "apt-get download $package=$version failed (or took more than ${apt_timeout}s)"
+fi
+[ -z "$fallback" ] || echo "fetch-kernel: $fallback: $package $version" >&2
 deb=$(ls "$download_dir"/*.deb)
+abi=${package#linux-image-}
 
 rm -rf "$kernel_dir"
 mkdir -p "$kernel_dir"
 dpkg-deb -x "$deb" "$kernel_dir"
-depmod -b "$kernel_dir" "$version"
-if [ ! -f "$kernel_dir/boot/vmlinuz-$version" ]; then
-    echo "fetch-kernel: $deb has no boot/vmlinuz-$version" >&2
-    exit 1
-fi
-echo "$version" >"$stamp"
-echo "$kernel_dir/boot/vmlinuz-$version"
+depmod -b "$kernel_dir" "$abi"
+[ -f "$kernel_dir/boot/vmlinuz-$abi" ] || fail "$deb has no boot/vmlinuz-$abi"
+echo "$abi" >"$kernel_dir/.extracted"
+[ -z "$fallback" ] || echo "$fallback" >"$kernel_dir/.fallback"
+echo "$package $version" >"$kernel_dir/.package"
+echo "$kernel_dir/boot/vmlinuz-$abi"

@@ -35,9 +35,14 @@ modules_resolve() {
         }' "$modules_dir/modules.dep"
 }
 
-# kernel_version KERNEL_DIR : the single version extracted by fetch-kernel.sh.
+# kernel_version KERNEL_DIR : the kernel release (uname -r) extracted by fetch-kernel.sh.
 kernel_version() {
     cat "$1/.extracted"
+}
+
+# kernel_package KERNEL_DIR : "PACKAGE VERSION" of that kernel, the key of every cache built from it.
+kernel_package() {
+    cat "$1/.package"
 }
 
 # cpio_pack DIR OUT : packs DIR into a gzip'd newc archive with root-owned

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run-in-l1.sh [--timeout SECONDS] [--smp N] [--memory MB] [--interactive]
-#              [--verbose] SCRIPT [ARGS...]
+#              [--verbose] [--log-dir DIR] SCRIPT [ARGS...]
 #
 # Boots the nested test host (L1: Debian's kernel under QEMU TCG with an SVM
 # CPU, so it has a real /dev/kvm) and runs `sh SCRIPT ARGS` there, chrooted
@@ -9,7 +9,10 @@
 # to stdout; the exit status is the script's.
 #
 # Every run is under a timeout. If L1 stalls (no end marker in time) or dies,
-# the run is retried once; after a second failure the exit status is 124.
+# the run is retried once, saying "run-in-l1: retried: <why>" on stderr;
+# after a second failure the exit status is 124. With --log-dir, each
+# attempt's whole record (script output, L1's own console including any
+# panic, QEMU's messages, why it failed) stays in DIR/attempt-N.log.
 # See tests/testhost/README.md.
 set -euo pipefail
 
@@ -17,7 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
 usage() {
-    echo "usage: $0 [--timeout SECONDS] [--smp N] [--memory MB] [--interactive] [--verbose] SCRIPT [ARGS...]" >&2
+    echo "usage: $0 [--timeout SECONDS] [--smp N] [--memory MB] [--interactive] [--verbose] [--log-dir DIR] SCRIPT [ARGS...]" >&2
     exit 2
 }
 
@@ -27,6 +30,7 @@ smp=1
 memory_mb=4096
 interactive=0
 verbose=0
+log_dir=
 while [ $# -gt 0 ]; do
     case $1 in
         --timeout) [ $# -ge 2 ] || usage; timeout_seconds=$2; shift 2 ;;
@@ -34,6 +38,7 @@ while [ $# -gt 0 ]; do
         --memory) [ $# -ge 2 ] || usage; memory_mb=$2; shift 2 ;;
         --interactive) interactive=1; shift ;;
         --verbose) verbose=1; shift ;;
+        --log-dir) [ $# -ge 2 ] || usage; log_dir=$2; shift 2 ;;
         --) shift; break ;;
         -*) echo "run-in-l1: unknown option $1" >&2; usage ;;
         *) break ;;
@@ -47,6 +52,10 @@ for number in "$timeout_seconds" "$smp" "$memory_mb"; do
 done
 script=$1; shift
 [ -f "$script" ] || { echo "run-in-l1: no such script: $script" >&2; exit 2; }
+if [ -n "$log_dir" ]; then
+    mkdir -p "$log_dir" || exit 2
+    rm -f "$log_dir"/attempt-*.log
+fi
 script=$(realpath "$script")
 
 command -v qemu-system-x86_64 >/dev/null ||
@@ -124,15 +133,18 @@ if [ "$interactive" = 1 ]; then
     exit "$status"
 fi
 
-# run_attempt: boots L1 once, streams the script output, sets
+# run_attempt N: boots L1 once, streams the script output, sets
 # script_status (the script's exit status) or failure (why L1 failed).
 run_attempt() {
     script_status=
     failure=
-    local fifo=$run_dir/serial boot_log=$run_dir/boot.log qemu_log=$run_dir/qemu.log
+    local attempt=$1
+    local fifo=$run_dir/serial boot_log=$run_dir/boot.log qemu_log=$run_dir/qemu.log stream_log=$run_dir/stream.log
     rm -f "$fifo"
     mkfifo "$fifo"
     : >"$boot_log"
+    : >"$stream_log"
+    emit() { printf '%s\n' "$1"; printf '%s\n' "$1" >>"$stream_log"; }
     timeout -k 10 "$timeout_seconds" qemu-system-x86_64 "${qemu_args[@]}" \
         -chardev stdio,id=console -serial chardev:console <&- <>/dev/null >"$fifo" 2>"$qemu_log" &
     qemu_pid=$!
@@ -171,13 +183,13 @@ run_attempt() {
                 case $line in
                     *"KESTREL-L1-END $nonce "*)
                         # Output that did not end in a newline shares the marker's line.
-                        [ -z "${line%%KESTREL-L1-END*}" ] || printf '%s\n' "${line%%KESTREL-L1-END*}"
+                        [ -z "${line%%KESTREL-L1-END*}" ] || emit "${line%%KESTREL-L1-END*}"
                         script_status=${line##*"KESTREL-L1-END $nonce "}
                         script_status=${script_status%%[!0-9]*}
                         state=done
                         ended_at=$SECONDS
                         ;;
-                    *) printf '%s\n' "$line" ;;
+                    *) emit "$line" ;;
                 esac
                 ;;
             done) echo "$line" >>"$boot_log" ;;
@@ -199,6 +211,23 @@ run_attempt() {
             failure="L1 exited (QEMU status $qemu_status) before the script finished"
         fi
     fi
+    # A panic of L1's kernel shows on its console, inside or outside the script's output.
+    local panic
+    panic=$(grep -h -m 1 -E 'Kernel panic|BUG: |Oops' "$boot_log" "$stream_log" 2>/dev/null | head -n 1 || true)
+    if [ -n "$failure" ] && [ -n "$panic" ]; then
+        failure="$failure; L1 kernel: $panic"
+    fi
+    if [ -n "$log_dir" ]; then
+        {
+            echo "run-in-l1: attempt $attempt: ${failure:-the script finished with status $script_status}"
+            echo "== script output"
+            cat "$stream_log"
+            echo "== L1 console outside the script"
+            cat "$boot_log"
+            echo "== QEMU"
+            cat "$qemu_log" 2>/dev/null
+        } >"$log_dir/attempt-$attempt.log"
+    fi
     if [ -n "$failure" ]; then
         echo "run-in-l1: $failure" >&2
         if [ -s "$qemu_log" ]; then
@@ -211,10 +240,10 @@ run_attempt() {
     fi
 }
 
-run_attempt
+run_attempt 1
 if [ -z "$script_status" ]; then
-    echo "run-in-l1: retrying once" >&2
-    run_attempt
+    echo "run-in-l1: retried: $failure" >&2
+    run_attempt 2
 fi
 if [ -z "$script_status" ]; then
     echo "run-in-l1: the test host failed twice; giving up" >&2
