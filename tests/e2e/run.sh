@@ -147,6 +147,8 @@ expect_failure "usage: option without its value" 2 "--cpus needs a value" run --
 expect_failure "usage: bad console" 2 "serial9" run --kernel "$vmlinuz" --console serial9
 expect_failure "usage: console file in a missing directory" 2 "/nonexistent/dir/console.log" \
     run --kernel "$vmlinuz" --console file:/nonexistent/dir/console.log
+expect_failure "usage: bad --kernel-entry" 2 "--kernel-entry: 'bogus' is not auto, bzimage or pvh" \
+    run --kernel "$vmlinuz" --kernel-entry bogus
 
 # Help and version go to stdout with status 0.
 if "$KESTREL" --help | grep -q 'kestrel run' && "$KESTREL" run --help | grep -q -- '--cpus N' &&
@@ -221,6 +223,18 @@ KESTREL_AS="env KESTREL_EXEC_TIME_NS=18446744073709551615" expect_failure \
 bash scripts/extract-vmlinux.sh "$vmlinuz" "$work/vmlinux" >"$work/extract.log" 2>&1 ||
     { note <"$work/extract.log"; not_ok "extract-vmlinux.sh makes a PVH vmlinux"; }
 chmod 644 "$work/vmlinux" 2>/dev/null
+# extract-vmlinux.sh measures the file behind a symlink, not the link.
+ln -s "$vmlinuz" "$work/vmlinuz-link"
+if bash scripts/extract-vmlinux.sh "$work/vmlinuz-link" "$work/vmlinux-from-link" >"$work/extract-link.log" 2>&1 &&
+   cmp -s "$work/vmlinux" "$work/vmlinux-from-link"; then
+    ok "extract-vmlinux.sh through a symlinked bzImage gives the same vmlinux"
+else
+    note <"$work/extract-link.log"
+    not_ok "extract-vmlinux.sh through a symlinked bzImage gives the same vmlinux"
+fi
+rm -f "$work/vmlinux-from-link"
+expect_failure "usage: --kernel-entry bzimage with a vmlinux" 2 "is not a bzImage" \
+    run --kernel "$work/vmlinux" --kernel-entry bzimage
 
 make_initrd() { # make_initrd NAME SCRIPT-TEXT
     printf '%s\n' "$2" >"$work/$1.sh"
