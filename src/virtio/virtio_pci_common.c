@@ -111,10 +111,12 @@ void virtio_pci_power_on_locked(struct virtio_pci *transport)
 {
     for (uint16_t i = 0; i < transport->info.queue_count; i++) {
         virtq_reset(&transport->queues[i]);
-        transport->queue_registers[i] = (struct virtio_pci_queue_registers){
-            .size = transport->info.queue_max_size,
-            .msix_vector = VIRTIO_MSI_NO_VECTOR,
-        };
+        struct virtio_pci_queue_registers *queue = &transport->queue_registers[i];
+        queue->size = transport->info.queue_max_size;
+        queue->enabled = false;
+        queue->desc = queue->driver = queue->device = 0;
+        /* Read by device threads raising interrupts without the lock. */
+        __atomic_store_n(&queue->msix_vector, VIRTIO_MSI_NO_VECTOR, __ATOMIC_RELAXED);
     }
     transport->device_feature_select = 0;
     transport->driver_feature_select = 0;
