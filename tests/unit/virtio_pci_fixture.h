@@ -5,7 +5,8 @@
  * The virtio-pci tests' machine: bus 0 with the host bridge and the virtio
  * test device (tests/harness/virtio_test_device.h) at VIRTIO_FIXTURE_SLOT,
  * guest RAM from the harness (1 MiB up and 4 GiB up), BAR 0 mapped at
- * VIRTIO_FIXTURE_BAR in the 32-bit hole, and the driver's side as a guest
+ * VIRTIO_FIXTURE_BAR in the 32-bit window (high RAM and the fixture's 64-bit
+ * window share 4 GiB, so a BAR there would alias RAM in this test machine), and the driver's side as a guest
  * drives it: configuration space through the ECAM, registers by MMIO through
  * the io_bus, rings with the harness's virtq_driver.
  */
@@ -20,6 +21,7 @@
 #include "harness/guest_allocator.h"
 #include "harness/virtio_test_device.h"
 #include "harness/virtq_driver.h"
+#include "pci_fixture.h"
 #include "pci/pci_bus.h"
 #include "pci/pci_host_bridge.h"
 
@@ -115,25 +117,12 @@ static inline struct virtio_fixture *virtio_fixture_create(void)
 {
     struct virtio_fixture *fixture = calloc(1, sizeof(*fixture));
     struct error error;
-    if (!fixture)
-        abort();
-    io_bus_init(&fixture->pio, "pio");
-    io_bus_init(&fixture->mmio, "mmio");
-    const struct pci_bus_layout layout = {
-        .ecam_base = LAYOUT_PCI_ECAM_START,
-        .ecam_size = LAYOUT_PCI_ECAM_SIZE,
-        .mmio32_base = LAYOUT_PCI_MMIO32_START,
-        .mmio32_size = LAYOUT_PCI_MMIO32_SIZE,
-    };
-    if (harness_guest_memory_create(&fixture->memory, VIRTIO_FIXTURE_RAM, &error) < 0)
+    if (!fixture || harness_guest_memory_create(&fixture->memory, VIRTIO_FIXTURE_RAM, &error) < 0)
         abort();
     guest_allocator_init(&fixture->allocator, &fixture->memory);
-    pci_host_bridge_init(&fixture->host_bridge);
+    pci_fixture_bus_create(&fixture->pio, &fixture->mmio, &fixture->bus, &fixture->host_bridge);
     virtio_test_device_init(&fixture->device, &fixture->memory);
-    if (pci_bus_init(&fixture->bus, &layout, &error) < 0 ||
-        pci_bus_add_device(&fixture->bus, &fixture->host_bridge, 0, &error) < 0 ||
-        pci_bus_add_device(&fixture->bus, &fixture->device.transport.pci, VIRTIO_FIXTURE_SLOT, &error) < 0 ||
-        pci_bus_attach(&fixture->bus, &fixture->pio, &fixture->mmio, &error) < 0)
+    if (pci_bus_add_device(&fixture->bus, &fixture->device.transport.pci, VIRTIO_FIXTURE_SLOT, &error) < 0)
         abort();
     fixture_ecam_write(fixture, PCI_BASE_ADDRESS_0, (uint32_t)VIRTIO_FIXTURE_BAR, 4);
     fixture_ecam_write(fixture, PCI_BASE_ADDRESS_0 + 4, 0, 4);
