@@ -82,6 +82,13 @@ static bool dword_write(struct pci_device *device, uint32_t offset, uint32_t val
 void pci_config_read(struct pci_device *device, uint32_t offset, void *data, uint32_t size)
 {
     uint8_t *out = data;
+    uint64_t end;
+    if (device->ops->config_reading && checked_add_u64(offset, size, &end) && end > PCI_CAPABILITY_START &&
+        offset < PCI_CONFIG_SPACE_SIZE) {
+        uint32_t first = offset < PCI_CAPABILITY_START ? PCI_CAPABILITY_START : offset;
+        uint32_t last = end > PCI_CONFIG_SPACE_SIZE ? PCI_CONFIG_SPACE_SIZE : (uint32_t)end;
+        device->ops->config_reading(device, first, last - first);
+    }
     for (uint32_t i = 0; i < size; i++) {
         uint64_t at;
         if (!checked_add_u64(offset, i, &at) || at >= PCI_ECAM_FUNCTION_SIZE) {

@@ -84,6 +84,12 @@ struct pci_device_ops {
     void (*bar_mapped)(struct pci_device *device, unsigned bar, uint64_t address);
     /* The guest wrote capability-area bytes [offset, offset + size) (offset >= 0x40); the new values are in config. Optional. */
     void (*config_written)(struct pci_device *device, uint32_t offset, uint32_t size);
+    /*
+     * The guest is about to read capability-area bytes [offset, offset + size):
+     * the device may refresh them in config first (a window onto a BAR, as
+     * virtio's PCI_CFG capability). Optional.
+     */
+    void (*config_reading)(struct pci_device *device, uint32_t offset, uint32_t size);
     /* Back to power-on state (the bus has reset the header). Optional. */
     void (*reset)(struct pci_device *device);
 };

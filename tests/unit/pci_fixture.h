@@ -28,14 +28,17 @@ struct pci_fixture {
     struct pci_test_device device;
 };
 
-static inline struct pci_fixture *pci_fixture_create(void)
+/*
+ * Bus 0 with kestrel's layout (64-bit window at PCI_FIXTURE_MMIO64_BASE) and
+ * the host bridge at 00:00.0, attached to `pio` and `mmio`; the caller adds
+ * its device. Aborts on failure (a test bug).
+ */
+static inline void pci_fixture_bus_create(struct io_bus *pio, struct io_bus *mmio, struct pci_bus *bus,
+                                          struct pci_device *host_bridge)
 {
-    struct pci_fixture *fixture = calloc(1, sizeof(*fixture));
     struct error error;
-    if (!fixture)
-        abort();
-    io_bus_init(&fixture->pio, "pio");
-    io_bus_init(&fixture->mmio, "mmio");
+    io_bus_init(pio, "pio");
+    io_bus_init(mmio, "mmio");
     const struct pci_bus_layout layout = {
         .ecam_base = LAYOUT_PCI_ECAM_START,
         .ecam_size = LAYOUT_PCI_ECAM_SIZE,
@@ -44,12 +47,21 @@ static inline struct pci_fixture *pci_fixture_create(void)
         .mmio64_base = PCI_FIXTURE_MMIO64_BASE,
         .mmio64_size = LAYOUT_PCI_MMIO64_SIZE,
     };
-    pci_host_bridge_init(&fixture->host_bridge);
+    pci_host_bridge_init(host_bridge);
+    if (pci_bus_init(bus, &layout, &error) < 0 || pci_bus_add_device(bus, host_bridge, 0, &error) < 0 ||
+        pci_bus_attach(bus, pio, mmio, &error) < 0)
+        abort();
+}
+
+static inline struct pci_fixture *pci_fixture_create(void)
+{
+    struct pci_fixture *fixture = calloc(1, sizeof(*fixture));
+    struct error error;
+    if (!fixture)
+        abort();
+    pci_fixture_bus_create(&fixture->pio, &fixture->mmio, &fixture->bus, &fixture->host_bridge);
     pci_test_device_init(&fixture->device);
-    if (pci_bus_init(&fixture->bus, &layout, &error) < 0 ||
-        pci_bus_add_device(&fixture->bus, &fixture->host_bridge, 0, &error) < 0 ||
-        pci_bus_add_device(&fixture->bus, &fixture->device.pci, PCI_FIXTURE_SLOT, &error) < 0 ||
-        pci_bus_attach(&fixture->bus, &fixture->pio, &fixture->mmio, &error) < 0)
+    if (pci_bus_add_device(&fixture->bus, &fixture->device.pci, PCI_FIXTURE_SLOT, &error) < 0)
         abort();
     return fixture;
 }
