@@ -94,6 +94,9 @@ static int choose_kernel(const struct boot_request *request, struct boot_image *
     /* An ELF boots through PVH as before; a broken bzImage or anything else fails in the loader with its message. */
     if (!is_bzimage || bzimage_parse(kernel->data, kernel->size, &info, &ignored) < 0)
         return 0;
+    /* The vmlinux inside is the same kernel: the bzImage's header states its limit, and PVH has no other. */
+    if (bzimage_check_cmdline(&info, request->cmdline ? strlen(request->cmdline) : 0, kernel->name, error) < 0)
+        return -1;
     const struct kernel_unpack_options options = {
         .allow_uncached = request->kernel_entry == BOOT_KERNEL_ENTRY_PVH,
         .cache_directory = request->cache_directory,

@@ -165,14 +165,22 @@ static int load_initrd(const struct guest_memory *memory, const struct bzimage_i
     return 0;
 }
 
+int bzimage_check_cmdline(const struct bzimage_info *info, size_t cmdline_length, const char *kernel_name,
+                          struct error *error)
+{
+    if (cmdline_length > info->cmdline_size)
+        return error_set(error, EXIT_STATUS_USAGE,
+                         "command line is %zu bytes, longer than the %u bytes kernel %s accepts (cmdline_size)",
+                         cmdline_length, info->cmdline_size, kernel_name);
+    return 0;
+}
+
 int bzimage_load(const struct guest_memory *memory, const struct bzimage_info *info,
                  const struct boot_image *kernel, const struct boot_image *initrd,
                  const struct boot_platform *platform, struct boot_entry *entry, struct error *error)
 {
-    if (platform->cmdline_length > info->cmdline_size)
-        return error_set(error, EXIT_STATUS_USAGE,
-                         "command line is %zu bytes, longer than the %u bytes kernel %s accepts (cmdline_size)",
-                         platform->cmdline_length, info->cmdline_size, kernel->name);
+    if (bzimage_check_cmdline(info, platform->cmdline_length, kernel->name, error) < 0)
+        return -1;
     if (initrd && info->initrd_addr_max == 0)
         return error_set(error, EXIT_STATUS_USAGE, "kernel %s cannot take an initrd (initrd_addr_max is 0)",
                          kernel->name);

@@ -45,6 +45,13 @@ int bzimage_parse(const uint8_t *data, size_t size, struct bzimage_info *info, s
  * must be the bytes `info` was parsed from. Fails with EXIT_STATUS_USAGE when
  * the kernel, initrd or command line does not fit.
  */
+/*
+ * The kernel's own limit on its command line (setup header cmdline_size). It
+ * binds the payload too when kestrel boots a bzImage's vmlinux through PVH.
+ */
+int bzimage_check_cmdline(const struct bzimage_info *info, size_t cmdline_length, const char *kernel_name,
+                          struct error *error);
+
 int bzimage_load(const struct guest_memory *memory, const struct bzimage_info *info,
                  const struct boot_image *kernel, const struct boot_image *initrd,
                  const struct boot_platform *platform, struct boot_entry *entry, struct error *error);

@@ -62,11 +62,12 @@ static void write_kernel(struct fixture *fixture, uint8_t *image, const size_t *
     free(image);
 }
 
-static int boot(struct fixture *fixture, enum boot_kernel_entry kernel_entry, struct boot_peak_memory *peak)
+static int boot_with_cmdline(struct fixture *fixture, enum boot_kernel_entry kernel_entry, const char *cmdline,
+                             struct boot_peak_memory *peak)
 {
     struct boot_request request = {
         .kernel_path = fixture->kernel,
-        .cmdline = "console=ttyS0",
+        .cmdline = cmdline,
         .cpu_count = 1,
         .kernel_entry = kernel_entry,
         .cache_directory = fixture->cache,
@@ -74,6 +75,11 @@ static int boot(struct fixture *fixture, enum boot_kernel_entry kernel_entry, st
     };
     memset(&fixture->error, 0, sizeof(fixture->error));
     return boot_load(&fixture->memory, &request, &fixture->entry, &fixture->error);
+}
+
+static int boot(struct fixture *fixture, enum boot_kernel_entry kernel_entry, struct boot_peak_memory *peak)
+{
+    return boot_with_cmdline(fixture, kernel_entry, "console=ttyS0", peak);
 }
 
 static unsigned cache_files(struct fixture *fixture)
@@ -290,6 +296,32 @@ static void test_peak_memory(void **state)
     assert_true(peak.usage.guest_rss_kib >= 8); /* at least the loaded segment and the boot pages */
 }
 
+/*
+ * The vmlinux inside a bzImage is the same kernel, so the header's cmdline_size
+ * binds the PVH path too: a longer command line is a usage error on every
+ * entry, found before anything is decompressed or cached.
+ */
+static void test_cmdline_size_binds_the_payload(void **state)
+{
+    struct fixture *fixture = *state;
+    size_t size;
+    write_kernel(fixture, compressed_kernel_pvh_bzimage(KERNEL_COMPRESSION_XZ, true, &size), &size);
+    char cmdline[TEST_BZIMAGE_CMDLINE_SIZE + 2];
+    memset(cmdline, 'x', sizeof(cmdline) - 1);
+    cmdline[sizeof(cmdline) - 1] = '\0';
+    const enum boot_kernel_entry entries[] = {BOOT_KERNEL_ENTRY_AUTO, BOOT_KERNEL_ENTRY_PVH, BOOT_KERNEL_ENTRY_BZIMAGE};
+    for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
+        assert_int_equal(boot_with_cmdline(fixture, entries[i], cmdline, NULL), -1);
+        assert_int_equal(fixture->error.exit_status, EXIT_STATUS_USAGE);
+        assert_non_null(strstr(fixture->error.message, "(cmdline_size)"));
+    }
+    assert_int_equal(cache_files(fixture), 0);
+    /* At the limit it boots through PVH. */
+    cmdline[TEST_BZIMAGE_CMDLINE_SIZE] = '\0';
+    assert_int_equal(boot_with_cmdline(fixture, BOOT_KERNEL_ENTRY_AUTO, cmdline, NULL), 0);
+    expect_pvh(fixture);
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -305,6 +337,7 @@ int main(void)
         TEST(test_unsafe_cache_directory),
         TEST(test_bzimage_entry),
         TEST(test_peak_memory),
+        TEST(test_cmdline_size_binds_the_payload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
