@@ -21,7 +21,7 @@ static inline bool kvm_test_unavailable(const char *what)
     struct kvm_system probe;
     struct error error;
     if (kvm_system_open(&probe, &error) < 0) {
-        printf("ok - %s # SKIP %s\n", what, error.message);
+        printf("ok - %s # SKIP no-kvm: %s\n", what, error.message);
         return true;
     }
     kvm_system_close(&probe);
