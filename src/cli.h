@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "backends/disk_image.h"
 #include "boot/boot.h"
 #include "devices/console.h"
 #include "util/error.h"
@@ -31,6 +32,24 @@ enum cli_command {
 #define CLI_DEFAULT_CPUS     1u
 #define CLI_DEFAULT_CMDLINE  "console=ttyS0"
 
+/*
+ * One --disk PATH[,readonly=on][,cache=none|writeback][,queues=N][,iothreads=N]
+ * [,serial=STR][,packed=on|off][,poll_us=N]: a virtio-blk device.
+ */
+#define CLI_MAX_DISKS 8
+#define CLI_DISK_SERIAL_MAX 20 /* VIRTIO_BLK_ID_BYTES: GET_ID answers at most this many bytes */
+
+struct disk_spec {
+    const char *path;
+    bool read_only;
+    enum disk_cache_mode cache; /* default DISK_CACHE_WRITEBACK */
+    unsigned queues;            /* 0: one per vCPU */
+    unsigned io_threads;        /* 0: one per queue */
+    const char *serial;         /* NULL: none; at most CLI_DISK_SERIAL_MAX bytes */
+    bool packed;                /* offer VIRTIO_F_RING_PACKED; default true */
+    unsigned poll_us;           /* adaptive polling of the queues before re-enabling kicks; 0: off */
+};
+
 struct vm_config {
     const char *kernel_path;
     const char *initrd_path; /* NULL: none */
@@ -40,6 +59,8 @@ struct vm_config {
     struct console_spec console;
     bool stats;
     enum boot_kernel_entry kernel_entry;
+    struct disk_spec disks[CLI_MAX_DISKS];
+    unsigned disk_count;
 };
 
 /* Pointers in `config` point into argv. */
