@@ -13,6 +13,8 @@ packages=(
   # test-only: iasl disassembles the ACPI tables in test_acpi (a missing iasl fails it);
   # xz-utils for scripts/extract-vmlinux.sh; bsdutils has script(1) for the Ctrl-A x test
   acpica-tools xz-utils bsdutils util-linux
+  # the disk guest's tools (tests/testhost/build-guest-disk.sh) and the disk checks in the test host
+  e2fsprogs fio
 )
 
 missing=()
