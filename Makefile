@@ -10,6 +10,8 @@
 #   make bench-disk   disk engine vs raw liburing, 4K random reads at QD1 and QD32
 #   make bench-boot   boot-time benchmark (kestrel vs QEMU)
 #   make bench-overhead  kestrel's own startup time and memory overhead (--stats)
+#   make bench-fio    the fio table in the test host: level-1 host vs guest under kestrel vs QEMU
+#   make bench-durability  kill -9 durability of --disk, 50 runs in the test host
 
 BUILD      ?= build
 CC         ?= gcc
@@ -51,7 +53,7 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .SECONDARY:
-.PHONY: all deps check unit-tests tsan-tests fuzzers benches run fuzz bench-virtq bench-disk bench-boot bench-overhead clean
+.PHONY: all deps check unit-tests tsan-tests fuzzers benches run fuzz bench-virtq bench-disk bench-boot bench-overhead bench-fio bench-durability clean
 all: $(BUILD)/kestrel
 
 deps: $(DEPS_STAMP)
@@ -143,6 +145,12 @@ bench-boot: all
 
 bench-overhead: all $(BUILD)/bench/bench_kernel_cache
 	bash bench/vmm-overhead.sh
+
+bench-fio: all
+	bash bench/fio-table.sh
+
+bench-durability: all
+	bash bench/disk-durability.sh
 
 clean:
 	rm -rf $(BUILD)/release $(BUILD)/asan $(BUILD)/tsan $(BUILD)/fuzzobj $(BUILD)/tests $(BUILD)/tests-tsan $(BUILD)/fuzz $(BUILD)/bench $(BUILD)/kestrel $(BUILD)/kestrel-asan $(BUILD)/kestrel-tsan

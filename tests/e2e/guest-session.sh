@@ -8,7 +8,7 @@
 #
 # --boots prints how many guests the session boots: run.sh sizes the session's
 # time budget by it. The session counts its boots and fails if they differ.
-planned_boots=14
+planned_boots=21  # 14 + tests/e2e/disk-checks.sh's 2 + 5 durability runs
 if [ "${1:-}" = --boots ]; then
     echo "$planned_boots"
     exit 0
@@ -25,17 +25,7 @@ failed=0
 boots=0
 
 echo E2E-SESSION-BEGIN
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; failed=1; }
-check() { # check NAME COMMAND...
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-show_tail() { # show_tail RUN: the end of the console and kestrel's stderr, for a failure's context
-    tail -n 15 "$out/$1.console" | tr -d '\r' | sed "s/^/# $1 console: /"
-    tail -n 25 "$out/$1.stderr" | sed "s/^/# $1 stderr: /"
-}
+. "$repo/tests/e2e/session-lib.sh"
 
 # boot RUN KERNEL INITRD CPUS [EXTRA-ARGS...]: status in $out/RUN.status
 boot() {
@@ -49,8 +39,6 @@ boot() {
     echo "# $run: status $(cat "$out/$run.status") after $(($(date +%s) - start)) s"
 }
 
-status_is() { [ "$(cat "$out/$1.status")" = "$2" ]; }
-console_value() { tr -d '\r' <"$out/$1.console" | sed -n "s/^$2 //p" | head -n 1; }
 date_close() { # date_close RUN: the guest's clock within 120 s of this host's
     guest=$(console_value "$1" E2E-DATE)
     [ -n "$guest" ] || return 1
@@ -228,6 +216,11 @@ report_checks entry-bzimage 1
 
 # --- PCI (issue 12): host bridge, config mechanisms, ACPI root bridge, interrupts after GSI routing
 . "$repo/tests/e2e/pci-checks.sh"
+
+# --- virtio-blk (issue 12): the guest's view of --disk, file systems, fio, read-only, DISCARD, a full host
+# file system, cache=none, kill -9 durability
+disk_vmm=$kestrel
+. "$repo/tests/e2e/disk-checks.sh"
 
 check "the session booted the $planned_boots guests it plans for (run.sh's time budget)" test "$boots" = "$planned_boots"
 rm -rf "$out"

@@ -220,6 +220,11 @@ KESTREL_AS="env KESTREL_EXEC_TIME_NS=18446744073709551615" expect_failure \
 # ------------------------------------------------------------ real guests
 # Without the Debian kernel there is nothing to boot; that is already a failure above.
 [ "$have_guest" = 1 ] || exit 1
+# The disk checks' guest (build/guest/initrd-disk.img; L1 cannot write the build tree).
+if ! bash tests/testhost/build-guest-disk.sh >"$work/build-guest-disk.log" 2>&1; then
+    note <"$work/build-guest-disk.log"
+    not_ok "the disk guest builds (tests/testhost/build-guest-disk.sh)"
+fi
 bash scripts/extract-vmlinux.sh "$vmlinuz" "$work/vmlinux" >"$work/extract.log" 2>&1 ||
     { note <"$work/extract.log"; not_ok "extract-vmlinux.sh makes a PVH vmlinux"; }
 chmod 644 "$work/vmlinux" 2>/dev/null

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# fio-report.sh SESSION-LOG: the markdown fio table from the raw lines of
+# bench/fio-table-in-l1.sh (rerun it on a saved log).
+# 4K rows in IOPS, 512K rows in MiB/s. Ratios: guest/host per VMM, and
+# kestrel/QEMU. Exits per I/O: level 1's KVM "exits" counter over the row
+# (announcement to result, so the 2 s ramp and a second of idle guest are in
+# it) divided by the row's I/Os counted as IOPS x (runtime + ramp); interrupts
+# per I/O: the guest's virtio interrupts over the same span, likewise.
+set -euo pipefail
+[ $# -eq 1 ] || { echo "usage: $0 SESSION-LOG" >&2; exit 2; }
+awk '
+    function field(line, n,   parts) { split(line, parts, ";"); return parts[n] }
+    function fmt_ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "-" : sprintf("%.2f", a / b) }
+    function fmt_value(row, iops, bw) {
+        if (iops == "") return "-"
+        if (row ~ /512k/) return sprintf("%.0f MiB/s", bw / 1024)
+        return sprintf("%.0f", iops)
+    }
+    /^FIO-COLUMN / {
+        if (match($0, /--runtime=[0-9]+/)) runtime = substr($0, RSTART + 10, RLENGTH - 10)
+        if (match($0, /--ramp_time=[0-9]+/)) ramp = substr($0, RSTART + 12, RLENGTH - 12)
+    }
+    /^FIO-TERSE / {
+        column = $2; row = $3; line = $4
+        if (line == "") next
+        if (row ~ /write/) { iops[column, row] = field(line, 49); bw[column, row] = field(line, 48) }
+        else { iops[column, row] = field(line, 8); bw[column, row] = field(line, 7) }
+        if (!(row in seen_row)) { seen_row[row] = 1; order[++rows] = row }
+    }
+    /^FIO-KVM / { for (i = 4; i <= NF; i++) if ($i ~ /^exits=/) exits[$2, $3] = substr($i, 7) }
+    /^FIO-GUEST-IRQS / { irqs[$2, $3] = $4 }
+    function per_io(count, column, row,   ios) {
+        if (count == "" || iops[column, row] == "" || iops[column, row] + 0 == 0) return "-"
+        ios = iops[column, row] * (runtime + ramp)
+        return sprintf("%.2f", count / ios)
+    }
+    END {
+        print "| workload | level-1 host | kestrel | QEMU | kestrel/host | QEMU/host | kestrel/QEMU | exits per I/O kestrel / QEMU | interrupts per I/O kestrel / QEMU |"
+        print "|---|---|---|---|---|---|---|---|---|"
+        for (i = 1; i <= rows; i++) {
+            row = order[i]
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s / %s | %s / %s |\n", row,
+                fmt_value(row, iops["host", row], bw["host", row]),
+                fmt_value(row, iops["kestrel", row], bw["kestrel", row]),
+                fmt_value(row, iops["qemu", row], bw["qemu", row]),
+                fmt_ratio(iops["kestrel", row], iops["host", row]),
+                fmt_ratio(iops["qemu", row], iops["host", row]),
+                fmt_ratio(iops["kestrel", row], iops["qemu", row]),
+                per_io(exits["kestrel", row], "kestrel", row), per_io(exits["qemu", row], "qemu", row),
+                per_io(irqs["kestrel", row], "kestrel", row), per_io(irqs["qemu", row], "qemu", row)
+        }
+    }' runtime=10 ramp=2 "$1"

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# `make bench-fio`: the fio table of issue 12, in ONE session of the nested test
+# host (level 1 with 2 CPUs): a 256 MiB image on level 1's tmpfs; rows 4K
+# randread and randwrite at QD1 and QD32, 512K sequential read and write at
+# QD4; columns the level-1 host on the same file, the guest under kestrel and
+# the guest under QEMU (-object iothread, aio=io_uring), same cache mode
+# (writeback), guest (2 vCPUs, 512M, build/guest/initrd-disk.img), image.
+# bench/fio-table-in-l1.sh measures, bench/fio-report.sh makes the table.
+# The session log and the table go to docs/bench-logs/fio-table-<time>.log.
+#
+# Serialize with other users of the test host: flock /work/l1.lock make bench-fio
+#
+# Environment: KESTREL_BENCH_FIO_RUNTIME (seconds per row after a 2 s ramp,
+# 10), KESTREL_BENCH_FIO_COLUMNS (default "host kestrel qemu"; kestrel is left
+# out, with a note, when `kestrel run --help` has no --disk),
+# KESTREL_BENCH_L1_SMP (2).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+runtime=${KESTREL_BENCH_FIO_RUNTIME:-10}
+l1_smp=${KESTREL_BENCH_L1_SMP:-2}
+for number in "$runtime" "$l1_smp"; do
+    case $number in
+        ''|*[!0-9]*|0) echo "kestrel: bench-fio: '$number' is not a positive number" >&2; exit 2 ;;
+    esac
+done
+columns=()
+for column in ${KESTREL_BENCH_FIO_COLUMNS:-host kestrel qemu}; do
+    case $column in
+        host|qemu) columns+=("$column") ;;
+        kestrel)
+            if build/kestrel run --help 2>&1 | grep -q -- '--disk'; then
+                columns+=("$repo/build/kestrel")
+            else
+                echo "# kestrel column left out: build/kestrel has no --disk yet" >&2
+            fi ;;
+        *) echo "kestrel: bench-fio: unknown column '$column' (host, kestrel, qemu)" >&2; exit 2 ;;
+    esac
+done
+
+bash tests/testhost/build-guest-disk.sh >/dev/null
+stamp=$(date -u +%Y-%m-%dT%H%MZ)
+log=docs/bench-logs/fio-table-$stamp.log
+work=$repo/build/bench-fio
+mkdir -p "$work" docs/bench-logs
+session=$work/session.log
+{
+    echo "# bench-fio: $(date -u '+%Y-%m-%d %H:%M') UTC, commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (with uncommitted changes)')"
+    echo "# host load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "# one nested test-host session, level 1 with $l1_smp CPUs; ${runtime}s per row after a 2 s ramp"
+} >"$log"
+# Generous: L1's boot, the image fill, and per column 6 rows plus a guest boot.
+budget=$((300 + ${#columns[@]} * (6 * (runtime + 6) + 180)))
+status=0
+tests/testhost/run-in-l1.sh --smp "$l1_smp" --timeout "$budget" --log-dir "$work/l1-logs" \
+    bench/fio-table-in-l1.sh /tmp/kestrel-bench-fio "$runtime" "${columns[@]}" >"$session" 2>&1 || status=$?
+cat "$session" >>"$log"
+echo "# session exit status $status" >>"$log"
+bash bench/fio-report.sh "$session" | tee -a "$log"
+echo "bench-fio: log in $log"
+exit "$status"
