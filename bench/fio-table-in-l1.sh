@@ -34,7 +34,7 @@ kvm_snapshot() { # kvm_snapshot FILE
     done >"$1"
 }
 kvm_delta() { # kvm_delta BEFORE AFTER: COUNTER=DELTA...
-    join "$1" "$2" | awk '{ printf "%s=%d ", $1, $3 - $2 }'
+    paste "$1" "$2" | awk '{ printf "%s=%d ", $1, $4 - $2 }'
 }
 
 echo "# level 1: $(nproc) CPUs, $(uname -r); $(qemu-system-x86_64 --version | head -n 1); $(fio --version)"

@@ -214,7 +214,7 @@ GUEST
     bash "$repo/tests/e2e/disk-durability.sh" "$disk_vmm" "$out/durability" "$disk_durability_runs" \
         "$boot_timeout" >"$out/durability.log" 2>&1
     boots=$((boots + disk_durability_runs))
-    sed -n 's/^DURABILITY-RUN /# durability: /p; s/^# /# durability: /p' "$out/durability.log"
+    sed -n -e 's/^DURABILITY-RUN /# durability: run /p' -e t -e 's/^# /# durability: /p' "$out/durability.log"
     durability_summary=$(sed -n 's/^DURABILITY-SUMMARY //p' "$out/durability.log")
     check "kill -9 durability: $disk_durability_runs runs, every acknowledged record on the image ($durability_summary)" \
         test "$durability_summary" = "runs=$disk_durability_runs good=$disk_durability_runs lost=0"
