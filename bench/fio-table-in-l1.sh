@@ -14,6 +14,8 @@
 # on /dev/vda, cache=writeback, 2 queues; each row is announced on the
 # console, and this script samples KVM's exit counters when it sees the
 # announcement and the result.
+# run-in-l1.sh runs scripts with sh: this one needs bash.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -uo pipefail
 work=$1 runtime=$2
 shift 2

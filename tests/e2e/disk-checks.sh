@@ -50,6 +50,11 @@ disk_fsck_clean() { # disk_fsck_clean RUN IMAGE
     sed "s/^/# $1 e2fsck: /" "$out/$1.fsck" | tail -n 8
     [ "$fsck_status" = 0 ]
 }
+disk_fs_checks() { # disk_fs_checks RUN LABEL IMAGE: the guest's file system on vda, seen from the host
+    check "$1 ($2): mkfs.ext4, files, sync, unmount in the guest" test "$(console_value "$1" E2E-DISK-FS-DONE)" = vda
+    check "$1 ($2): e2fsck -fn on the host is clean" disk_fsck_clean "$1" "$3"
+    check "$1 ($2): the files' sha256 match on the host" disk_files_match "$1" "$3"
+}
 disk_kib_used() { du -k "$1" | cut -f1; }
 # The negotiated features, one character per bit: VIRTIO_F_RING_PACKED is bit 34.
 disk_guest_packed_line='echo "E2E-DISK-VDA-PACKED $(cut -c35 /sys/block/vda/device/features)"'
@@ -114,10 +119,7 @@ GUEST
             test "$(console_value disk-mq E2E-DISK-VDB-BYTES)" = 67108864
         check "disk-mq: the guest drives vda with the packed ring (the default)" \
             test "$(console_value disk-mq E2E-DISK-VDA-PACKED)" = 1
-        check "disk-mq (packed ring): mkfs.ext4, files, sync, unmount in the guest" \
-            test "$(console_value disk-mq E2E-DISK-FS-DONE)" = vda
-        check "disk-mq (packed ring): e2fsck -fn on the host is clean" disk_fsck_clean disk-mq "$out/fs-packed.img"
-        check "disk-mq (packed ring): the files' sha256 match on the host" disk_files_match disk-mq "$out/fs-packed.img"
+        disk_fs_checks disk-mq "packed ring" "$out/fs-packed.img"
         check "disk-mq: fio --verify=crc32c, 2 jobs on 2 CPUs: no verify errors" \
             test "$(console_value disk-mq E2E-DISK-FIO-STATUS)" = 0
         busy_queues=$(tr -d '\r' <"$out/disk-mq.console" | awk '/^E2E-DISK-VDB-HCTX / && $3 > 0' | wc -l)
@@ -183,12 +185,7 @@ GUEST
             test "$(console_value disk-split E2E-DISK-VDA-QUEUES)" = 1
         check "disk-split: with packed=off the guest drives vda with the split ring" \
             test "$(console_value disk-split E2E-DISK-VDA-PACKED)" = 0
-        check "disk-split (split ring, cache=none): mkfs.ext4, files, sync, unmount in the guest" \
-            test "$(console_value disk-split E2E-DISK-FS-DONE)" = vda
-        check "disk-split (split ring, cache=none): e2fsck -fn on the host is clean" \
-            disk_fsck_clean disk-split "$direct_dir/fs-split.img"
-        check "disk-split (split ring, cache=none): the files' sha256 match on the host" \
-            disk_files_match disk-split "$direct_dir/fs-split.img"
+        disk_fs_checks disk-split "split ring, cache=none" "$direct_dir/fs-split.img"
         check "disk-split: readonly=on shows as read-only in the guest" test "$(console_value disk-split E2E-DISK-VDB-RO)" = 1
         check "disk-split: readonly=on: the guest's write fails" \
             test "$(console_value disk-split E2E-DISK-VDB-WRITE-STATUS)" -ne 0

@@ -17,6 +17,8 @@
 # runs=R good=G lost=L" (good: at least one ACK and nothing lost; lost: the
 # acknowledged records missing over all runs). Exit status 0 when every run
 # is good.
+# run-in-l1.sh runs scripts with sh: this one needs bash.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -uo pipefail
 if [ $# -lt 3 ]; then
     echo "usage: $0 VMM WORK RUNS [BOOT_TIMEOUT]" >&2
