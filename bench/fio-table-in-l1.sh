@@ -30,13 +30,29 @@ fio_common="--size=256M --time_based --runtime=$runtime --ramp_time=2 --numjobs=
 dd if=/dev/zero of="$image" bs=1M count=256 status=none
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 kvm_counters="exits io_exits mmio_exits halt_exits irq_injections irq_exits"
-kvm_snapshot() { # kvm_snapshot FILE
-    for counter in $kvm_counters; do
-        echo "$counter $(cat "/sys/kernel/debug/kvm/$counter" 2>/dev/null || echo 0)"
-    done >"$1"
+declare -A kvm_before=()
+kvm_read() { # kvm_read COUNTER: its value, with the read builtin (spawning processes in level 1 costs its CPUs)
+    local value=0
+    read -r value 2>/dev/null <"/sys/kernel/debug/kvm/$1" || value=0
+    echo "$value"
 }
-kvm_delta() { # kvm_delta BEFORE AFTER: COUNTER=DELTA...
-    paste "$1" "$2" | awk '{ printf "%s=%d ", $1, $4 - $2 }'
+# handle_console_line NAME LINE: row markers sample KVM's counters; results are reported as they come.
+handle_console_line() {
+    local name=$1 line=${2%$'\r'} row counter delta=
+    case $line in
+        "FIO-ROW-BEGIN "*)
+            for counter in $kvm_counters; do
+                read -r "kvm_before[$counter]" 2>/dev/null <"/sys/kernel/debug/kvm/$counter" || kvm_before[$counter]=0
+            done ;;
+        "FIO-GUEST-TERSE "*) echo "FIO-TERSE $name ${line#FIO-GUEST-TERSE }" ;;
+        "FIO-GUEST-IRQS "*) echo "FIO-GUEST-IRQS $name ${line#FIO-GUEST-IRQS }" ;;
+        "FIO-ROW-END "*)
+            row=${line#FIO-ROW-END }
+            for counter in $kvm_counters; do
+                delta+="$counter=$(($(kvm_read "$counter") - ${kvm_before[$counter]:-0})) "
+            done
+            echo "FIO-KVM $name $row $delta" ;;
+    esac
 }
 
 echo "# level 1: $(nproc) CPUs, $(uname -r); $(qemu-system-x86_64 --version | head -n 1); $(fio --version)"
@@ -60,7 +76,9 @@ for column in "$@"; do
             IFS=: read -r row_name rw bs depth <<<"$row"
             echo "echo FIO-ROW-BEGIN $row_name; before=\$(virtio_irqs); sleep 1"
             echo "line=\$(fio --name=$row_name --filename=/dev/vda --ioengine=libaio --direct=1 --rw=$rw --bs=$bs --iodepth=$depth $fio_common 2>&1 | grep '^3;' | head -n 1)"
-            echo "echo \"FIO-GUEST-IRQS $row_name \$((\$(virtio_irqs) - before))\"; echo \"FIO-ROW-END $row_name\"; echo \"FIO-GUEST-TERSE $row_name \$line\"; sleep 1"
+            # Results before the END marker: this script reports a row when it sees its END, so a
+            # later stall of the test host loses only the rows not yet done.
+            echo "echo \"FIO-GUEST-TERSE $row_name \$line\"; echo \"FIO-GUEST-IRQS $row_name \$((\$(virtio_irqs) - before))\"; echo \"FIO-ROW-END $row_name\"; sleep 1"
         done
         echo 'poweroff -f'
     } >"$work/$name-guest.sh"
@@ -72,28 +90,31 @@ for column in "$@"; do
         "$image,cache=writeback")
     echo "FIO-COLUMN $name $(bash "$repo/tests/e2e/disk-vmm.sh" "${vmm_args[@]:0:6}" --print "${vmm_args[@]:6}")"
     console=$work/$name.console
+    : >"$console"  # exists before the reader below opens it
     timeout 900 bash "$repo/tests/e2e/disk-vmm.sh" "${vmm_args[@]}" </dev/null >"$console" 2>"$work/$name.stderr" &
     pid=$!
-    # Sample KVM's counters at each row's announcement and result, as the console shows them.
-    seen=0
-    while kill -0 "$pid" 2>/dev/null; do
-        markers=$(tr -d '\r' <"$console" | grep -E '^FIO-ROW-(BEGIN|END) ')
-        count=$(printf '%s' "$markers" | grep -c . || true)
-        while [ "$seen" -lt "$count" ]; do
-            seen=$((seen + 1))
-            read -r marker row_name <<<"$(printf '%s\n' "$markers" | sed -n "${seen}p")"
-            if [ "$marker" = FIO-ROW-BEGIN ]; then
-                kvm_snapshot "$work/kvm-$row_name.before"
-            else
-                kvm_snapshot "$work/kvm-$row_name.after"
-                echo "FIO-KVM $name $row_name $(kvm_delta "$work/kvm-$row_name.before" "$work/kvm-$row_name.after")"
-            fi
-        done
-        sleep 0.1
+    # Follow the console with bash's read (no process per line): KVM's counters are sampled when a row's
+    # announcement and its result appear, within a quarter second.
+    exec 4<"$console"
+    partial=
+    while :; do
+        chunk=
+        if IFS= read -r chunk <&4; then
+            handle_console_line "$name" "$partial$chunk"
+            partial=
+            continue
+        fi
+        partial+=$chunk
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.25
     done
+    while IFS= read -r chunk <&4 || [ -n "$chunk" ]; do
+        handle_console_line "$name" "$partial$chunk"
+        partial= chunk=
+    done
+    exec 4<&-
     wait "$pid"
     echo "# $name: exit status $?"
-    tr -d '\r' <"$console" | sed -n "s/^FIO-GUEST-TERSE /FIO-TERSE $name /p; s/^FIO-GUEST-IRQS /FIO-GUEST-IRQS $name /p"
     sed "s/^/FIO-STATS $name /" "$work/$name.stderr"
 done
 rm -f "$image"

@@ -20,7 +20,7 @@ boots=0
 echo E2E-SESSION-BEGIN
 . "$repo/tests/e2e/session-lib.sh"
 . "$repo/tests/e2e/disk-checks.sh"
-echo "# $boots guests booted"
+echo "# $boots guests booted; removing $out"
 rm -rf "$out"
 echo E2E-SESSION-END
 exit $failed
