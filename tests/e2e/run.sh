@@ -225,6 +225,8 @@ if ! bash tests/testhost/build-guest-disk.sh >"$work/build-guest-disk.log" 2>&1;
     note <"$work/build-guest-disk.log"
     not_ok "the disk guest builds (tests/testhost/build-guest-disk.sh)"
 fi
+# The kill -9 durability check must be able to fail: natively, against a fake VMM that lies about flushes.
+bash tests/e2e/disk-durability-selftest.sh "$work" || failed=1
 bash scripts/extract-vmlinux.sh "$vmlinuz" "$work/vmlinux" >"$work/extract.log" 2>&1 ||
     { note <"$work/extract.log"; not_ok "extract-vmlinux.sh makes a PVH vmlinux"; }
 chmod 644 "$work/vmlinux" 2>/dev/null
