@@ -24,7 +24,15 @@ vmlinuz=$repo/build/guest/vmlinuz
 mkdir -p "$work" /run/fio-bench
 image=/run/fio-bench/disk.img
 rows="randread-4k-qd1:randread:4k:1 randread-4k-qd32:randread:4k:32 randwrite-4k-qd1:randwrite:4k:1
-randwrite-4k-qd32:randwrite:4k:32 read-512k-qd4:read:512k:4 write-512k-qd4:write:512k:4"
+randwrite-4k-qd32:randwrite:4k:32 write-512k-qd4:write:512k:4 read-512k-qd4:read:512k:4"
+# KESTREL_BENCH_FIO_ROWS="NAME..." measures only those rows (e.g. one the test host crashed on).
+if [ -n "${KESTREL_BENCH_FIO_ROWS:-}" ]; then
+    wanted_rows=
+    for row in $rows; do
+        case " $KESTREL_BENCH_FIO_ROWS " in *" ${row%%:*} "*) wanted_rows="$wanted_rows $row" ;; esac
+    done
+    rows=$wanted_rows
+fi
 fio_common="--size=256M --time_based --runtime=$runtime --ramp_time=2 --numjobs=1 --group_reporting --output-format=terse --terse-version=3"
 
 dd if=/dev/zero of="$image" bs=1M count=256 status=none

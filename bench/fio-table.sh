@@ -13,7 +13,7 @@
 # Environment: KESTREL_BENCH_FIO_RUNTIME (seconds per row after a 2 s ramp,
 # 10), KESTREL_BENCH_FIO_COLUMNS (default "host kestrel qemu"; kestrel is left
 # out, with a note, when `kestrel run --help` has no --disk),
-# KESTREL_BENCH_L1_SMP (2).
+# KESTREL_BENCH_L1_SMP (2), KESTREL_BENCH_FIO_ROWS (a subset of the row names, e.g. "read-512k-qd4").
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
