@@ -9,14 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "arch/x86/e820.h"
 #include "arch/x86/layout.h"
 #include "arch/x86/regs.h"
 #include "arch/x86/vcpu_setup.h"
-#include "backends/disk_image.h"
 #include "boot/boot.h"
 #include "bus/io_bus.h"
 #include "devices/acpi_pm.h"
@@ -38,6 +36,7 @@
 #include "util/process_memory.h"
 #include "virtio/virtio_pci.h"
 #include "vcpu_loop.h"
+#include "vm_disks.h"
 #include "vm_stop.h"
 
 _Static_assert(CLI_DISK_MAX_QUEUES == VIRTIO_PCI_MAX_QUEUES, "--disk queues= is bounded by the transport's limit");
@@ -125,45 +124,6 @@ static void platform_request_stop(void *opaque, enum platform_stop_reason reason
 }
 
 /*
- * One image given twice would be one file under two devices; its second open
- * would fail on the first's lock (or share it, both read-only) with a message
- * that blames another process. stat before open, so that case reads clearly.
- */
-static int check_not_open_already(const struct vmm *vmm, const char *path, struct error *error)
-{
-    struct stat wanted;
-    if (stat(path, &wanted) < 0)
-        return 0; /* disk_image_open reports it */
-    for (unsigned i = 0; i < vmm->disks_opened; i++) {
-        struct stat opened;
-        if (fstat(vmm->disk_images[i].fd, &opened) == 0 && opened.st_dev == wanted.st_dev &&
-            opened.st_ino == wanted.st_ino)
-            return error_set(error, EXIT_STATUS_USAGE, "disk image %s is given twice (--disk %s and --disk %s)", path,
-                             vmm->config->disks[i].path, path);
-    }
-    return 0;
-}
-
-static int open_disks(struct vmm *vmm, struct error *error)
-{
-    const struct vm_config *config = vmm->config;
-    for (unsigned i = 0; i < config->disk_count; i++) {
-        const struct disk_spec *spec = &config->disks[i];
-        if (check_not_open_already(vmm, spec->path, error) < 0)
-            return -1;
-        const struct disk_image_options options = {
-            .path = spec->path,
-            .read_only = spec->read_only,
-            .cache = spec->cache,
-        };
-        if (disk_image_open(&vmm->disk_images[i], &options, error) < 0)
-            return -1;
-        vmm->disks_opened++;
-    }
-    return 0;
-}
-
-/*
  * The user's input, checked in an order that does not depend on the host:
  * memory size, --cpus against KVM's limit (when /dev/kvm opens at all), then
  * the kernel, initrd and command line, then the disk images in --disk order,
@@ -195,7 +155,7 @@ static int check_input_and_load(struct vmm *vmm, struct error *error)
     };
     if (boot_load(&vmm->memory, &request, &vmm->boot_entry, error) < 0)
         return -1;
-    if (open_disks(vmm, error) < 0)
+    if (vm_disks_open(config, vmm->disk_images, &vmm->disks_opened, error) < 0)
         return -1;
     /* The console file is user input too; a stdio console goes raw only here, just before use. */
     vmm->platform = (struct platform){
@@ -459,8 +419,7 @@ static void destroy(struct vmm *vmm)
         serial_destroy(&vmm->serial);
     if (vmm->console_open)
         console_close(&vmm->console);
-    for (unsigned i = 0; i < vmm->disks_opened; i++)
-        disk_image_close(&vmm->disk_images[i]);
+    vm_disks_close(vmm->disk_images, &vmm->disks_opened);
     if (vmm->routing_ready)
         gsi_routing_destroy(&vmm->routing);
     if (vmm->vm.fd >= 0)
