@@ -34,8 +34,12 @@
 #include "pci/pci_host_bridge.h"
 #include "util/log.h"
 #include "util/process_memory.h"
+#include "virtio/virtio_pci.h"
 #include "vcpu_loop.h"
+#include "vm_disks.h"
 #include "vm_stop.h"
+
+_Static_assert(CLI_DISK_MAX_QUEUES == VIRTIO_PCI_MAX_QUEUES, "--disk queues= is bounded by the transport's limit");
 
 struct vmm {
     const struct vm_config *config;
@@ -44,6 +48,8 @@ struct vmm {
     struct guest_memory memory;
     bool memory_created;
     struct boot_entry boot_entry;
+    struct disk_image disk_images[CLI_MAX_DISKS]; /* one per --disk, in order; the blk devices stand on them */
+    unsigned disks_opened;
     struct boot_peak_memory load_peak;
     struct kvm_system kvm;
     struct kvm_vm vm;
@@ -120,7 +126,8 @@ static void platform_request_stop(void *opaque, enum platform_stop_reason reason
 /*
  * The user's input, checked in an order that does not depend on the host:
  * memory size, --cpus against KVM's limit (when /dev/kvm opens at all), then
- * the kernel, initrd and command line, then the console file. A missing
+ * the kernel, initrd and command line, then the disk images in --disk order,
+ * then the console file. A missing
  * /dev/kvm is reported only after those, so bad usage reads the same on
  * hosts with and without KVM.
  */
@@ -147,6 +154,8 @@ static int check_input_and_load(struct vmm *vmm, struct error *error)
         .peak = config->stats ? &vmm->load_peak : NULL,
     };
     if (boot_load(&vmm->memory, &request, &vmm->boot_entry, error) < 0)
+        return -1;
+    if (vm_disks_open(config, vmm->disk_images, &vmm->disks_opened, error) < 0)
         return -1;
     /* The console file is user input too; a stdio console goes raw only here, just before use. */
     vmm->platform = (struct platform){
@@ -410,6 +419,7 @@ static void destroy(struct vmm *vmm)
         serial_destroy(&vmm->serial);
     if (vmm->console_open)
         console_close(&vmm->console);
+    vm_disks_close(vmm->disk_images, &vmm->disks_opened);
     if (vmm->routing_ready)
         gsi_routing_destroy(&vmm->routing);
     if (vmm->vm.fd >= 0)
