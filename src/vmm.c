@@ -37,6 +37,7 @@
 #include "virtio/virtio_pci.h"
 #include "vcpu_loop.h"
 #include "vm_disks.h"
+#include "vmm_blk.h"
 #include "vm_stop.h"
 
 _Static_assert(CLI_DISK_MAX_QUEUES == VIRTIO_PCI_MAX_QUEUES, "--disk queues= is bounded by the transport's limit");
@@ -50,6 +51,7 @@ struct vmm {
     struct boot_entry boot_entry;
     struct disk_image disk_images[CLI_MAX_DISKS]; /* one per --disk, in order; the blk devices stand on them */
     unsigned disks_opened;
+    struct vmm_blk_devices blk_devices; /* one virtio-blk per --disk, on disk_images */
     struct boot_peak_memory load_peak;
     struct kvm_system kvm;
     struct kvm_vm vm;
@@ -273,6 +275,16 @@ static int create_devices(struct vmm *vmm, struct error *error)
         return -1;
     if (create_pci(vmm, error) < 0)
         return -1;
+    const struct vmm_blk_context blk = {
+        .config = vmm->config,
+        .images = vmm->disk_images,
+        .memory = &vmm->memory,
+        .vm = &vmm->vm,
+        .routing = &vmm->routing,
+        .bus = &vmm->pci,
+    };
+    if (vmm_blk_create(&vmm->blk_devices, &blk, error) < 0)
+        return -1;
     return console_start_input(&vmm->console, &vmm->serial, error);
 }
 
@@ -405,6 +417,8 @@ static void destroy(struct vmm *vmm)
     free(vmm->vcpus);
     free(vmm->loops);
     free(vmm->threads);
+    /* The I/O threads stop (their I/O drained) while guest memory, the images and KVM's routes still exist. */
+    vmm_blk_destroy(&vmm->blk_devices);
     if (vmm->pci_created)
         pci_bus_destroy(&vmm->pci);
     if (vmm->pvpanic_created)
