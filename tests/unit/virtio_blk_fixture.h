@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 
 #include "arch/x86/layout.h"
@@ -68,7 +69,9 @@ struct blk_fixture {
     struct guest_memory memory;
     struct guest_allocator allocator;
     struct disk_scratch scratch;
-    struct disk_image image;
+    struct disk_image image;  /* the scratch image, when the fixture made it */
+    bool owns_image;
+    int interrupt_fd;         /* written at every MSI-X message when >= 0, as KVM's irqfd would raise it */
     struct virtio_blk device;
     pthread_mutex_t lock;
     unsigned deliveries[BLK_FIXTURE_MAX_QUEUES + 1]; /* per MSI-X vector, guarded by lock */
@@ -95,6 +98,8 @@ static inline void blk_fixture_vector_signal(void *opaque, unsigned vector, uint
     if (vector <= BLK_FIXTURE_MAX_QUEUES)
         fixture->deliveries[vector]++;
     pthread_mutex_unlock(&fixture->lock);
+    if (fixture->interrupt_fd >= 0 && eventfd_write(fixture->interrupt_fd, 1) < 0)
+        abort();
 }
 
 static const struct pci_ioeventfd_ops blk_fixture_ioeventfd_ops = {
@@ -152,27 +157,27 @@ static inline uint64_t blk_offered_features(struct blk_fixture *fixture)
     return low | blk_bar_read(fixture, BLK_COMMON_DEVICE_FEATURE, 4) << 32;
 }
 
-/* NULL when the scratch image cannot be made (the caller skips). */
-static inline struct blk_fixture *blk_fixture_create(const struct blk_fixture_options *options)
+/*
+ * The machine around `image` (open; the caller keeps it): bus, device with
+ * queues of at most 64 entries (`queue_size` 0) or `queue_size`, BAR mapped,
+ * MSI-X enabled. Aborts on failure (a test bug).
+ */
+static inline void blk_fixture_build(struct blk_fixture *fixture, struct disk_image *image,
+                                     const struct blk_fixture_options *options, uint16_t queue_size)
 {
-    struct blk_fixture *fixture = calloc(1, sizeof(*fixture));
     struct error error;
-    if (!fixture || harness_guest_memory_create(&fixture->memory, BLK_FIXTURE_RAM, &error) < 0)
+    if (harness_guest_memory_create(&fixture->memory, BLK_FIXTURE_RAM, &error) < 0)
         abort();
+    fixture->interrupt_fd = -1;
     pthread_mutex_init(&fixture->lock, NULL);
     guest_allocator_init(&fixture->allocator, &fixture->memory);
-    if (disk_scratch_create(&fixture->scratch, options->image_size, !options->sparse) != 0)
-        abort();
-    const struct disk_image_options image_options = {.path = fixture->scratch.path, .read_only = options->read_only};
-    if (disk_image_open(&fixture->image, &image_options, &error) < 0)
-        abort();
     pci_fixture_bus_create(&fixture->pio, &fixture->mmio, &fixture->bus, &fixture->host_bridge);
     unsigned queues = options->queues ? options->queues : 1;
     const struct virtio_blk_options blk_options = {
-        .image = &fixture->image,
+        .image = image,
         .queue_count = queues,
         .io_thread_count = options->io_threads ? options->io_threads : 1,
-        .queue_size = 64,
+        .queue_size = queue_size ? queue_size : 64,
         .serial = options->serial,
         .packed = true,
         .poll_us = options->poll_us,
@@ -200,6 +205,30 @@ static inline struct blk_fixture *blk_fixture_create(const struct blk_fixture_op
         }
         offset = blk_ecam_read(fixture, offset + 1, 1);
     }
+}
+
+static inline struct blk_fixture *blk_fixture_create_on(struct disk_image *image,
+                                                        const struct blk_fixture_options *options, uint16_t queue_size)
+{
+    struct blk_fixture *fixture = calloc(1, sizeof(*fixture));
+    if (!fixture)
+        abort();
+    blk_fixture_build(fixture, image, options, queue_size);
+    return fixture;
+}
+
+/* The machine over a fresh scratch image (patterned unless options->sparse), which the fixture owns. */
+static inline struct blk_fixture *blk_fixture_create(const struct blk_fixture_options *options)
+{
+    struct blk_fixture *fixture = calloc(1, sizeof(*fixture));
+    struct error error;
+    if (!fixture || disk_scratch_create(&fixture->scratch, options->image_size, !options->sparse) != 0)
+        abort();
+    const struct disk_image_options image_options = {.path = fixture->scratch.path, .read_only = options->read_only};
+    if (disk_image_open(&fixture->image, &image_options, &error) < 0)
+        abort();
+    fixture->owns_image = true;
+    blk_fixture_build(fixture, &fixture->image, options, 0);
     return fixture;
 }
 
@@ -209,10 +238,14 @@ static inline void blk_fixture_destroy(struct blk_fixture *fixture)
     for (unsigned i = 0; i < fixture->driver_count; i++)
         virtq_driver_destroy(&fixture->drivers[i]);
     pci_bus_destroy(&fixture->bus);
-    disk_image_close(&fixture->image);
-    disk_scratch_remove(&fixture->scratch);
+    if (fixture->owns_image) {
+        disk_image_close(&fixture->image);
+        disk_scratch_remove(&fixture->scratch);
+    }
     guest_memory_destroy(&fixture->memory);
     pthread_mutex_destroy(&fixture->lock);
+    if (fixture->interrupt_fd >= 0)
+        close(fixture->interrupt_fd);
     free(fixture);
 }
 
