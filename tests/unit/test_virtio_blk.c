@@ -53,9 +53,9 @@ static int teardown(void **state)
 static void test_identity_and_config(void **state)
 {
     struct blk_fixture *fixture = ((struct test_state *)*state)->fixture;
-    assert_int_equal(blk_ecam_read(fixture, PCI_VENDOR_ID, 2), 0x1af4);
-    assert_int_equal(blk_ecam_read(fixture, PCI_DEVICE_ID, 2), 0x1042);
-    assert_int_equal(blk_ecam_read(fixture, 0x08, 4) >> 8, 0x018000);
+    assert_int_equal(virtio_pci_guest_ecam_read(&fixture->guest, PCI_VENDOR_ID, 2), 0x1af4);
+    assert_int_equal(virtio_pci_guest_ecam_read(&fixture->guest, PCI_DEVICE_ID, 2), 0x1042);
+    assert_int_equal(virtio_pci_guest_ecam_read(&fixture->guest, 0x08, 4) >> 8, 0x018000);
     uint64_t offered = blk_offered_features(fixture);
     const unsigned wanted[] = {VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_TOPOLOGY,
                                VIRTIO_BLK_F_MQ, VIRTIO_BLK_F_DISCARD, VIRTIO_BLK_F_WRITE_ZEROES, VIRTIO_F_VERSION_1,
@@ -75,7 +75,7 @@ static void test_identity_and_config(void **state)
     assert_int_equal(blk_config_read(fixture, offsetof(struct virtio_blk_config, max_write_zeroes_seg), 4), 1);
     assert_int_equal(blk_config_read(fixture, offsetof(struct virtio_blk_config, write_zeroes_may_unmap), 1), 1);
     /* Config writes are ignored. */
-    blk_bar_write(fixture, VIRTIO_PCI_DEVICE_OFFSET, 0x1234, 8);
+    virtio_pci_guest_bar_write(&fixture->guest, VIRTIO_PCI_DEVICE_OFFSET, 0x1234, 8);
     assert_int_equal(blk_config_read(fixture, 0, 8), IMAGE_SIZE / 512);
 }
 

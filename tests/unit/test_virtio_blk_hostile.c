@@ -260,15 +260,15 @@ static void test_chain_outside_ram_breaks_the_queue(void **state)
     const struct virtq_driver_request request = {&readable, 1, writable, 2, false};
     assert_int_equal(virtq_driver_add(&fixture->drivers[0], &request, 1), 0);
     blk_notify(fixture, 0);
-    for (unsigned waited = 0; waited < 10000 && !(blk_status(fixture) & VIRTIO_CONFIG_S_NEEDS_RESET); waited++)
+    for (unsigned waited = 0; waited < 10000 && !(virtio_pci_guest_status(&fixture->guest) & VIRTIO_CONFIG_S_NEEDS_RESET); waited++)
         usleep(1000);
-    assert_true(blk_status(fixture) & VIRTIO_CONFIG_S_NEEDS_RESET);
+    assert_true(virtio_pci_guest_status(&fixture->guest) & VIRTIO_CONFIG_S_NEEDS_RESET);
     assert_int_equal(*(uint8_t *)blk_host(fixture, status, 1), 0);
     /* The config interrupt (vector 0) told the driver. */
     assert_true(blk_fixture_deliveries(fixture, 0) >= 1);
     /* A reset brings it back. */
-    blk_bar_write(fixture, BLK_COMMON_STATUS, 0, 1);
-    assert_int_equal(blk_status(fixture), 0);
+    virtio_pci_guest_bar_write(&fixture->guest, COMMON_STATUS, 0, 1);
+    assert_int_equal(virtio_pci_guest_status(&fixture->guest), 0);
     assert_true(blk_fixture_start(fixture, VIRTQ_LAYOUT_SPLIT, 1, 64, 0) & VIRTIO_CONFIG_S_DRIVER_OK);
     assert_device_alive(fixture);
 }

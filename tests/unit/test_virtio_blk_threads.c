@@ -45,8 +45,8 @@ static void test_reset_with_requests_in_flight(enum virtq_layout layout)
     while (atomic_load(&slow_completions) == 0)
         usleep(100);
     /* The reset returns only when the I/O threads stopped and nothing is in the kernel. */
-    blk_bar_write(fixture, BLK_COMMON_STATUS, 0, 1);
-    assert_int_equal(blk_status(fixture), 0);
+    virtio_pci_guest_bar_write(&fixture->guest, COMMON_STATUS, 0, 1);
+    assert_int_equal(virtio_pci_guest_status(&fixture->guest), 0);
     unsigned after_reset = atomic_load(&slow_completions);
     assert_true(after_reset < COUNT * 2);
     /* Nothing completes into the old rings any more. */

@@ -30,22 +30,11 @@
 #include "pci/pci_bus.h"
 #include "pci/pci_host_bridge.h"
 #include "pci_fixture.h"
+#include "virtio_pci_guest.h"
 
 enum {
     BLK_FIXTURE_SLOT = 1,
     BLK_FIXTURE_MAX_QUEUES = 4,
-    BLK_COMMON_DEVICE_FEATURE_SELECT = 0x00,
-    BLK_COMMON_DEVICE_FEATURE = 0x04,
-    BLK_COMMON_DRIVER_FEATURE_SELECT = 0x08,
-    BLK_COMMON_DRIVER_FEATURE = 0x0c,
-    BLK_COMMON_MSIX_CONFIG = 0x10,
-    BLK_COMMON_STATUS = 0x14,
-    BLK_COMMON_QUEUE_SELECT = 0x16,
-    BLK_COMMON_QUEUE_SIZE = 0x18,
-    BLK_COMMON_QUEUE_MSIX_VECTOR = 0x1a,
-    BLK_COMMON_QUEUE_ENABLE = 0x1c,
-    BLK_COMMON_QUEUE_NOTIFY_OFF = 0x1e,
-    BLK_COMMON_QUEUE_DESC = 0x20,
 };
 #define BLK_FIXTURE_BAR 0xc0000000ull
 #define BLK_FIXTURE_RAM (16ull << 20)
@@ -73,6 +62,7 @@ struct blk_fixture {
     bool owns_image;
     int interrupt_fd;         /* written at every MSI-X message when >= 0, as KVM's irqfd would raise it */
     struct virtio_blk device;
+    struct virtio_pci_guest guest; /* the driver's view of the device */
     pthread_mutex_t lock;
     unsigned deliveries[BLK_FIXTURE_MAX_QUEUES + 1]; /* per MSI-X vector, guarded by lock */
     struct virtq_driver drivers[BLK_FIXTURE_MAX_QUEUES];
@@ -120,41 +110,17 @@ static inline unsigned blk_fixture_deliveries(struct blk_fixture *fixture, unsig
     return count;
 }
 
-static inline void blk_ecam_write(struct blk_fixture *fixture, unsigned offset, uint32_t value, uint32_t size)
-{
-    io_bus_write(&fixture->mmio, LAYOUT_PCI_ECAM_START + ((uint64_t)BLK_FIXTURE_SLOT << 15 | offset), &value, size);
-}
-
-static inline uint32_t blk_ecam_read(struct blk_fixture *fixture, unsigned offset, uint32_t size)
-{
-    uint32_t value = 0;
-    io_bus_read(&fixture->mmio, LAYOUT_PCI_ECAM_START + ((uint64_t)BLK_FIXTURE_SLOT << 15 | offset), &value, size);
-    return value;
-}
-
-static inline uint64_t blk_bar_read(struct blk_fixture *fixture, uint64_t offset, uint32_t size)
-{
-    uint64_t value = 0;
-    io_bus_read(&fixture->mmio, BLK_FIXTURE_BAR + offset, &value, size);
-    return value;
-}
-
-static inline void blk_bar_write(struct blk_fixture *fixture, uint64_t offset, uint64_t value, uint32_t size)
-{
-    io_bus_write(&fixture->mmio, BLK_FIXTURE_BAR + offset, &value, size);
-}
-
 static inline uint64_t blk_config_read(struct blk_fixture *fixture, uint32_t offset, uint32_t size)
 {
-    return blk_bar_read(fixture, VIRTIO_PCI_DEVICE_OFFSET + offset, size);
+    return virtio_pci_guest_bar_read(&fixture->guest, VIRTIO_PCI_DEVICE_OFFSET + offset, size);
 }
 
 static inline uint64_t blk_offered_features(struct blk_fixture *fixture)
 {
-    blk_bar_write(fixture, BLK_COMMON_DEVICE_FEATURE_SELECT, 0, 4);
-    uint64_t low = blk_bar_read(fixture, BLK_COMMON_DEVICE_FEATURE, 4);
-    blk_bar_write(fixture, BLK_COMMON_DEVICE_FEATURE_SELECT, 1, 4);
-    return low | blk_bar_read(fixture, BLK_COMMON_DEVICE_FEATURE, 4) << 32;
+    virtio_pci_guest_bar_write(&fixture->guest, COMMON_DEVICE_FEATURE_SELECT, 0, 4);
+    uint64_t low = virtio_pci_guest_bar_read(&fixture->guest, COMMON_DEVICE_FEATURE, 4);
+    virtio_pci_guest_bar_write(&fixture->guest, COMMON_DEVICE_FEATURE_SELECT, 1, 4);
+    return low | virtio_pci_guest_bar_read(&fixture->guest, COMMON_DEVICE_FEATURE, 4) << 32;
 }
 
 /*
@@ -186,25 +152,9 @@ static inline void blk_fixture_build(struct blk_fixture *fixture, struct disk_im
                         &blk_fixture_delivery, fixture, &error) < 0 ||
         pci_bus_add_device(&fixture->bus, &fixture->device.transport.pci, BLK_FIXTURE_SLOT, &error) < 0)
         abort();
-    blk_ecam_write(fixture, PCI_BASE_ADDRESS_0, (uint32_t)BLK_FIXTURE_BAR, 4);
-    blk_ecam_write(fixture, PCI_BASE_ADDRESS_0 + 4, 0, 4);
-    blk_ecam_write(fixture, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
-    for (unsigned v = 0; v <= queues; v++) {
-        uint64_t entry = VIRTIO_PCI_MSIX_TABLE_OFFSET + 16ull * v;
-        blk_bar_write(fixture, entry, 0xfee00000u, 4);
-        blk_bar_write(fixture, entry + 4, 0, 4);
-        blk_bar_write(fixture, entry + 8, 0x40 + v, 4);
-        blk_bar_write(fixture, entry + 12, 0, 4);
-    }
-    /* MSI-X enable: the capability's message control (capability found by walking the list). */
-    unsigned offset = blk_ecam_read(fixture, PCI_CAPABILITY_LIST, 1);
-    for (unsigned steps = 0; offset != 0 && steps < 48; steps++) {
-        if (blk_ecam_read(fixture, offset, 1) == 0x11) {
-            blk_ecam_write(fixture, offset + 2, 0x8000, 2);
-            break;
-        }
-        offset = blk_ecam_read(fixture, offset + 1, 1);
-    }
+    fixture->guest = (struct virtio_pci_guest){&fixture->mmio, BLK_FIXTURE_SLOT, BLK_FIXTURE_BAR};
+    virtio_pci_guest_map(&fixture->guest);
+    virtio_pci_guest_enable_msix(&fixture->guest, queues);
 }
 
 static inline struct blk_fixture *blk_fixture_create_on(struct disk_image *image,
@@ -249,11 +199,6 @@ static inline void blk_fixture_destroy(struct blk_fixture *fixture)
     free(fixture);
 }
 
-static inline uint8_t blk_status(struct blk_fixture *fixture)
-{
-    return (uint8_t)blk_bar_read(fixture, BLK_COMMON_STATUS, 1);
-}
-
 /*
  * The driver's initialisation: features (VERSION_1 | device bits | `extra`),
  * `queues` queues of `size` on `layout` with vector q + 1, DRIVER_OK.
@@ -268,15 +213,9 @@ static inline uint8_t blk_fixture_start(struct blk_fixture *fixture, enum virtq_
     if (layout == VIRTQ_LAYOUT_PACKED)
         features |= 1ull << VIRTIO_F_RING_PACKED;
     features |= 1ull << VIRTIO_F_VERSION_1;
-    blk_bar_write(fixture, BLK_COMMON_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE, 1);
-    blk_bar_write(fixture, BLK_COMMON_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER, 1);
-    for (uint32_t half = 0; half < 2; half++) {
-        blk_bar_write(fixture, BLK_COMMON_DRIVER_FEATURE_SELECT, half, 4);
-        blk_bar_write(fixture, BLK_COMMON_DRIVER_FEATURE, (uint32_t)(features >> (32 * half)), 4);
-    }
-    blk_bar_write(fixture, BLK_COMMON_STATUS,
-                  VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK, 1);
-    blk_bar_write(fixture, BLK_COMMON_MSIX_CONFIG, 0, 2);
+    const struct virtio_pci_guest *guest = &fixture->guest;
+    virtio_pci_guest_negotiate(guest, features);
+    virtio_pci_guest_bar_write(guest, COMMON_MSIX_CONFIG, 0, 2);
     for (unsigned q = 0; q < queues; q++) {
         const struct virtq_driver_options options = {
             .layout = layout,
@@ -287,19 +226,10 @@ static inline uint8_t blk_fixture_start(struct blk_fixture *fixture, enum virtq_
         if (virtq_driver_init(&fixture->drivers[q], &fixture->allocator, &options) < 0)
             abort();
         fixture->driver_count = q + 1;
-        const struct virtq_config *rings = &fixture->drivers[q].config;
-        blk_bar_write(fixture, BLK_COMMON_QUEUE_SELECT, q, 2);
-        blk_bar_write(fixture, BLK_COMMON_QUEUE_SIZE, rings->size, 2);
-        const uint64_t addresses[3] = {rings->desc_gpa, rings->driver_gpa, rings->device_gpa};
-        for (unsigned i = 0; i < 3; i++) {
-            blk_bar_write(fixture, BLK_COMMON_QUEUE_DESC + 8 * i, (uint32_t)addresses[i], 4);
-            blk_bar_write(fixture, BLK_COMMON_QUEUE_DESC + 8 * i + 4, (uint32_t)(addresses[i] >> 32), 4);
-        }
-        blk_bar_write(fixture, BLK_COMMON_QUEUE_MSIX_VECTOR, q + 1, 2);
-        blk_bar_write(fixture, BLK_COMMON_QUEUE_ENABLE, 1, 2);
+        virtio_pci_guest_setup_queue(guest, (uint16_t)q, &fixture->drivers[q].config, (uint16_t)(q + 1));
     }
-    blk_bar_write(fixture, BLK_COMMON_STATUS, blk_status(fixture) | VIRTIO_CONFIG_S_DRIVER_OK, 1);
-    return blk_status(fixture);
+    virtio_pci_guest_driver_ok(guest);
+    return virtio_pci_guest_status(guest);
 }
 
 /* Guest buffers of one request: header, data, status; host pointers for checking. */
@@ -338,9 +268,7 @@ static inline void blk_io_alloc(struct blk_fixture *fixture, struct blk_io *io, 
 static inline void blk_notify(struct blk_fixture *fixture, unsigned queue)
 {
     virtq_driver_publish(&fixture->drivers[queue]);
-    blk_bar_write(fixture, BLK_COMMON_QUEUE_SELECT, queue, 2);
-    uint64_t notify_off = blk_bar_read(fixture, BLK_COMMON_QUEUE_NOTIFY_OFF, 2);
-    blk_bar_write(fixture, VIRTIO_PCI_NOTIFY_OFFSET + notify_off * VIRTIO_PCI_NOTIFY_MULTIPLIER, queue, 2);
+    virtio_pci_guest_notify(&fixture->guest, (uint16_t)queue);
 }
 
 /* Adds the request as Linux builds it: header, then data (writable for IN and GET_ID), then status; and kicks. */
