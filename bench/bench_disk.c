@@ -23,7 +23,7 @@
 #include "backends/disk_engine.h"
 #include "unit/virtio_blk_fixture.h"
 
-enum { BLOCK = 4096, MAX_DEPTH = 32, ROUNDS = 5 };
+enum { BLOCK = 4096, MAX_DEPTH = 32, ROUNDS = 5, POLL_US = 32 };
 static const uint64_t FILE_SIZE = 256ull << 20;
 
 static uint64_t now_ns(void)
@@ -183,9 +183,9 @@ static double run_device(struct blk_fixture *fixture, struct device_slot *slots,
     return count / ((now_ns() - start) / 1e9);
 }
 
-static struct blk_fixture *device_create(struct disk_image *image, struct device_slot *slots)
+static struct blk_fixture *device_create(struct disk_image *image, struct device_slot *slots, unsigned poll_us)
 {
-    const struct blk_fixture_options options = {.queues = 1, .io_threads = 1};
+    const struct blk_fixture_options options = {.queues = 1, .io_threads = 1, .poll_us = poll_us};
     struct blk_fixture *fixture = blk_fixture_create_on(image, &options, 256);
     fixture->interrupt_fd = eventfd(0, EFD_CLOEXEC);
     uint64_t features = 1ull << VIRTIO_RING_F_EVENT_IDX | 1ull << VIRTIO_RING_F_INDIRECT_DESC;
@@ -203,6 +203,13 @@ static int compare_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* Sorts `rates` (ROUNDS of them) and returns the middle one. */
+static double median(double *rates)
+{
+    qsort(rates, ROUNDS, sizeof(double), compare_double);
+    return rates[ROUNDS / 2];
 }
 
 static int create_file(const char *path)
@@ -249,28 +256,30 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_disk: engine setup failed\n");
         return 1;
     }
-    printf("4 KiB random reads, %s, 256 MiB file in %s, median of %d rounds\n\n", mode, directory, ROUNDS);
-    struct device_slot slots[MAX_DEPTH];
-    struct blk_fixture *device = device_create(&image, slots);
-    printf("| queue depth | engine (reads/s) | device path (reads/s) | raw liburing (reads/s) | engine / raw | device / raw |\n"
-           "|---:|---:|---:|---:|---:|---:|\n");
+    printf("4 KiB random reads, %s, 256 MiB file in %s, median of %d rounds; reads/s (ratio to raw)\n\n", mode,
+           directory, ROUNDS);
+    struct device_slot slots[MAX_DEPTH], polling_slots[MAX_DEPTH];
+    struct blk_fixture *device = device_create(&image, slots, 0);
+    struct blk_fixture *polling = device_create(&image, polling_slots, POLL_US);
+    printf("| queue depth | raw liburing (reads/s) | engine | device path | device path, poll_us=%u |\n"
+           "|---:|---:|---:|---:|---:|\n", POLL_US);
     const unsigned depths[] = { 1, 32 };
     for (unsigned d = 0; d < 2; d++) {
         unsigned count = (depths[d] == 1 ? 20000 : 100000) / (quick ? 10 : 1);
-        double engine_rates[ROUNDS], device_rates[ROUNDS], raw_rates[ROUNDS];
+        double raw[ROUNDS], engine_rates[ROUNDS], device_rates[ROUNDS], polling_rates[ROUNDS];
         for (unsigned round = 0; round < ROUNDS; round++) {
-            raw_rates[round] = run_raw(image.fd, depths[d], count);
+            raw[round] = run_raw(image.fd, depths[d], count);
             engine_rates[round] = run_engine(engine, depths[d], count);
             device_rates[round] = run_device(device, slots, depths[d], count);
+            polling_rates[round] = run_device(polling, polling_slots, depths[d], count);
         }
-        qsort(engine_rates, ROUNDS, sizeof(double), compare_double);
-        qsort(device_rates, ROUNDS, sizeof(double), compare_double);
-        qsort(raw_rates, ROUNDS, sizeof(double), compare_double);
-        double engine_median = engine_rates[ROUNDS / 2], device_median = device_rates[ROUNDS / 2];
-        double raw_median = raw_rates[ROUNDS / 2];
-        printf("| %u | %.0f | %.0f | %.0f | %.3f | %.3f |\n", depths[d], engine_median, device_median, raw_median,
-               engine_median / raw_median, device_median / raw_median);
+        double raw_median = median(raw), engine_median = median(engine_rates);
+        double device_median = median(device_rates), polling_median = median(polling_rates);
+        printf("| %u | %.0f | %.0f (%.3f) | %.0f (%.3f) | %.0f (%.3f) |\n", depths[d], raw_median, engine_median,
+               engine_median / raw_median, device_median, device_median / raw_median, polling_median,
+               polling_median / raw_median);
     }
+    blk_fixture_destroy(polling);
     blk_fixture_destroy(device);
     disk_engine_destroy(engine);
     disk_image_close(&image);

@@ -119,22 +119,33 @@ static enum pop_outcome pop_all(struct virtio_blk_io_thread *thread, unsigned qu
     return POP_BUDGET_SPENT;
 }
 
-static void reap_now(struct virtio_blk_io_thread *thread)
+/* Submits what is queued and completes what is done, without sleeping; returns the completions. */
+static unsigned reap_now(struct virtio_blk_io_thread *thread)
 {
     struct disk_completion done[REAP_BATCH];
     struct disk_reap reap = {.completions = done, .capacity = REAP_BATCH};
     if (disk_engine_wait(thread->engine, &reap, false) < 0)
-        return;
+        return 0;
     thread->pending |= reap.kicked_queues & thread->setup.queue_mask & ~thread->broken;
     complete_batch(thread, &reap);
+    return reap.count;
 }
 
-/* poll_us: submits what was popped and watches the queue a while; true when the driver added more. */
+/*
+ * poll_us: instead of sleeping, watch the queue (and the ring's completions)
+ * while something happens at least every poll_us; true when the driver added
+ * requests, which the caller then serves without a kick.
+ */
 static bool poll_queue(struct virtio_blk_io_thread *thread, unsigned queue, enum pop_outcome *outcome)
 {
-    uint64_t deadline = now_ns() + (uint64_t)thread->setup.poll_us * 1000u;
-    for (unsigned i = 0; i < POLL_MAX_ITERATIONS && now_ns() < deadline; i++) {
-        reap_now(thread);
+    uint64_t window = (uint64_t)thread->setup.poll_us * 1000u;
+    uint64_t deadline = now_ns() + window;
+    for (unsigned i = 0; i < POLL_MAX_ITERATIONS; i++) {
+        uint64_t now = now_ns();
+        if (now >= deadline)
+            break;
+        if (reap_now(thread) > 0)
+            deadline = now + window;
         unsigned popped = 0;
         *outcome = pop_all(thread, queue, &popped);
         notify_touched(thread);
