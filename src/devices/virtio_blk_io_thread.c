@@ -194,6 +194,10 @@ static void *io_thread_main(void *opaque)
             if (errno == EINTR)
                 continue;
             log_error("virtio-blk: I/O thread stops: io_uring_enter: %s", strerror(errno));
+            /* The guest learns its queues are dead (DEVICE_NEEDS_RESET); a reset starts a fresh thread. */
+            for (unsigned queue = 0; queue < 64; queue++)
+                if (thread->setup.queue_mask & (1ull << queue))
+                    virtio_pci_queue_broken(thread->setup.transport, (uint16_t)queue);
             break;
         }
         if (atomic_load_explicit(&thread->stopping, memory_order_acquire))
