@@ -146,6 +146,25 @@ static void test_get_id(void **state)
     assert_int_equal(short_id.data[8], 0xaa);
 }
 
+static void test_long_serial_is_truncated(void **state)
+{
+    (void)state;
+    const struct blk_fixture_options options = {.image_size = IMAGE_SIZE, .serial = "0123456789abcdefghijKLMNOP"};
+    struct blk_fixture *fixture = blk_fixture_create(&options);
+    assert_true(blk_fixture_start(fixture, VIRTQ_LAYOUT_SPLIT, 1, 64, 0) & VIRTIO_CONFIG_S_DRIVER_OK);
+    struct blk_io id;
+    blk_io_alloc(fixture, &id, 64);
+    memset(id.data, 0xaa, 64);
+    id.data_length = 32;
+    uint32_t written = 0;
+    assert_int_equal(blk_do(fixture, 0, &id, VIRTIO_BLK_T_GET_ID, 0, &written), VIRTIO_BLK_S_OK);
+    /* 20 bytes at most (VIRTIO_BLK_ID_BYTES), without a terminating zero, and nothing after them. */
+    assert_int_equal(written, 21);
+    assert_memory_equal(id.data, "0123456789abcdefghij", 20);
+    assert_int_equal(id.data[20], 0xaa);
+    blk_fixture_destroy(fixture);
+}
+
 static void test_discard_frees_blocks(void **state)
 {
     struct blk_fixture *fixture = ((struct test_state *)*state)->fixture;
@@ -275,6 +294,7 @@ int main(void)
         BOTH(test_write_zeroes_keeps_blocks),
         BOTH(test_write_zeroes_unmap_frees_blocks),
         BOTH(test_many_requests_one_kick),
+        cmocka_unit_test(test_long_serial_is_truncated),
         cmocka_unit_test_setup_teardown(test_sparse_image_reads_zero, setup_split_sparse, teardown),
         cmocka_unit_test_setup_teardown(test_sparse_image_reads_zero, setup_packed_sparse, teardown),
     };

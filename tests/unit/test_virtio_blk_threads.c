@@ -3,7 +3,7 @@
  * a device reset with requests in flight (threads stopped, I/O drained, no
  * completion reaches the rings afterwards, then the device is used again),
  * several queues on two I/O threads driven at once from two driver threads,
- * and adaptive polling (poll_us).
+ * adaptive polling (poll_us), and a flood of kicks from another thread.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -153,6 +153,43 @@ static void test_two_queues_one_thread_each(void **state)
     run_queues(2, 2, 0, VIRTQ_LAYOUT_PACKED);
 }
 
+struct kick_flood {
+    int kick_fd;
+    atomic_bool stop;
+    unsigned kicks;
+};
+
+static void *flood_kicks(void *opaque)
+{
+    struct kick_flood *flood = opaque;
+    for (unsigned i = 0; i < 1000000 && !atomic_load(&flood->stop); i++, flood->kicks++)
+        if (eventfd_write(flood->kick_fd, 1) < 0)
+            break;
+    return NULL;
+}
+
+/* Another guest vCPU writing the doorbell in a loop (KVM turns each write into an eventfd count). */
+static void test_flood_of_kicks(void **state)
+{
+    (void)state;
+    const struct blk_fixture_options options = {.image_size = IMAGE_SIZE};
+    struct blk_fixture *fixture = blk_fixture_create(&options);
+    assert_true(blk_fixture_start(fixture, VIRTQ_LAYOUT_PACKED, 1, 64, 1ull << VIRTIO_RING_F_EVENT_IDX) &
+                VIRTIO_CONFIG_S_DRIVER_OK);
+    struct kick_flood flood = {.kick_fd = virtio_pci_queue_kick_fd(&fixture->device.transport, 0)};
+    atomic_init(&flood.stop, false);
+    pthread_t flooder;
+    assert_int_equal(pthread_create(&flooder, NULL, flood_kicks, &flood), 0);
+    pthread_mutex_t mmio_lock = PTHREAD_MUTEX_INITIALIZER;
+    struct driver_thread driver = {fixture, &mmio_lock, 0, 0};
+    drive_queue(&driver);
+    atomic_store(&flood.stop, true);
+    pthread_join(flooder, NULL);
+    assert_int_equal(driver.failures, 0);
+    assert_true(flood.kicks > 0);
+    blk_fixture_destroy(fixture);
+}
+
 static void test_polling(void **state)
 {
     (void)state;
@@ -167,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_four_queues_two_threads),
         cmocka_unit_test(test_two_queues_one_thread_each),
         cmocka_unit_test(test_polling),
+        cmocka_unit_test(test_flood_of_kicks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
