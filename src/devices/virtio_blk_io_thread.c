@@ -142,7 +142,8 @@ static bool poll_queue(struct virtio_blk_io_thread *thread, unsigned queue, enum
     uint64_t deadline = now_ns() + window;
     for (unsigned i = 0; i < POLL_MAX_ITERATIONS; i++) {
         uint64_t now = now_ns();
-        if (now >= deadline)
+        /* A reset waits for this thread: it must not wait for the guest to go quiet. */
+        if (now >= deadline || atomic_load_explicit(&thread->stopping, memory_order_acquire))
             break;
         if (reap_now(thread) > 0)
             deadline = now + window;
