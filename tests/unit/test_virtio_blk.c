@@ -1,4 +1,4 @@
-/*
+/* KESTREL_TSAN_TEST (the device's I/O thread runs beside the driver's).
  * virtio-blk driven as a guest drives it (PCI config space, the transport's
  * registers, the harness driver's rings) over a real scratch file and real
  * io_uring I/O threads: identity and configuration, then every request type

@@ -1,4 +1,4 @@
-/*
+/* KESTREL_TSAN_TEST (the device's I/O thread runs beside the driver's).
  * virtio-blk with host faults injected at the backend boundary (the disk
  * engine's result seam, which replaces what io_uring returned): EIO and
  * ENOSPC answer IOERR, a short transfer is resubmitted and completes fully,

@@ -1,4 +1,4 @@
-/*
+/* KESTREL_TSAN_TEST (the device's I/O thread runs beside the driver's).
  * virtio-blk against a hostile driver: headers split anywhere or too short,
  * no status byte, data on the wrong side, lengths that are not whole sectors,
  * ranges past the end or overflowing, bad DISCARD/WRITE_ZEROES ranges and
