@@ -403,6 +403,7 @@ static void print_stats(struct vmm *vmm)
     exit_stats_print(&total, stderr);
     io_bus_print_stats(&vmm->pio, stderr);
     io_bus_print_stats(&vmm->mmio, stderr);
+    vmm_blk_print_stats(&vmm->blk_devices, stderr);
     print_startup_and_memory(vmm);
     fflush(stderr);
 }

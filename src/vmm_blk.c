@@ -76,3 +76,19 @@ void vmm_blk_destroy(struct vmm_blk_devices *devices)
     devices->devices = NULL;
     devices->count = 0;
 }
+
+void vmm_blk_print_stats(const struct vmm_blk_devices *devices, FILE *out)
+{
+    for (unsigned i = 0; i < devices->count; i++) {
+        const struct vmm_blk_device *blk = &devices->devices[i];
+        if (!blk->device_ready)
+            continue;
+        uint64_t requests = atomic_load_explicit(&blk->device.requests_completed, memory_order_relaxed);
+        uint64_t interrupts = __atomic_load_n(&blk->device.transport.queue_interrupts, __ATOMIC_RELAXED);
+        fprintf(out, "virtio-blk 00:%02x.0: %llu requests, %llu queue interrupts", blk->device.transport.pci.slot,
+                (unsigned long long)requests, (unsigned long long)interrupts);
+        if (requests)
+            fprintf(out, ", %.3f interrupts per request", (double)interrupts / (double)requests);
+        fputc('\n', out);
+    }
+}

@@ -9,6 +9,8 @@
  * (vm_disks.h); these devices stand on them.
  */
 
+#include <stdio.h>
+
 #include "backends/disk_image.h"
 #include "cli.h"
 #include "devices/virtio_blk.h"
@@ -47,6 +49,13 @@ unsigned vmm_blk_io_thread_count(const struct disk_spec *spec, unsigned queue_co
 
 /* One device per config->disks[i]; on failure what was made is left for vmm_blk_destroy. */
 int vmm_blk_create(struct vmm_blk_devices *devices, const struct vmm_blk_context *context, struct error *error);
+
+/*
+ * --stats: per disk, the requests completed and the queue interrupts raised
+ * (irqfd writes, no exits), and interrupts per request: EVENT_IDX and batching
+ * bring it below 1.
+ */
+void vmm_blk_print_stats(const struct vmm_blk_devices *devices, FILE *out);
 
 /* After the vCPUs stopped and before guest memory goes: stops the I/O threads (in-flight I/O drained), frees all. */
 void vmm_blk_destroy(struct vmm_blk_devices *devices);

@@ -47,6 +47,7 @@ struct virtio_blk {
     struct virtio_blk_config config; /* little-endian, fixed for the device's life */
     struct virtio_blk_io_thread *threads;
     atomic_bool active;        /* between activate and reset: kicks are ignored otherwise */
+    _Atomic uint64_t requests_completed; /* over the device's life (--stats) */
 };
 
 /* Fails (EXIT_STATUS_USAGE) for options the device cannot honour. */

@@ -42,14 +42,19 @@ static void answer(struct virtio_blk_io_thread *thread, unsigned queue, const st
                    uint32_t used)
 {
     /* A request popped before a reset of its queue is refused: the guest forgot it, so drop it. */
-    if (virtq_push(queue_at(thread, queue), request, used) == 0)
+    if (virtq_push(queue_at(thread, queue), request, used) == 0) {
         thread->touched |= 1ull << queue;
+        thread->answered++;
+    }
 }
 
 static void notify_touched(struct virtio_blk_io_thread *thread)
 {
     uint64_t touched = thread->touched;
     thread->touched = 0;
+    if (thread->answered && thread->setup.requests_completed)
+        atomic_fetch_add_explicit(thread->setup.requests_completed, thread->answered, memory_order_relaxed);
+    thread->answered = 0;
     for (unsigned queue = 0; touched; queue++, touched >>= 1)
         if ((touched & 1) && virtq_should_notify(queue_at(thread, queue)))
             virtio_pci_queue_interrupt(thread->setup.transport, (uint16_t)queue);

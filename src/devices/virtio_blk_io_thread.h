@@ -33,6 +33,7 @@ struct virtio_blk_io_thread_setup {
     const struct virtio_blk_limits *limits;
     uint64_t queue_mask; /* bit q: this thread serves transport->queues[q] (enabled, q < 64) */
     unsigned poll_us;    /* poll the queues this long before re-enabling kicks; 0: never */
+    _Atomic uint64_t *requests_completed; /* the device's count, for --stats; added to once per batch */
 };
 
 struct virtio_blk_io_thread {
@@ -45,6 +46,7 @@ struct virtio_blk_io_thread {
     uint32_t segment_capacity;
     uint64_t pending;   /* queues to serve without waiting for a kick */
     uint64_t touched;   /* queues pushed to since the last notification check */
+    uint64_t answered;  /* requests pushed since the last notification check */
     uint64_t broken;    /* queues found broken: no longer served */
     int wake_fd;        /* a served queue's kick eventfd, written to wake the thread for a stop */
     atomic_bool stopping;
