@@ -7,7 +7,7 @@
 #   make run          boot the default guest to a shell on the serial console
 #   make fuzz FUZZ=<target> FUZZ_SECONDS=N
 #   make bench-virtq  virtqueue micro-benchmarks
-#   make bench-disk   disk engine vs raw liburing, 4K random reads at QD1 and QD32
+#   make bench-disk   disk engine and the virtio-blk device path vs raw liburing, 4K random reads at QD1 and QD32
 #   make bench-boot   boot-time benchmark (kestrel vs QEMU)
 #   make bench-overhead  kestrel's own startup time and memory overhead (--stats)
 #   make bench-fio    the fio table in the test host: level-1 host vs guest under kestrel vs QEMU

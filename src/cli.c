@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_disk.h"
 #include "util/checked_math.h"
 
 /* A bound for the parser alone; the VMM checks KVM's real limit. */
@@ -34,6 +35,12 @@ const char *cli_run_usage(void)
            "  --console KIND      serial console: stdio (default; Ctrl-A x quits), none, file:PATH\n"
            "  --kernel-entry KIND for a bzImage: auto (default: the host-decompressed, cached vmlinux through\n"
            "                      PVH when it has a PVH note, else the bzImage), bzimage, or pvh (never the bzImage)\n"
+           "  --disk PATH[,KEY=VALUE...]  a virtio-blk disk on a raw image or block device; repeat for more\n"
+           "                      (up to 8). Keys: readonly=on|off (off), cache=writeback|none (writeback;\n"
+           "                      none is O_DIRECT), queues=N (one per vCPU, at most 64), iothreads=N (one\n"
+           "                      per queue), serial=STR (up to 20 bytes, no comma), packed=on|off (on),\n"
+           "                      poll_us=N (0: no polling). A comma in PATH is written ,, ; the image is\n"
+           "                      locked: shared with readonly=on, else exclusive\n"
            "  --stats             print KVM exit counts per reason and per device, startup time and memory at exit\n"
            "  --help, -h          show this help\n"
            "\n"
@@ -102,7 +109,7 @@ static int parse_memory(const char *text, uint64_t *memory, struct error *error)
     return 0;
 }
 
-static bool option_matches(const char *argument, const char *name, const char **inline_value)
+static bool option_matches(char *argument, const char *name, char **inline_value)
 {
     size_t length = strlen(name);
     if (strncmp(argument, name, length) != 0)
@@ -137,20 +144,40 @@ static int parse_kernel_entry(const char *text, enum boot_kernel_entry *entry, s
     return error_set(error, EXIT_STATUS_USAGE, "--kernel-entry: '%s' is not auto, bzimage or pvh", text);
 }
 
-static const char *const value_options[] = {"--kernel", "--initrd",  "--cmdline",     "--memory",
-                                            "--cpus",   "--console", "--kernel-entry"};
+static const char *const value_options[] = {"--kernel",  "--initrd",       "--cmdline", "--memory",
+                                            "--cpus",    "--console",      "--kernel-entry", "--disk"};
+
+static int parse_disk(char *text, struct vm_config *config, struct error *error)
+{
+    if (config->disk_count >= CLI_MAX_DISKS)
+        return error_set(error, EXIT_STATUS_USAGE, "--disk: at most %u disks", CLI_MAX_DISKS);
+    if (cli_disk_parse(text, &config->disks[config->disk_count], error) < 0)
+        return -1;
+    config->disk_count++;
+    return 0;
+}
+
+/* After every option: --cpus may come after --disk. */
+static int check_disks(const struct vm_config *config, struct error *error)
+{
+    for (unsigned i = 0; i < config->disk_count; i++) {
+        if (cli_disk_check_against_cpus(&config->disks[i], config->cpu_count, error) < 0)
+            return -1;
+    }
+    return 0;
+}
 
 static int parse_run(int argc, char *const argv[], int first, enum cli_command *command, struct vm_config *config,
                      struct error *error)
 {
     for (int i = first; i < argc; i++) {
-        const char *argument = argv[i];
-        const char *value = NULL;
+        char *argument = argv[i];
+        char *value = NULL;
         if (strcmp(argument, "--help") == 0 || strcmp(argument, "-h") == 0) {
             *command = CLI_COMMAND_RUN_HELP;
             return 0;
         }
-        const char *inline_value;
+        char *inline_value;
         if (option_matches(argument, "--stats", &inline_value)) {
             if (inline_value)
                 return error_set(error, EXIT_STATUS_USAGE, "--stats takes no value");
@@ -196,12 +223,17 @@ static int parse_run(int argc, char *const argv[], int first, enum cli_command *
         } else if (strcmp(option, "--kernel-entry") == 0) {
             if (parse_kernel_entry(value, &config->kernel_entry, error) < 0)
                 return -1;
+        } else if (strcmp(option, "--disk") == 0) {
+            if (parse_disk(value, config, error) < 0)
+                return -1;
         } else if (console_parse_spec(value, &config->console, error) < 0) {
             return -1;
         }
     }
     if (!config->kernel_path)
         return error_set(error, EXIT_STATUS_USAGE, "run needs --kernel PATH (see kestrel run --help)");
+    if (check_disks(config, error) < 0)
+        return -1;
     *command = CLI_COMMAND_RUN;
     return 0;
 }

@@ -6,7 +6,7 @@
  *   kestrel --help | --version
  *   kestrel run --kernel PATH [--initrd PATH] [--cmdline STR] [--memory SIZE]
  *               [--cpus N] [--console stdio|none|file:PATH] [--stats]
- *               [--kernel-entry auto|bzimage|pvh]
+ *               [--kernel-entry auto|bzimage|pvh] [--disk PATH[,key=value...]]...
  *
  * A pure parser: it checks syntax and ranges that need no host knowledge.
  * Files, the host's memory and KVM's vCPU limit are checked by the VMM.
@@ -33,11 +33,19 @@ enum cli_command {
 #define CLI_DEFAULT_CMDLINE  "console=ttyS0"
 
 /*
- * One --disk PATH[,readonly=on][,cache=none|writeback][,queues=N][,iothreads=N]
- * [,serial=STR][,packed=on|off][,poll_us=N]: a virtio-blk device.
+ * One --disk PATH[,readonly=on|off][,cache=none|writeback][,queues=N][,iothreads=N]
+ * [,serial=STR][,packed=on|off][,poll_us=N]: a virtio-blk device. A comma in
+ * PATH is written ",,"; a serial cannot hold one.
  */
 #define CLI_MAX_DISKS 8
 #define CLI_DISK_SERIAL_MAX 20 /* VIRTIO_BLK_ID_BYTES: GET_ID answers at most this many bytes */
+/*
+ * VIRTIO_PCI_MAX_QUEUES, the transport's limit (one ioeventfd per queue),
+ * repeated here because the parser sits above the virtio layer and must not
+ * include it; vmm.c asserts that the two are equal.
+ */
+#define CLI_DISK_MAX_QUEUES 64u
+#define CLI_DISK_MAX_POLL_US 1000000u /* a second: past that polling is only burning a core */
 
 struct disk_spec {
     const char *path;
@@ -63,7 +71,11 @@ struct vm_config {
     unsigned disk_count;
 };
 
-/* Pointers in `config` point into argv. */
+/*
+ * Pointers in `config` point into argv. A --disk value is split in place (its
+ * separating commas become NULs), so argv's strings must be writable, as
+ * main's are.
+ */
 int cli_parse(int argc, char *const argv[], enum cli_command *command, struct vm_config *config,
               struct error *error);
 

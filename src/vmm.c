@@ -34,8 +34,13 @@
 #include "pci/pci_host_bridge.h"
 #include "util/log.h"
 #include "util/process_memory.h"
+#include "virtio/virtio_pci.h"
 #include "vcpu_loop.h"
+#include "vm_disks.h"
+#include "vmm_blk.h"
 #include "vm_stop.h"
+
+_Static_assert(CLI_DISK_MAX_QUEUES == VIRTIO_PCI_MAX_QUEUES, "--disk queues= is bounded by the transport's limit");
 
 struct vmm {
     const struct vm_config *config;
@@ -44,6 +49,9 @@ struct vmm {
     struct guest_memory memory;
     bool memory_created;
     struct boot_entry boot_entry;
+    struct disk_image disk_images[CLI_MAX_DISKS]; /* one per --disk, in order; the blk devices stand on them */
+    unsigned disks_opened;
+    struct vmm_blk_devices blk_devices; /* one virtio-blk per --disk, on disk_images */
     struct boot_peak_memory load_peak;
     struct kvm_system kvm;
     struct kvm_vm vm;
@@ -120,7 +128,8 @@ static void platform_request_stop(void *opaque, enum platform_stop_reason reason
 /*
  * The user's input, checked in an order that does not depend on the host:
  * memory size, --cpus against KVM's limit (when /dev/kvm opens at all), then
- * the kernel, initrd and command line, then the console file. A missing
+ * the kernel, initrd and command line, then the disk images in --disk order,
+ * then the console file. A missing
  * /dev/kvm is reported only after those, so bad usage reads the same on
  * hosts with and without KVM.
  */
@@ -147,6 +156,8 @@ static int check_input_and_load(struct vmm *vmm, struct error *error)
         .peak = config->stats ? &vmm->load_peak : NULL,
     };
     if (boot_load(&vmm->memory, &request, &vmm->boot_entry, error) < 0)
+        return -1;
+    if (vm_disks_open(config, vmm->disk_images, &vmm->disks_opened, error) < 0)
         return -1;
     /* The console file is user input too; a stdio console goes raw only here, just before use. */
     vmm->platform = (struct platform){
@@ -263,6 +274,16 @@ static int create_devices(struct vmm *vmm, struct error *error)
     if (pvpanic_attach(&vmm->pvpanic, &vmm->pio, error) < 0)
         return -1;
     if (create_pci(vmm, error) < 0)
+        return -1;
+    const struct vmm_blk_context blk = {
+        .config = vmm->config,
+        .images = vmm->disk_images,
+        .memory = &vmm->memory,
+        .vm = &vmm->vm,
+        .routing = &vmm->routing,
+        .bus = &vmm->pci,
+    };
+    if (vmm_blk_create(&vmm->blk_devices, &blk, error) < 0)
         return -1;
     return console_start_input(&vmm->console, &vmm->serial, error);
 }
@@ -382,6 +403,7 @@ static void print_stats(struct vmm *vmm)
     exit_stats_print(&total, stderr);
     io_bus_print_stats(&vmm->pio, stderr);
     io_bus_print_stats(&vmm->mmio, stderr);
+    vmm_blk_print_stats(&vmm->blk_devices, stderr);
     print_startup_and_memory(vmm);
     fflush(stderr);
 }
@@ -396,6 +418,8 @@ static void destroy(struct vmm *vmm)
     free(vmm->vcpus);
     free(vmm->loops);
     free(vmm->threads);
+    /* The I/O threads stop (their I/O drained) while guest memory, the images and KVM's routes still exist. */
+    vmm_blk_destroy(&vmm->blk_devices);
     if (vmm->pci_created)
         pci_bus_destroy(&vmm->pci);
     if (vmm->pvpanic_created)
@@ -410,6 +434,7 @@ static void destroy(struct vmm *vmm)
         serial_destroy(&vmm->serial);
     if (vmm->console_open)
         console_close(&vmm->console);
+    vm_disks_close(vmm->disk_images, &vmm->disks_opened);
     if (vmm->routing_ready)
         gsi_routing_destroy(&vmm->routing);
     if (vmm->vm.fd >= 0)

@@ -71,6 +71,7 @@ void virtio_pci_queue_interrupt(struct virtio_pci *transport, uint16_t index)
 {
     if (index >= transport->info.queue_count)
         return;
+    __atomic_fetch_add(&transport->queue_interrupts, 1, __ATOMIC_RELAXED);
     isr_raise(transport, ISR_QUEUE,
               __atomic_load_n(&transport->queue_registers[index].msix_vector, __ATOMIC_RELAXED));
 }

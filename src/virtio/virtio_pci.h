@@ -137,6 +137,7 @@ struct virtio_pci {
     struct virtq queues[VIRTIO_PCI_MAX_QUEUES];
     int kick_fds[VIRTIO_PCI_MAX_QUEUES];
     uint8_t pci_cfg_capability;   /* offset of the PCI_CFG capability in config space */
+    uint64_t queue_interrupts;    /* queue interrupts raised (atomic; --stats): with irqfd they cost no exit */
     struct log_ratelimit log_limit;
 };
 

@@ -95,6 +95,16 @@ bool virtq_is_broken(const struct virtq *queue)
     return queue->broken;
 }
 
+bool virtq_is_enabled(const struct virtq *queue)
+{
+    return queue->enabled;
+}
+
+uint16_t virtq_size(const struct virtq *queue)
+{
+    return queue->enabled ? queue->config.size : 0;
+}
+
 const char *virtq_broken_reason(const struct virtq *queue)
 {
     return queue->broken_reason ? queue->broken_reason : "";

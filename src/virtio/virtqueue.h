@@ -58,6 +58,9 @@ void virtq_disable_kicks(struct virtq *queue);
 bool virtq_enable_kicks(struct virtq *queue);
 
 bool virtq_is_broken(const struct virtq *queue);
+/* Enabled by the transport (virtq_enable succeeded, no reset since), and its size then (0 when disabled). */
+bool virtq_is_enabled(const struct virtq *queue);
+uint16_t virtq_size(const struct virtq *queue);
 const char *virtq_broken_reason(const struct virtq *queue);
 
 /*

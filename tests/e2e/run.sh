@@ -150,6 +150,119 @@ expect_failure "usage: console file in a missing directory" 2 "/nonexistent/dir/
 expect_failure "usage: bad --kernel-entry" 2 "--kernel-entry: 'bogus' is not auto, bzimage or pvh" \
     run --kernel "$vmlinuz" --kernel-entry bogus
 
+# --------------------------------------------------------- bad --disk input
+# Each case: status 2, one line naming the problem, and the image unchanged.
+# --kernel-entry bzimage: the kernel loads without decompressing, so each run is quick.
+disks=$work/disks
+mkdir -m 755 "$disks"
+head -c 1048576 /dev/urandom >"$disks/data.img"
+: >"$disks/empty.img"
+mkdir "$disks/directory.img"
+cp "$disks/data.img" "$disks/readonly.img"
+cp "$disks/data.img" "$disks/unreadable.img"
+disk_kernel=(run --kernel "$vmlinuz" --kernel-entry bzimage --console none)
+# expect_disk_failure NAME FRAGMENT IMAGE KESTREL-ARGS...: expect_failure, then IMAGE's SHA-256 unchanged.
+expect_disk_failure() {
+    local name=$1 fragment=$2 image=$3
+    shift 3
+    local before
+    before=$(sha256sum <"$image")
+    expect_failure "$name" 2 "$fragment" "$@"
+    if [ "$(sha256sum <"$image")" = "$before" ]; then
+        ok "$name: the image is unchanged"
+    else
+        not_ok "$name: the image changed"
+    fi
+}
+expect_failure "disk: missing image" 2 "disk image $disks/missing.img does not exist" \
+    "${disk_kernel[@]}" --disk "$disks/missing.img"
+if [ -e "$disks/missing.img" ]; then not_ok "disk: a missing image is not created"; else ok "disk: a missing image is not created"; fi
+expect_failure "disk: a directory" 2 "disk image $disks/directory.img is a directory" \
+    "${disk_kernel[@]}" --disk "$disks/directory.img"
+expect_disk_failure "disk: zero-length image" "disk image $disks/empty.img is empty (zero length)" "$disks/empty.img" \
+    "${disk_kernel[@]}" --disk "$disks/empty.img"
+# Root opens any file, so the permission cases run as user nobody, with copies nobody may run and read.
+chmod 444 "$disks/readonly.img"
+chmod 000 "$disks/unreadable.img"
+if [ "$(id -u)" -eq 0 ]; then
+    chmod 711 "$work"
+    cp "$KESTREL" "$disks/kestrel"
+    cp "$vmlinuz" "$disks/bzImage"
+    chmod 755 "$disks/kestrel"
+    chmod 644 "$disks/bzImage"
+    user_as="setpriv --reuid=65534 --regid=65534 --clear-groups"
+    user_kestrel=$disks/kestrel
+    user_kernel=(run --kernel "$disks/bzImage" --kernel-entry bzimage --console none)
+else
+    user_as=${KESTREL_AS:-}
+    user_kestrel=$KESTREL
+    user_kernel=("${disk_kernel[@]}")
+fi
+KESTREL_AS=$user_as KESTREL=$user_kestrel expect_disk_failure "disk: unreadable image" \
+    "cannot open disk image $disks/unreadable.img: Permission denied" \
+    "$disks/unreadable.img" "${user_kernel[@]}" --disk "$disks/unreadable.img"
+KESTREL_AS=$user_as KESTREL=$user_kestrel expect_disk_failure "disk: read-only file without readonly=on" \
+    "disk image $disks/readonly.img is read-only; add readonly=on to use it" \
+    "$disks/readonly.img" "${user_kernel[@]}" --disk "$disks/readonly.img"
+
+# Another process holds the image's lock (tests/e2e/hold_lock.c), as a running kestrel would.
+if cc -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -o "$work/hold_lock" tests/e2e/hold_lock.c; then
+    "$work/hold_lock" "$disks/data.img" >"$work/lock.ready" &
+    holder=$!
+    for _ in $(seq 100); do
+        grep -q locked "$work/lock.ready" && break
+        sleep 0.05
+    done
+    if grep -q locked "$work/lock.ready"; then
+        expect_disk_failure "disk: image locked by another process" \
+            "disk image $disks/data.img is locked by another process" "$disks/data.img" \
+            "${disk_kernel[@]}" --disk "$disks/data.img"
+        expect_disk_failure "disk: readonly=on image locked for writing by another process" \
+            "disk image $disks/data.img is locked by another process" "$disks/data.img" \
+            "${disk_kernel[@]}" --disk "$disks/data.img,readonly=on"
+    else
+        not_ok "disk: hold_lock took the image's lock within 5 s"
+    fi
+    kill "$holder" 2>/dev/null
+    wait "$holder" 2>/dev/null
+else
+    not_ok "disk: tests/e2e/hold_lock.c builds"
+fi
+
+# The same image twice, spelt two ways: named as such, not as a lock held by "another process".
+expect_disk_failure "disk: one image given twice" "disk image $disks/../disks/data.img is given twice" \
+    "$disks/data.img" "${disk_kernel[@]}" --disk "$disks/data.img" --disk "$disks/../disks/data.img,readonly=on"
+
+# Malformed --disk strings and values: the parser's errors reach the user as one line.
+data=$disks/data.img
+while IFS='|' read -r name fragment cpus disk; do
+    expect_disk_failure "disk: $name" "$fragment" "$data" "${disk_kernel[@]}" --cpus "$cpus" --disk "$disk"
+done <<CASES
+unknown key|--disk $data: unknown key 'bogus'|1|$data,bogus=1
+queues=0|--disk $data: queues must be at least 1|1|$data,queues=0
+queues beyond the vCPUs|--disk $data: queues=4 is more than the 2 vCPUs|2|$data,queues=4
+queues beyond the device limit (65)|queues=65 is more than a virtio-blk device's queue limit (64)|2|$data,queues=65
+iothreads beyond the queues|iothreads=3 is more than its 2 queues|2|$data,iothreads=3
+key without a value|--disk $data: 'readonly' is not key=value|1|$data,readonly
+bad on/off|readonly='yes' is not on or off|1|$data,readonly=yes
+bad cache mode|cache='unsafe' is not none or writeback|1|$data,cache=unsafe
+non-numeric queues|queues='two' is not a number|1|$data,queues=two
+key given twice|key 'cache' is given twice|1|$data,cache=none,cache=writeback
+comma in a serial|commas separate keys, so a serial cannot contain one|1|$data,serial=ab,cd
+serial too long|is longer than 20 bytes|1|$data,serial=123456789012345678901
+empty path|--disk needs a path|1|,readonly=on
+stray comma|an empty key=value|1|$data,
+CASES
+
+# A good disk passes this stage: on a PVM host kestrel then stops at the PVM refusal (status 1), not at the disk.
+if [ -d /sys/module/kvm_pvm ]; then
+    expect_failure "disk: good --disk options reach the next stage (PVM refusal)" 1 "PVM" "${disk_kernel[@]}" --cpus 2 \
+        --disk "$data,cache=writeback,queues=2,iothreads=1,serial=kestrel-0,packed=off,poll_us=32" \
+        --disk "$disks/readonly.img,readonly=on"
+else
+    ok "disk: good --disk options reach the next stage # SKIP not-pvm: /dev/kvm here is not PVM, and a real KVM would boot the guest"
+fi
+
 # Help and version go to stdout with status 0.
 if "$KESTREL" --help | grep -q 'kestrel run' && "$KESTREL" run --help | grep -q -- '--cpus N' &&
    "$KESTREL" --version | grep -qE '^kestrel [0-9]'; then

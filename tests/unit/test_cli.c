@@ -15,15 +15,30 @@ struct parsed {
     struct error error;
 };
 
+enum { MAX_ARGUMENTS = 64, ARGUMENT_BYTES = 8192 };
+
+/*
+ * Writable copies of the arguments, as main's argv is (--disk is split in
+ * place). Static: the parsed config points into them until the next parse.
+ */
+static char argument_text[ARGUMENT_BYTES];
+static char *argument_vector[MAX_ARGUMENTS + 1];
+
 /* Parses a NULL-terminated argument list (argv[0] included). */
 static struct parsed parse_list(const char *const *arguments)
 {
     struct parsed parsed;
     memset(&parsed, 0, sizeof(parsed));
     int argc = 0;
-    while (arguments[argc])
-        argc++;
-    parsed.result = cli_parse(argc, (char *const *)arguments, &parsed.command, &parsed.config, &parsed.error);
+    size_t used = 0;
+    for (; arguments[argc]; argc++) {
+        size_t length = strlen(arguments[argc]) + 1;
+        assert_true(argc < MAX_ARGUMENTS && length <= sizeof(argument_text) - used);
+        argument_vector[argc] = memcpy(argument_text + used, arguments[argc], length);
+        used += length;
+    }
+    argument_vector[argc] = NULL;
+    parsed.result = cli_parse(argc, argument_vector, &parsed.command, &parsed.config, &parsed.error);
     return parsed;
 }
 
@@ -206,6 +221,204 @@ static void test_last_value_wins(void **state)
     assert_int_equal(parsed.config.cpu_count, 3);
 }
 
+/* Parses `run --kernel k` followed by the given arguments. */
+#define PARSE_DISK(...) PARSE("run", "--kernel", "k", __VA_ARGS__)
+
+static void test_disk_defaults(void **state)
+{
+    (void)state;
+    struct parsed parsed = PARSE("run", "--kernel", "k");
+    assert_int_equal(parsed.result, 0);
+    assert_int_equal(parsed.config.disk_count, 0);
+    parsed = PARSE_DISK("--disk", "disk.img");
+    assert_int_equal(parsed.result, 0);
+    assert_int_equal(parsed.config.disk_count, 1);
+    const struct disk_spec *disk = &parsed.config.disks[0];
+    assert_string_equal(disk->path, "disk.img");
+    assert_false(disk->read_only);
+    assert_int_equal(disk->cache, DISK_CACHE_WRITEBACK);
+    assert_int_equal(disk->queues, 0);     /* one per vCPU */
+    assert_int_equal(disk->io_threads, 0); /* one per queue */
+    assert_null(disk->serial);
+    assert_true(disk->packed);
+    assert_int_equal(disk->poll_us, 0);
+}
+
+static void test_disk_every_key(void **state)
+{
+    (void)state;
+    struct parsed parsed = PARSE("run", "--kernel", "k", "--cpus", "8", "--disk",
+                                 "/var/lib/a.img,readonly=on,cache=none,queues=4,iothreads=2,serial=SN-0001,"
+                                 "packed=off,poll_us=32");
+    assert_int_equal(parsed.result, 0);
+    const struct disk_spec *disk = &parsed.config.disks[0];
+    assert_string_equal(disk->path, "/var/lib/a.img");
+    assert_true(disk->read_only);
+    assert_int_equal(disk->cache, DISK_CACHE_NONE);
+    assert_int_equal(disk->queues, 4);
+    assert_int_equal(disk->io_threads, 2);
+    assert_string_equal(disk->serial, "SN-0001");
+    assert_false(disk->packed);
+    assert_int_equal(disk->poll_us, 32);
+
+    /* The other value of each switch, the limits, and the --disk= form. */
+    parsed = PARSE("run", "--kernel", "k", "--cpus", "64",
+                   "--disk=b.img,readonly=off,packed=on,cache=writeback,queues=64,iothreads=64,poll_us=1000000,"
+                   "serial=12345678901234567890");
+    assert_int_equal(parsed.result, 0);
+    disk = &parsed.config.disks[0];
+    assert_string_equal(disk->path, "b.img");
+    assert_false(disk->read_only);
+    assert_true(disk->packed);
+    assert_int_equal(disk->cache, DISK_CACHE_WRITEBACK);
+    assert_int_equal(disk->queues, 64);
+    assert_int_equal(disk->io_threads, 64);
+    assert_int_equal(disk->poll_us, CLI_DISK_MAX_POLL_US);
+    assert_string_equal(disk->serial, "12345678901234567890");
+    assert_int_equal(strlen(disk->serial), CLI_DISK_SERIAL_MAX);
+    parsed = PARSE_DISK("--disk", "c.img,poll_us=0");
+    assert_int_equal(parsed.result, 0);
+    assert_int_equal(parsed.config.disks[0].poll_us, 0);
+}
+
+static void test_disk_escaped_comma(void **state)
+{
+    (void)state;
+    struct parsed parsed = PARSE_DISK("--disk", "a,,b.img,readonly=on");
+    assert_int_equal(parsed.result, 0);
+    assert_string_equal(parsed.config.disks[0].path, "a,b.img");
+    assert_true(parsed.config.disks[0].read_only);
+    parsed = PARSE_DISK("--disk", "a,,,,b,,");
+    assert_int_equal(parsed.result, 0);
+    assert_string_equal(parsed.config.disks[0].path, "a,,b,");
+    /* A path may hold '=': only the fields after it are key=value. */
+    parsed = PARSE_DISK("--disk", "dir/x=y.img");
+    assert_int_equal(parsed.result, 0);
+    assert_string_equal(parsed.config.disks[0].path, "dir/x=y.img");
+}
+
+static void test_disk_several(void **state)
+{
+    (void)state;
+    struct parsed parsed = PARSE("run", "--disk", "a.img,queues=2", "--kernel", "k", "--disk", "b.img,readonly=on",
+                                 "--cpus", "2");
+    assert_int_equal(parsed.result, 0);
+    assert_int_equal(parsed.config.disk_count, 2);
+    assert_string_equal(parsed.config.disks[0].path, "a.img");
+    assert_int_equal(parsed.config.disks[0].queues, 2);
+    assert_false(parsed.config.disks[0].read_only);
+    assert_string_equal(parsed.config.disks[1].path, "b.img");
+    assert_true(parsed.config.disks[1].read_only);
+    assert_int_equal(parsed.config.disks[1].queues, 0);
+
+    const char *arguments[4 + 2 * (CLI_MAX_DISKS + 1) + 1] = {"kestrel", "run", "--kernel", "k"};
+    size_t count = 4;
+    for (unsigned i = 0; i < CLI_MAX_DISKS; i++) {
+        arguments[count++] = "--disk";
+        arguments[count++] = "d.img";
+    }
+    arguments[count] = NULL;
+    parsed = parse_list(arguments);
+    assert_int_equal(parsed.result, 0);
+    assert_int_equal(parsed.config.disk_count, CLI_MAX_DISKS);
+    arguments[count++] = "--disk";
+    arguments[count++] = "one-too-many.img";
+    arguments[count] = NULL;
+    parsed = parse_list(arguments);
+    assert_usage_error(&parsed, "--disk: at most 8 disks");
+}
+
+static void test_disk_syntax_errors(void **state)
+{
+    (void)state;
+    struct parsed parsed = PARSE_DISK("--disk");
+    assert_usage_error(&parsed, "--disk needs a value");
+    parsed = PARSE_DISK("--disk", "");
+    assert_usage_error(&parsed, "--disk needs a path");
+    parsed = PARSE_DISK("--disk", ",readonly=on");
+    assert_usage_error(&parsed, "--disk needs a path");
+    parsed = PARSE_DISK("--disk", "a.img,bogus=1");
+    assert_usage_error(&parsed, "--disk a.img: unknown key 'bogus'");
+    parsed = PARSE_DISK("--disk", "a.img,READONLY=on");
+    assert_usage_error(&parsed, "unknown key 'READONLY'");
+    parsed = PARSE_DISK("--disk", "a.img,=on");
+    assert_usage_error(&parsed, "unknown key ''");
+    parsed = PARSE_DISK("--disk", "a.img,readonly");
+    assert_usage_error(&parsed, "--disk a.img: 'readonly' is not key=value");
+    parsed = PARSE_DISK("--disk", "a.img,");
+    assert_usage_error(&parsed, "--disk a.img: an empty key=value");
+    parsed = PARSE_DISK("--disk", "a.img,readonly=on,,");
+    assert_usage_error(&parsed, "readonly='on,' is not on or off");
+    parsed = PARSE_DISK("--disk", "a.img,queues=1,queues=1");
+    assert_usage_error(&parsed, "--disk a.img: key 'queues' is given twice");
+    parsed = PARSE_DISK("--disk", "a.img,readonly=on,cache=none,readonly=off");
+    assert_usage_error(&parsed, "key 'readonly' is given twice");
+    parsed = PARSE_DISK("--disk", "a.img,serial=ab,cd");
+    assert_usage_error(&parsed, "'cd' after serial= is not key=value: commas separate keys, so a serial cannot");
+    parsed = PARSE_DISK("--disk", "a.img,serial=ab,,cd");
+    assert_usage_error(&parsed, "serial='ab,cd' contains a comma");
+}
+
+static void test_disk_value_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *disk;
+        const char *fragment;
+    } cases[] = {
+        {"a.img,readonly=yes", "--disk a.img: readonly='yes' is not on or off"},
+        {"a.img,readonly=", "readonly='' is not on or off"},
+        {"a.img,readonly=ON", "readonly='ON' is not on or off"},
+        {"a.img,packed=1", "packed='1' is not on or off"},
+        {"a.img,cache=unsafe", "cache='unsafe' is not none or writeback"},
+        {"a.img,cache=", "cache='' is not none or writeback"},
+        {"a.img,queues=0", "--disk a.img: queues must be at least 1"},
+        {"a.img,queues=65", "queues=65 is more than a virtio-blk device's queue limit (64)"},
+        {"a.img,queues=99999999999999999999999", "queues=99999999999999999999999 is more than"},
+        {"a.img,queues=4294967297", "queues=4294967297 is more than"},
+        {"a.img,queues=two", "queues='two' is not a number"},
+        {"a.img,queues=2x", "queues='2x' is not a number"},
+        {"a.img,queues=-1", "queues='-1' is not a number"},
+        {"a.img,queues= 1", "queues=' 1' is not a number"},
+        {"a.img,queues=", "queues='' is not a number"},
+        {"a.img,iothreads=0", "iothreads must be at least 1"},
+        {"a.img,iothreads=65", "iothreads=65 is more than"},
+        {"a.img,iothreads=x", "iothreads='x' is not a number"},
+        {"a.img,queues=2,iothreads=3", "--disk a.img: iothreads=3 is more than queues=2"},
+        {"a.img,iothreads=3,queues=2", "iothreads=3 is more than queues=2"},
+        {"a.img,poll_us=1000001", "poll_us=1000001 is more than the polling limit (1000000)"},
+        {"a.img,poll_us=1e3", "poll_us='1e3' is not a number"},
+        {"a.img,serial=", "--disk a.img: serial= is empty"},
+        {"a.img,serial=123456789012345678901", "is longer than 20 bytes"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct parsed parsed = PARSE("run", "--kernel", "k", "--cpus", "64", "--disk", cases[i].disk);
+        assert_usage_error(&parsed, cases[i].fragment);
+    }
+}
+
+static void test_disk_against_cpus(void **state)
+{
+    (void)state;
+    struct parsed parsed = PARSE_DISK("--disk", "a.img,queues=2");
+    assert_usage_error(&parsed, "--disk a.img: queues=2 is more than the 1 vCPUs");
+    /* --cpus after --disk counts: the check runs once every option is read. */
+    parsed = PARSE("run", "--disk", "a.img,queues=4", "--kernel", "k", "--cpus", "4");
+    assert_int_equal(parsed.result, 0);
+    parsed = PARSE("run", "--disk", "a.img,queues=4", "--kernel", "k", "--cpus", "8", "--cpus", "3");
+    assert_usage_error(&parsed, "queues=4 is more than the 3 vCPUs");
+    /* iothreads against the default queue count: one per vCPU, at most the device's 64. */
+    parsed = PARSE("run", "--kernel", "k", "--cpus", "2", "--disk", "a.img,iothreads=3");
+    assert_usage_error(&parsed, "--disk a.img: iothreads=3 is more than its 2 queues");
+    parsed = PARSE("run", "--kernel", "k", "--cpus", "2", "--disk", "a.img,iothreads=2");
+    assert_int_equal(parsed.result, 0);
+    parsed = PARSE("run", "--kernel", "k", "--cpus", "100", "--disk", "a.img,iothreads=64");
+    assert_int_equal(parsed.result, 0);
+    /* The second disk is checked too, and named. */
+    parsed = PARSE("run", "--kernel", "k", "--cpus", "2", "--disk", "a.img", "--disk", "b.img,queues=3");
+    assert_usage_error(&parsed, "--disk b.img: queues=3 is more than the 2 vCPUs");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +427,10 @@ int main(void)
         cmocka_unit_test(test_help_and_version), cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_kernel_entry),
         cmocka_unit_test(test_last_value_wins),
+        cmocka_unit_test(test_disk_defaults),   cmocka_unit_test(test_disk_every_key),
+        cmocka_unit_test(test_disk_escaped_comma), cmocka_unit_test(test_disk_several),
+        cmocka_unit_test(test_disk_syntax_errors), cmocka_unit_test(test_disk_value_errors),
+        cmocka_unit_test(test_disk_against_cpus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
