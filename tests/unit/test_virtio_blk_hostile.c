@@ -265,7 +265,7 @@ static void test_chain_outside_ram_breaks_the_queue(void **state)
     assert_true(virtio_pci_guest_status(&fixture->guest) & VIRTIO_CONFIG_S_NEEDS_RESET);
     assert_int_equal(*(uint8_t *)blk_host(fixture, status, 1), 0);
     /* The config interrupt (vector 0) told the driver. */
-    assert_true(blk_fixture_deliveries(fixture, 0) >= 1);
+    assert_true(blk_fixture_wait_deliveries(fixture, 0, 1) >= 1);
     /* A reset brings it back. */
     virtio_pci_guest_bar_write(&fixture->guest, COMMON_STATUS, 0, 1);
     assert_int_equal(virtio_pci_guest_status(&fixture->guest), 0);

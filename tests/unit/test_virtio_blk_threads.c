@@ -135,7 +135,7 @@ static void run_queues(unsigned queues, unsigned io_threads, unsigned poll_us, e
         pthread_join(threads[q], NULL);
         assert_int_equal(drivers[q].failures, 0);
         /* Each queue completed through its own vector. */
-        assert_true(blk_fixture_deliveries(fixture, q + 1) >= 1);
+        assert_true(blk_fixture_wait_deliveries(fixture, q + 1, 1) >= 1);
     }
     blk_fixture_destroy(fixture);
 }

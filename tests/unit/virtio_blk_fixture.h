@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "arch/x86/layout.h"
 #include "bus/io_bus.h"
@@ -107,6 +108,21 @@ static inline unsigned blk_fixture_deliveries(struct blk_fixture *fixture, unsig
     pthread_mutex_lock(&fixture->lock);
     unsigned count = fixture->deliveries[vector];
     pthread_mutex_unlock(&fixture->lock);
+    return count;
+}
+
+/*
+ * The device publishes used entries (and status bits) before it raises the
+ * interrupt that announces them, so a test that saw the first waits, bounded
+ * (2 s), for the second. Returns the count seen.
+ */
+static inline unsigned blk_fixture_wait_deliveries(struct blk_fixture *fixture, unsigned vector, unsigned minimum)
+{
+    unsigned count = blk_fixture_deliveries(fixture, vector);
+    for (unsigned waited = 0; waited < 2000 && count < minimum; waited++) {
+        usleep(1000);
+        count = blk_fixture_deliveries(fixture, vector);
+    }
     return count;
 }
 
