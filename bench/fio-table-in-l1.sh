@@ -77,6 +77,13 @@ for column in "$@"; do
     fi
     name=kestrel
     [ "$column" = qemu ] && name=qemu
+    disk_options=
+    # PATH#poll: kestrel with poll_us (QEMU's iothread polls up to 32 us by default; kestrel does not).
+    if [ "${column%#poll}" != "$column" ]; then
+        column=${column%#poll}
+        name=kestrel-poll
+        disk_options=",poll_us=${KESTREL_BENCH_FIO_POLL_US:-32}"
+    fi
     {
         echo 'PATH=/usr/sbin:/usr/bin:/bin'
         echo 'virtio_irqs() { awk '\''/virtio/ { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i } END { print n + 0 }'\'' /proc/interrupts; }'
@@ -93,9 +100,9 @@ for column in "$@"; do
     bash "$repo/tests/testhost/add-test-script.sh" "$repo/build/guest/initrd-disk.img" "$work/$name-guest.sh" \
         "$work/initrd-$name.img" || { echo "# $name: add-test-script.sh failed"; continue; }
     extra=()
-    [ "$name" = kestrel ] && extra=(--stats)
+    [ "$name" = qemu ] || extra=(--stats)
     vmm_args=("$column" "$vmlinuz" "$work/initrd-$name.img" 2 512M "console=ttyS0 panic=-1 quiet" "${extra[@]}"
-        "$image,cache=writeback")
+        "$image,cache=writeback$disk_options")
     echo "FIO-COLUMN $name $(bash "$repo/tests/e2e/disk-vmm.sh" "${vmm_args[@]:0:6}" --print "${vmm_args[@]:6}")"
     console=$work/$name.console
     : >"$console"  # exists before the reader below opens it

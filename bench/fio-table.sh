@@ -14,6 +14,8 @@
 # 10), KESTREL_BENCH_FIO_COLUMNS (default "host kestrel qemu"; kestrel is left
 # out, with a note, when `kestrel run --help` has no --disk),
 # KESTREL_BENCH_L1_SMP (2), KESTREL_BENCH_FIO_ROWS (a subset of the row names, e.g. "read-512k-qd4").
+# Column kestrel-poll: kestrel with poll_us=KESTREL_BENCH_FIO_POLL_US (32, QEMU's iothread default window);
+# fio-report.sh tabulates kestrel, QEMU and host only, the log has every column's FIO-TERSE lines.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,13 +31,14 @@ columns=()
 for column in ${KESTREL_BENCH_FIO_COLUMNS:-host kestrel qemu}; do
     case $column in
         host|qemu) columns+=("$column") ;;
+        kestrel-poll) columns+=("$repo/build/kestrel#poll") ;;
         kestrel)
             if build/kestrel run --help 2>&1 | grep -q -- '--disk'; then
                 columns+=("$repo/build/kestrel")
             else
                 echo "# kestrel column left out: build/kestrel has no --disk yet" >&2
             fi ;;
-        *) echo "kestrel: bench-fio: unknown column '$column' (host, kestrel, qemu)" >&2; exit 2 ;;
+        *) echo "kestrel: bench-fio: unknown column '$column' (host, kestrel, kestrel-poll, qemu)" >&2; exit 2 ;;
     esac
 done
 
