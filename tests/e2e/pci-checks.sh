@@ -11,12 +11,17 @@ for device in /sys/bus/pci/devices/*; do
 done
 dmesg | grep -E 'PCI: Using configuration|MMCONFIG|PCI Root Bridge|root bus resource|pci 0000:00:00.0' |
     sed 's/^\[[^]]*\] //; s/^/E2E-PCI-DMESG /'
+echo "E2E-CPUIDLE-DRIVER $(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null || echo none)"
 echo "E2E-SERIAL-IRQS $(awk '/ttyS0/ { n = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i; print n }' /proc/interrupts)"
 poweroff -f
 GUEST
 if bash "$repo/tests/testhost/add-test-script.sh" "$repo/build/guest/initrd.img" "$pci_script" \
     "$out/initrd-pci.img" >"$out/pci-initrd.log" 2>&1; then
+    # cpuidle_haltpoll.force=1: the guest's haltpoll idle driver binds only if kestrel's CPUID offers
+    # KVM_FEATURE_POLL_CONTROL (issue 12 asks for it); reported below, not yet a check.
+    cmdline="$default_cmdline cpuidle_haltpoll.force=1"
     boot pci "$vmlinuz" "$out/initrd-pci.img" 1 --stats
+    cmdline=$default_cmdline
     check "pci: exits with status 0 on poweroff" status_is pci 0
     check "pci: the guest lists the host bridge 00:00.0 (1b36:0008, class 0x060000)" \
         grep -q '^E2E-PCI-DEVICE 0000:00:00.0 0x1b36 0x0008 0x060000' "$out/pci.console"
@@ -33,7 +38,7 @@ if bash "$repo/tests/testhost/add-test-script.sh" "$repo/build/guest/initrd.img"
         test "${serial_irqs:-0}" -gt 0
     check "pci: --stats counts configuration accesses" grep -qE '^pio pci-config .* [1-9][0-9]* exits$' \
         "$out/pci.stderr"
-    tr -d '\r' <"$out/pci.console" | grep -E '^E2E-(PCI|SERIAL)' | sed 's/^/# pci: /'
+    tr -d '\r' <"$out/pci.console" | grep -E '^E2E-(PCI|SERIAL|CPUIDLE)' | sed 's/^/# pci: /'
     status_is pci 0 || show_tail pci
 else
     sed 's/^/# /' "$out/pci-initrd.log"
