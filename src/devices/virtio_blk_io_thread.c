@@ -124,6 +124,13 @@ static enum pop_outcome pop_all(struct virtio_blk_io_thread *thread, unsigned qu
     return POP_BUDGET_SPENT;
 }
 
+/* What one disk_engine_wait brought: its kicked queues become pending (unless broken), its completions go back. */
+static void take_reap(struct virtio_blk_io_thread *thread, const struct disk_reap *reap)
+{
+    thread->pending |= reap->kicked_queues & thread->setup.queue_mask & ~thread->broken;
+    complete_batch(thread, reap);
+}
+
 /* Submits what is queued and completes what is done, without sleeping; returns the completions. */
 static unsigned reap_now(struct virtio_blk_io_thread *thread)
 {
@@ -131,8 +138,7 @@ static unsigned reap_now(struct virtio_blk_io_thread *thread)
     struct disk_reap reap = {.completions = done, .capacity = REAP_BATCH};
     if (disk_engine_wait(thread->engine, &reap, false) < 0)
         return 0;
-    thread->pending |= reap.kicked_queues & thread->setup.queue_mask & ~thread->broken;
-    complete_batch(thread, &reap);
+    take_reap(thread, &reap);
     return reap.count;
 }
 
@@ -208,8 +214,7 @@ static void *io_thread_main(void *opaque)
         }
         if (atomic_load_explicit(&thread->stopping, memory_order_acquire))
             break;
-        complete_batch(thread, &reap);
-        thread->pending |= reap.kicked_queues & thread->setup.queue_mask & ~thread->broken;
+        take_reap(thread, &reap);
         uint64_t serve = thread->pending;
         thread->pending = 0;
         for (unsigned queue = 0; serve; queue++, serve >>= 1)
