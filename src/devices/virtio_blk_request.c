@@ -38,12 +38,12 @@ static void finish(struct virtio_blk_parsed *parsed, uint8_t status, uint32_t us
     parsed->used = used;
 }
 
-/* `sectors` whole sectors from `sector` lie on the disk, and their byte offset fits 64 bits. */
+/* `sectors` whole sectors from `sector` lie on the disk, and the byte offset of their end fits 64 bits. */
 static bool sectors_on_disk(const struct virtio_blk_limits *limits, uint64_t sector, uint64_t sectors)
 {
     uint64_t end;
     return checked_add_u64(sector, sectors, &end) && end <= limits->capacity_sectors &&
-           sector <= UINT64_MAX / VIRTIO_BLK_SECTOR_SIZE;
+           end <= UINT64_MAX / VIRTIO_BLK_SECTOR_SIZE;
 }
 
 /* IN and OUT: the data lies between the header and the status byte, on one side only. */

@@ -85,22 +85,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     reader.size -= results_left;
     disk_engine_result_hook = replay_result;
 
+    /*
+     * The kernel frees a closed io_uring asynchronously, and with it the ring's
+     * reference to the image: at thousands of rings a second the last input's
+     * image lock, or its ring memory, can outlive its close for a while (seen in
+     * CI as a failed ring setup, and here as a failed lock). Retry briefly; a
+     * failure that lasts is still a crash, with its reason printed.
+     */
     struct disk_image image;
     struct error error;
     struct disk_image_options options = { .path = image_path(), .read_only = config & 0x80 };
-    if (disk_image_open(&image, &options, &error) != 0)
-        abort();
     struct disk_engine_options engine_options = { .ring_entries = 1u << (config & 3), .max_requests = MAX_OPS };
-    /*
-     * The kernel frees a closed io_uring's memory asynchronously, so at thousands of
-     * rings a second a setup can fail for a while (seen once in CI after 13k inputs).
-     * Retry briefly; a failure that lasts is still a crash, with its reason printed.
-     */
     struct disk_engine *engine = NULL;
-    for (unsigned attempt = 0; attempt < 100 && !engine; attempt++) {
+    for (unsigned attempt = 0; attempt < 200 && !engine; attempt++) {
+        if (attempt)
+            usleep(10000);
+        if (disk_image_open(&image, &options, &error) != 0)
+            continue;
         engine = disk_engine_create(&image, &engine_options, &error);
         if (!engine)
-            usleep(10000);
+            disk_image_close(&image);
     }
     if (!engine) {
         fprintf(stderr, "fuzz_disk_request: %s\n", error.message);
