@@ -27,6 +27,8 @@ KESTREL=${KESTREL:-$repo/build/kestrel}
 QUICK_TIMEOUT=20
 SECONDS_PER_BOOT=${KESTREL_E2E_SECONDS_PER_BOOT:-90}
 L1_SECONDS=120
+# The session prints a line at least once a boot; silence this long means L1 stalled.
+IDLE_SECONDS=${KESTREL_E2E_IDLE_SECONDS:-300}
 L1_LOG_DIR=$repo/build/test-logs/e2e-l1
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kestrel-e2e.XXXXXX")
@@ -387,7 +389,7 @@ budget=$((L1_SECONDS + boots * SECONDS_PER_BOOT))
 if bash tests/testhost/need-testhost.sh >"$work/need.txt"; then
     echo "# guests run in the nested test host: $(cat "$work/need.txt")"
     echo "# session budget: ${budget}s = ${L1_SECONDS}s for L1 + $boots boots x ${SECONDS_PER_BOOT}s"
-    tests/testhost/run-in-l1.sh --timeout "$budget" --log-dir "$L1_LOG_DIR" \
+    tests/testhost/run-in-l1.sh --timeout "$budget" --idle-timeout "$IDLE_SECONDS" --log-dir "$L1_LOG_DIR" \
         tests/e2e/guest-session.sh "$KESTREL" "$work" >"$session_log" 2>&1
     session_status=$?
 else

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# run-in-l1.sh [--timeout SECONDS] [--smp N] [--memory MB] [--interactive]
-#              [--verbose] [--log-dir DIR] SCRIPT [ARGS...]
+# run-in-l1.sh [--timeout SECONDS] [--idle-timeout SECONDS] [--smp N]
+#              [--memory MB] [--interactive] [--verbose] [--log-dir DIR]
+#              SCRIPT [ARGS...]
 #
 # Boots the nested test host (L1: Debian's kernel under QEMU TCG with an SVM
 # CPU, so it has a real /dev/kvm) and runs `sh SCRIPT ARGS` there, chrooted
@@ -8,7 +9,9 @@
 # from the same working directory. The script's stdout and stderr are streamed
 # to stdout; the exit status is the script's.
 #
-# Every run is under a timeout. If L1 stalls (no end marker in time) or dies,
+# Every run is under a timeout. With --idle-timeout, a script that prints
+# nothing for that long counts as stalled too, so a stall costs minutes rather
+# than the whole budget. If L1 stalls (no end marker in time) or dies,
 # the run is retried once, saying "run-in-l1: retried: <why>" on stderr;
 # after a second failure the exit status is 124. With --log-dir, each
 # attempt's whole record (script output, L1's own console including any
@@ -20,11 +23,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
 usage() {
-    echo "usage: $0 [--timeout SECONDS] [--smp N] [--memory MB] [--interactive] [--verbose] [--log-dir DIR] SCRIPT [ARGS...]" >&2
+    echo "usage: $0 [--timeout SECONDS] [--idle-timeout SECONDS] [--smp N] [--memory MB] [--interactive] [--verbose] [--log-dir DIR] SCRIPT [ARGS...]" >&2
     exit 2
 }
 
 timeout_seconds=600
+idle_timeout_seconds=0
 boot_timeout_seconds=${KESTREL_L1_BOOT_TIMEOUT:-120}
 smp=1
 memory_mb=4096
@@ -34,6 +38,7 @@ log_dir=
 while [ $# -gt 0 ]; do
     case $1 in
         --timeout) [ $# -ge 2 ] || usage; timeout_seconds=$2; shift 2 ;;
+        --idle-timeout) [ $# -ge 2 ] || usage; idle_timeout_seconds=$2; shift 2 ;;
         --smp) [ $# -ge 2 ] || usage; smp=$2; shift 2 ;;
         --memory) [ $# -ge 2 ] || usage; memory_mb=$2; shift 2 ;;
         --interactive) interactive=1; shift ;;
@@ -45,7 +50,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ $# -ge 1 ] || usage
-for number in "$timeout_seconds" "$smp" "$memory_mb"; do
+for number in "$timeout_seconds" "$idle_timeout_seconds" "$smp" "$memory_mb"; do
     case $number in
         ''|*[!0-9]*) echo "run-in-l1: '$number' is not a positive number" >&2; exit 2 ;;
     esac
@@ -150,7 +155,7 @@ run_attempt() {
     qemu_pid=$!
     exec 3<"$fifo"
 
-    local state=boot start=$SECONDS ended_at= line partial= read_status
+    local state=boot start=$SECONDS ended_at= line partial= read_status last_output=$SECONDS
     while :; do
         read_status=0
         IFS= read -r -t 1 line <&3 || read_status=$?
@@ -163,6 +168,10 @@ run_attempt() {
             elif [ -n "$ended_at" ] && [ $((SECONDS - ended_at)) -ge 20 ]; then
                 # The script finished but L1 did not power off; its result stands.
                 kill "$qemu_pid" 2>/dev/null || true
+            elif [ "$state" = run ] && [ "$idle_timeout_seconds" -gt 0 ] && [ -z "$failure" ] &&
+                [ $((SECONDS - last_output)) -ge "$idle_timeout_seconds" ]; then
+                failure="no output for ${idle_timeout_seconds}s (L1 or the script stalled)"
+                kill "$qemu_pid" 2>/dev/null || true
             fi
             continue
         fi
@@ -171,6 +180,7 @@ run_attempt() {
         fi
         line=$partial$line
         partial=
+        last_output=$SECONDS
         line=${line%$'\r'}
         case $state in
             boot)
