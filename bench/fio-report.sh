@@ -5,7 +5,8 @@
 # kestrel/QEMU. Exits per I/O: level 1's KVM "exits" counter over the row
 # (announcement to result, so the 2 s ramp and a second of idle guest are in
 # it) divided by the row's I/Os counted as IOPS x (runtime + ramp); interrupts
-# per I/O: the guest's virtio interrupts over the same span, likewise.
+# per I/O: the guest's virtio interrupts over the same span, likewise. With
+# more columns than host, kestrel and QEMU, a second table lists every column.
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 SESSION-LOG" >&2; exit 2; }
 awk '
@@ -26,6 +27,10 @@ awk '
         if (row ~ /write/) { iops[column, row] = field(line, 49); bw[column, row] = field(line, 48) }
         else { iops[column, row] = field(line, 8); bw[column, row] = field(line, 7) }
         if (!(row in seen_row)) { seen_row[row] = 1; order[++rows] = row }
+        if (!(column in seen_column)) {
+            seen_column[column] = 1; columns_in_order[++columns] = column
+            if (column != "host" && column != "kestrel" && column != "qemu") variant_columns++
+        }
     }
     /^FIO-KVM / { for (i = 4; i <= NF; i++) if ($i ~ /^exits=/) exits[$2, $3] = substr($i, 7) }
     /^FIO-GUEST-IRQS / { irqs[$2, $3] = $4 }
@@ -49,4 +54,16 @@ awk '
                 per_io(exits["kestrel", row], "kestrel", row), per_io(exits["qemu", row], "qemu", row),
                 per_io(irqs["kestrel", row], "kestrel", row), per_io(irqs["qemu", row], "qemu", row)
         }
+        if (!variant_columns) exit
+        print ""
+        print "| workload | column | result | / QEMU | exits per I/O | interrupts per I/O |"
+        print "|---|---|---|---|---|---|"
+        for (i = 1; i <= rows; i++)
+            for (j = 1; j <= columns; j++) {
+                column = columns_in_order[j]; row = order[i]
+                if (column == "host" || iops[column, row] == "") continue
+                printf "| %s | %s | %s | %s | %s | %s |\n", row, column, fmt_value(row, iops[column, row], bw[column, row]),
+                    fmt_ratio(iops[column, row], iops["qemu", row]), per_io(exits[column, row], column, row),
+                    per_io(irqs[column, row], column, row)
+            }
     }' runtime=10 ramp=2 "$1"

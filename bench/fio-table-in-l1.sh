@@ -75,15 +75,26 @@ for column in "$@"; do
         done
         continue
     fi
+    # A column is "qemu" or a kestrel binary, either followed by variants "#VARIANT" that also name it
+    # (PATH#poll#haltpoll is kestrel-poll-haltpoll):
+    #   poll      kestrel with poll_us (QEMU's iothread polls up to 32 us by default; kestrel does not)
+    #   split     kestrel with packed=off (QEMU's default ring layout)
+    #   haltpoll  the guest idles with cpuidle_haltpoll.force=1 (KVM_FEATURE_POLL_CONTROL)
+    variants=${column#*#}
+    [ "$variants" != "$column" ] || variants=
+    column=${column%%#*}
     name=kestrel
     [ "$column" = qemu ] && name=qemu
-    disk_options=
-    # PATH#poll: kestrel with poll_us (QEMU's iothread polls up to 32 us by default; kestrel does not).
-    if [ "${column%#poll}" != "$column" ]; then
-        column=${column%#poll}
-        name=kestrel-poll
-        disk_options=",poll_us=${KESTREL_BENCH_FIO_POLL_US:-32}"
-    fi
+    disk_options= guest_cmdline="console=ttyS0 panic=-1 quiet"
+    for variant in ${variants//#/ }; do
+        case $variant in
+            poll) disk_options+=",poll_us=${KESTREL_BENCH_FIO_POLL_US:-32}" ;;
+            split) disk_options+=",packed=off" ;;
+            haltpoll) guest_cmdline+=" cpuidle_haltpoll.force=1" ;;
+            *) echo "# unknown column variant '$variant'"; continue 2 ;;
+        esac
+        name+=-$variant
+    done
     {
         echo 'PATH=/usr/sbin:/usr/bin:/bin'
         echo 'virtio_irqs() { awk '\''/virtio/ { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i } END { print n + 0 }'\'' /proc/interrupts; }'
@@ -100,8 +111,8 @@ for column in "$@"; do
     bash "$repo/tests/testhost/add-test-script.sh" "$repo/build/guest/initrd-disk.img" "$work/$name-guest.sh" \
         "$work/initrd-$name.img" || { echo "# $name: add-test-script.sh failed"; continue; }
     extra=()
-    [ "$name" = qemu ] || extra=(--stats)
-    vmm_args=("$column" "$vmlinuz" "$work/initrd-$name.img" 2 512M "console=ttyS0 panic=-1 quiet" "${extra[@]}"
+    [ "$column" = qemu ] || extra=(--stats)
+    vmm_args=("$column" "$vmlinuz" "$work/initrd-$name.img" 2 512M "$guest_cmdline" "${extra[@]}"
         "$image,cache=writeback$disk_options")
     echo "FIO-COLUMN $name $(bash "$repo/tests/e2e/disk-vmm.sh" "${vmm_args[@]:0:6}" --print "${vmm_args[@]:6}")"
     console=$work/$name.console

@@ -14,8 +14,9 @@
 # 10), KESTREL_BENCH_FIO_COLUMNS (default "host kestrel qemu"; kestrel is left
 # out, with a note, when `kestrel run --help` has no --disk),
 # KESTREL_BENCH_L1_SMP (2), KESTREL_BENCH_FIO_ROWS (a subset of the row names, e.g. "read-512k-qd4").
-# Column kestrel-poll: kestrel with poll_us=KESTREL_BENCH_FIO_POLL_US (32, QEMU's iothread default window);
-# fio-report.sh tabulates kestrel, QEMU and host only, the log has every column's FIO-TERSE lines.
+# Variant columns, variants joined by "-" (kestrel-poll-haltpoll): kestrel-poll (poll_us=KESTREL_BENCH_FIO_POLL_US,
+# 32, QEMU's iothread default window), kestrel-split (packed=off), kestrel-haltpoll and qemu-haltpoll (the guest
+# idles with cpuidle_haltpoll.force=1). fio-report.sh tabulates kestrel, QEMU and host, then every column.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,14 +32,26 @@ columns=()
 for column in ${KESTREL_BENCH_FIO_COLUMNS:-host kestrel qemu}; do
     case $column in
         host|qemu) columns+=("$column") ;;
-        kestrel-poll) columns+=("$repo/build/kestrel#poll") ;;
+        kestrel-*|qemu-*)
+            variants=${column#*-}
+            base=$repo/build/kestrel
+            [ "${column%%-*}" = qemu ] && base=qemu
+            for variant in ${variants//-/ }; do
+                case $variant in
+                    poll|split|haltpoll) ;;
+                    *) echo "kestrel: bench-fio: unknown variant '$variant' in column '$column' (poll, split, haltpoll)" >&2; exit 2 ;;
+                esac
+            done
+            [ "$base" = qemu ] && [ "${variants//haltpoll/}" != "" ] &&
+                { echo "kestrel: bench-fio: column '$column': QEMU takes only the haltpoll variant" >&2; exit 2; }
+            columns+=("$base#${variants//-/#}") ;;
         kestrel)
             if build/kestrel run --help 2>&1 | grep -q -- '--disk'; then
                 columns+=("$repo/build/kestrel")
             else
                 echo "# kestrel column left out: build/kestrel has no --disk yet" >&2
             fi ;;
-        *) echo "kestrel: bench-fio: unknown column '$column' (host, kestrel, kestrel-poll, qemu)" >&2; exit 2 ;;
+        *) echo "kestrel: bench-fio: unknown column '$column' (host, kestrel, qemu, or kestrel-VARIANT..., qemu-haltpoll)" >&2; exit 2 ;;
     esac
 done
 
