@@ -77,11 +77,6 @@ static void notify_touched(struct virtio_blk_io_thread *thread)
  * depth has requests to submit meanwhile. At depth 1 nothing is held: the
  * guest is waiting for that very completion.
  */
-static uint64_t hold_limit_ns(const struct virtio_blk_io_thread *thread)
-{
-    return HOLD_MAX_WINDOWS * (uint64_t)thread->setup.coalesce_us * 1000u;
-}
-
 static void notify_or_hold(struct virtio_blk_io_thread *thread)
 {
     bool at_depth = thread->last_batch >= 2 || thread->batch + thread->answered >= 2;
@@ -89,7 +84,7 @@ static void notify_or_hold(struct virtio_blk_io_thread *thread)
         uint64_t now = now_ns();
         if (!thread->held_since_ns)
             thread->held_since_ns = now;
-        if (now - thread->held_since_ns < hold_limit_ns(thread)) {
+        if (now - thread->held_since_ns < HOLD_MAX_WINDOWS * (uint64_t)thread->setup.coalesce_us * 1000u) {
             thread->batch += thread->answered;
             if (thread->answered && thread->setup.requests_completed)
                 atomic_fetch_add_explicit(thread->setup.requests_completed, thread->answered, memory_order_relaxed);
@@ -267,9 +262,6 @@ static void *io_thread_main(void *opaque)
         for (unsigned queue = 0; serve; queue++, serve >>= 1)
             if (serve & 1)
                 serve_queue(thread, queue);
-        /* Kicks that bring no requests (a driver kicking in a loop) answer nothing, yet keep the thread busy. */
-        if (thread->held_since_ns && now_ns() - thread->held_since_ns >= hold_limit_ns(thread))
-            notify_touched(thread);
     }
     return NULL;
 }

@@ -125,32 +125,6 @@ static void test_hold_is_bounded(void **state)
     blk_fixture_destroy(fixture);
 }
 
-/* Kicks that bring nothing new keep the thread busy but do not hold the interrupt past four windows. */
-static void test_hold_ends_under_empty_kicks(void **state)
-{
-    (void)state;
-    enum { WINDOW = 50 };
-    struct blk_fixture *fixture = start(VIRTQ_LAYOUT_PACKED, WINDOW * 1000);
-    struct blk_io io[DEPTH];
-    for (unsigned i = 0; i < DEPTH; i++)
-        blk_io_alloc(fixture, &io[i], 4096);
-    read_batch(fixture, io, DEPTH); /* depth established */
-    wait_interrupt(fixture, 0, monotonic_ms());
-    unsigned before = blk_fixture_deliveries(fixture, 1);
-    uint64_t start_ms = monotonic_ms();
-    read_batch(fixture, io, DEPTH); /* held */
-    uint64_t last_interrupt_ms = 0;
-    while (monotonic_ms() - start_ms < 600) {
-        blk_notify(fixture, 0);
-        usleep(5000);
-        if (!last_interrupt_ms && blk_fixture_deliveries(fixture, 1) > before)
-            last_interrupt_ms = monotonic_ms() - start_ms;
-    }
-    assert_true(last_interrupt_ms > 0);
-    assert_true(last_interrupt_ms < 500);
-    blk_fixture_destroy(fixture);
-}
-
 /* coalesce_us=0 is an interrupt per batch, held never. */
 static void test_off_is_prompt(void **state)
 {
@@ -174,7 +148,6 @@ int main(void)
         cmocka_unit_test(test_holds_split),
         cmocka_unit_test(test_holds_packed),
         cmocka_unit_test(test_hold_is_bounded),
-        cmocka_unit_test(test_hold_ends_under_empty_kicks),
         cmocka_unit_test(test_off_is_prompt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
