@@ -43,13 +43,8 @@ struct disk_engine {
     bool closing; /* kick reads are being cancelled: no re-arm */
 };
 
-/*
- * user_data tags: a kick's index is stored with the low bit set; slots are pointers (aligned, low bit clear).
- * CANCEL_TAG is also LIBURING_UDATA_TIMEOUT, the tag of the timeout a timed wait queues on kernels without
- * IORING_FEAT_EXT_ARG, so reap() skips both alike.
- */
+/* user_data tags: a kick's index is stored with the low bit set; slots are pointers (aligned, low bit clear). */
 #define CANCEL_TAG UINT64_MAX
-_Static_assert(CANCEL_TAG == LIBURING_UDATA_TIMEOUT, "reap() skips liburing's timeout CQEs as cancel CQEs");
 
 static uint64_t kick_tag(unsigned index)
 {
