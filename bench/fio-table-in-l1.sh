@@ -80,7 +80,6 @@ for column in "$@"; do
     #   poll      kestrel with poll_us (QEMU's iothread polls up to 32 us by default; kestrel does not)
     #   split     kestrel with packed=off (QEMU's default ring layout)
     #   haltpoll  the guest idles with cpuidle_haltpoll.force=1 (KVM_FEATURE_POLL_CONTROL)
-    #   coalesceN kestrel with coalesce_us=N (plain "coalesce": KESTREL_BENCH_FIO_COALESCE_US, 500)
     variants=${column#*#}
     [ "$variants" != "$column" ] || variants=
     column=${column%%#*}
@@ -92,8 +91,6 @@ for column in "$@"; do
             poll) disk_options+=",poll_us=${KESTREL_BENCH_FIO_POLL_US:-32}" ;;
             split) disk_options+=",packed=off" ;;
             haltpoll) guest_cmdline+=" cpuidle_haltpoll.force=1" ;;
-            coalesce) disk_options+=",coalesce_us=${KESTREL_BENCH_FIO_COALESCE_US:-500}" ;;
-            coalesce[0-9]*) disk_options+=",coalesce_us=${variant#coalesce}" ;;
             *) echo "# unknown column variant '$variant'"; continue 2 ;;
         esac
         name+=-$variant

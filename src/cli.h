@@ -34,7 +34,7 @@ enum cli_command {
 
 /*
  * One --disk PATH[,readonly=on|off][,cache=none|writeback][,queues=N][,iothreads=N]
- * [,serial=STR][,packed=on|off][,poll_us=N][,coalesce_us=N]: a virtio-blk device. A comma in
+ * [,serial=STR][,packed=on|off][,poll_us=N]: a virtio-blk device. A comma in
  * PATH is written ",,"; a serial cannot hold one.
  */
 #define CLI_MAX_DISKS 8
@@ -46,7 +46,6 @@ enum cli_command {
  */
 #define CLI_DISK_MAX_QUEUES 64u
 #define CLI_DISK_MAX_POLL_US 1000000u /* a second: past that polling is only burning a core */
-#define CLI_DISK_MAX_COALESCE_US 10000u /* 10 ms: a held interrupt is latency the guest pays */
 
 struct disk_spec {
     const char *path;
@@ -57,7 +56,6 @@ struct disk_spec {
     const char *serial;         /* NULL: none; at most CLI_DISK_SERIAL_MAX bytes */
     bool packed;                /* offer VIRTIO_F_RING_PACKED; default true */
     unsigned poll_us;           /* adaptive polling of the queues before re-enabling kicks; 0: off */
-    unsigned coalesce_us;       /* hold a queue's interrupt while the guest keeps submitting; 0: off */
 };
 
 struct vm_config {

@@ -37,7 +37,6 @@ static int create_device(struct vmm_blk_device *blk, unsigned index, const struc
         .serial = spec->serial,
         .packed = spec->packed,
         .poll_us = spec->poll_us,
-        .coalesce_us = spec->coalesce_us,
     };
     if (virtio_blk_init(&blk->device, &options, context->memory, &pci_ioeventfd_kvm_ops, context->vm,
                         &msix_kvm_delivery, &blk->delivery, error) < 0)

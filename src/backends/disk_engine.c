@@ -223,8 +223,8 @@ static unsigned reap(struct disk_engine *engine)
     io_uring_for_each_cqe(&engine->ring, head, cqe)
     {
         uint64_t tag = io_uring_cqe_get_data64(cqe);
-        if (tag == CANCEL_TAG || tag == LIBURING_UDATA_TIMEOUT)
-            ; /* the cancel's own CQE (the cancelled read reports separately), or liburing's timeout on old kernels */
+        if (tag == CANCEL_TAG)
+            ; /* the cancel's own CQE: the cancelled read reports separately */
         else if (tag & 1)
             kick_complete(engine, (unsigned)(tag >> 1), cqe->res);
         else
@@ -252,8 +252,7 @@ static void hand_out(struct disk_engine *engine, struct disk_reap *out)
     engine->kicked_queues = 0;
 }
 
-/* block: sleep until a completion or a kick, for at most timeout_ns when that is not 0. */
-static int wait_for_events(struct disk_engine *engine, struct disk_reap *out, bool block, uint64_t timeout_ns)
+int disk_engine_wait(struct disk_engine *engine, struct disk_reap *out, bool block)
 {
     out->count = 0;
     out->kicked_queues = 0;
@@ -269,17 +268,7 @@ static int wait_for_events(struct disk_engine *engine, struct disk_reap *out, bo
     bool anything_to_wait_for = engine->requests_in_ring > 0 || engine->kick_count > 0;
     bool sleep = block && anything_to_wait_for && !engine->done.head && !engine->kicked_queues &&
                  !io_uring_cq_ready(&engine->ring);
-    int status;
-    if (sleep && timeout_ns) {
-        struct __kernel_timespec timeout = {.tv_sec = (long long)(timeout_ns / 1000000000u),
-                                            .tv_nsec = (long long)(timeout_ns % 1000000000u)};
-        struct io_uring_cqe *first;
-        status = io_uring_submit_and_wait_timeout(&engine->ring, &first, 1, &timeout, NULL);
-        if (status == -ETIME)
-            status = 0;
-    } else {
-        status = io_uring_submit_and_wait(&engine->ring, sleep ? 1 : 0);
-    }
+    int status = io_uring_submit_and_wait(&engine->ring, sleep ? 1 : 0);
     reap(engine);
     /* Room freed by the completions goes to waiting requests now; they are submitted by the next call. */
     kicks_arm(engine);
@@ -295,16 +284,6 @@ static int wait_for_events(struct disk_engine *engine, struct disk_reap *out, bo
         return -1;
     }
     return (int)out->count;
-}
-
-int disk_engine_wait(struct disk_engine *engine, struct disk_reap *reap, bool block)
-{
-    return wait_for_events(engine, reap, block, 0);
-}
-
-int disk_engine_wait_timeout(struct disk_engine *engine, struct disk_reap *reap, uint64_t timeout_ns)
-{
-    return wait_for_events(engine, reap, true, timeout_ns ? timeout_ns : 1);
 }
 
 void disk_engine_drain(struct disk_engine *engine)

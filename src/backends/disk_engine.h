@@ -97,8 +97,6 @@ int disk_engine_submit(struct disk_engine *engine, const struct disk_request *re
  * (EINTR when a signal woke it: call again).
  */
 int disk_engine_wait(struct disk_engine *engine, struct disk_reap *reap, bool block);
-/* disk_engine_wait(engine, reap, true), sleeping at most timeout_ns: a wait that times out returns 0. */
-int disk_engine_wait_timeout(struct disk_engine *engine, struct disk_reap *reap, uint64_t timeout_ns);
 
 /*
  * For a device reset: requests still waiting for the SQ complete with IOERR

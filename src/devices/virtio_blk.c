@@ -124,7 +124,6 @@ static int blk_activate(void *opaque, uint64_t features, struct virtq *queues, u
             .limits = &device->limits,
             .queue_mask = mask,
             .poll_us = device->options.poll_us,
-            .coalesce_us = device->options.coalesce_us,
             .requests_completed = &device->requests_completed,
         };
         struct error error;

@@ -38,7 +38,6 @@ struct virtio_blk_options {
     const char *serial;       /* GET_ID's answer (truncated to 20 bytes); NULL: empty */
     bool packed;              /* offer VIRTIO_F_RING_PACKED */
     unsigned poll_us;         /* poll a queue this long before re-enabling its kicks; 0: off */
-    unsigned coalesce_us;     /* at depth, hold an interrupt while requests keep coming this close; 0: off */
 };
 
 struct virtio_blk {

@@ -24,8 +24,6 @@ enum {
     /* Pop / re-enable rounds per visit before the queue goes back to the pending set. */
     SERVE_ROUNDS = 16,
     POLL_MAX_ITERATIONS = 1 << 20,
-    /* coalesce_us: an interrupt is held back at most this many windows, however busy the thread stays. */
-    HOLD_MAX_WINDOWS = 4,
 };
 
 static uint64_t now_ns(void)
@@ -56,43 +54,10 @@ static void notify_touched(struct virtio_blk_io_thread *thread)
     thread->touched = 0;
     if (thread->answered && thread->setup.requests_completed)
         atomic_fetch_add_explicit(thread->setup.requests_completed, thread->answered, memory_order_relaxed);
-    thread->batch += thread->answered;
     thread->answered = 0;
-    if (!touched)
-        return;
-    thread->last_batch = thread->batch;
-    thread->batch = 0;
-    thread->held_since_ns = 0;
     for (unsigned queue = 0; touched; queue++, touched >>= 1)
         if ((touched & 1) && virtq_should_notify(queue_at(thread, queue)))
             virtio_pci_queue_interrupt(thread->setup.transport, (uint16_t)queue);
-}
-
-/*
- * coalesce_us: when the last interrupt covered two requests or more (the guest
- * keeps several in flight), a new batch's interrupt waits while the thread
- * keeps being woken (kicks, completions) within coalesce_us of each other,
- * for at most HOLD_MAX_WINDOWS windows; the main loop sends it when a window
- * passes quietly. An interrupt costs the guest an exit and an EOI; a guest at
- * depth has requests to submit meanwhile. At depth 1 nothing is held: the
- * guest is waiting for that very completion.
- */
-static void notify_or_hold(struct virtio_blk_io_thread *thread)
-{
-    bool at_depth = thread->last_batch >= 2 || thread->batch + thread->answered >= 2;
-    if (thread->touched && thread->setup.coalesce_us && at_depth) {
-        uint64_t now = now_ns();
-        if (!thread->held_since_ns)
-            thread->held_since_ns = now;
-        if (now - thread->held_since_ns < HOLD_MAX_WINDOWS * (uint64_t)thread->setup.coalesce_us * 1000u) {
-            thread->batch += thread->answered;
-            if (thread->answered && thread->setup.requests_completed)
-                atomic_fetch_add_explicit(thread->setup.requests_completed, thread->answered, memory_order_relaxed);
-            thread->answered = 0;
-            return;
-        }
-    }
-    notify_touched(thread);
 }
 
 static void complete_batch(struct virtio_blk_io_thread *thread, const struct disk_reap *reap)
@@ -105,7 +70,7 @@ static void complete_batch(struct virtio_blk_io_thread *thread, const struct dis
         record->next = thread->free_records;
         thread->free_records = record;
     }
-    notify_or_hold(thread);
+    notify_touched(thread);
 }
 
 static void handle_request(struct virtio_blk_io_thread *thread, unsigned queue, struct virtq_request *request)
@@ -195,7 +160,7 @@ static bool poll_queue(struct virtio_blk_io_thread *thread, unsigned queue, enum
             deadline = now + window;
         unsigned popped = 0;
         *outcome = pop_all(thread, queue, &popped);
-        notify_or_hold(thread);
+        notify_touched(thread);
         if (popped > 0 || *outcome != POP_EMPTY)
             return true;
     }
@@ -209,7 +174,7 @@ static void serve_queue(struct virtio_blk_io_thread *thread, unsigned queue)
     for (unsigned round = 0; round < SERVE_ROUNDS; round++) {
         unsigned popped = 0;
         enum pop_outcome outcome = pop_all(thread, queue, &popped);
-        notify_or_hold(thread);
+        notify_touched(thread);
         /* Found more while polling: another round, still without kicks. */
         if (outcome == POP_EMPTY && thread->setup.poll_us && poll_queue(thread, queue, &outcome) &&
             outcome == POP_EMPTY)
@@ -237,11 +202,7 @@ static void *io_thread_main(void *opaque)
     thread->pending = thread->setup.queue_mask;
     while (!atomic_load_explicit(&thread->stopping, memory_order_acquire)) {
         struct disk_reap reap = {.completions = done, .capacity = REAP_BATCH};
-        bool holding = thread->held_since_ns != 0;
-        int waited = holding && thread->pending == 0
-                         ? disk_engine_wait_timeout(thread->engine, &reap, (uint64_t)thread->setup.coalesce_us * 1000u)
-                         : disk_engine_wait(thread->engine, &reap, thread->pending == 0);
-        if (waited < 0) {
+        if (disk_engine_wait(thread->engine, &reap, thread->pending == 0) < 0) {
             if (errno == EINTR)
                 continue;
             log_error("virtio-blk: I/O thread stops: io_uring_enter: %s", strerror(errno));
@@ -253,9 +214,6 @@ static void *io_thread_main(void *opaque)
         }
         if (atomic_load_explicit(&thread->stopping, memory_order_acquire))
             break;
-        /* A quiet window: the guest stopped submitting, so the held interrupt goes now. */
-        if (holding && reap.count == 0 && !reap.kicked_queues && thread->pending == 0)
-            notify_touched(thread);
         take_reap(thread, &reap);
         uint64_t serve = thread->pending;
         thread->pending = 0;

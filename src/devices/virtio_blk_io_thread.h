@@ -33,7 +33,6 @@ struct virtio_blk_io_thread_setup {
     const struct virtio_blk_limits *limits;
     uint64_t queue_mask; /* bit q: this thread serves transport->queues[q] (enabled, q < 64) */
     unsigned poll_us;    /* poll the queues this long before re-enabling kicks; 0: never */
-    unsigned coalesce_us; /* at depth, hold interrupts while the thread is woken this often; 0: never */
     _Atomic uint64_t *requests_completed; /* the device's count, for --stats; added to once per batch */
 };
 
@@ -48,9 +47,6 @@ struct virtio_blk_io_thread {
     uint64_t pending;   /* queues to serve without waiting for a kick */
     uint64_t touched;   /* queues pushed to since the last notification check */
     uint64_t answered;  /* requests pushed since the last notification check */
-    uint64_t batch;     /* requests pushed since the last interrupt decision (held ones included) */
-    uint64_t last_batch; /* requests the last interrupt decision covered */
-    uint64_t held_since_ns; /* coalesce_us: when the held interrupt's first request was pushed; 0: none held */
     uint64_t broken;    /* queues found broken: no longer served */
     int wake_fd;        /* a served queue's kick eventfd, written to wake the thread for a stop */
     atomic_bool stopping;

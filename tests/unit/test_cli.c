@@ -242,7 +242,6 @@ static void test_disk_defaults(void **state)
     assert_null(disk->serial);
     assert_true(disk->packed);
     assert_int_equal(disk->poll_us, 0);
-    assert_int_equal(disk->coalesce_us, 0);
 }
 
 static void test_disk_every_key(void **state)
@@ -250,7 +249,7 @@ static void test_disk_every_key(void **state)
     (void)state;
     struct parsed parsed = PARSE("run", "--kernel", "k", "--cpus", "8", "--disk",
                                  "/var/lib/a.img,readonly=on,cache=none,queues=4,iothreads=2,serial=SN-0001,"
-                                 "packed=off,poll_us=32,coalesce_us=250");
+                                 "packed=off,poll_us=32");
     assert_int_equal(parsed.result, 0);
     const struct disk_spec *disk = &parsed.config.disks[0];
     assert_string_equal(disk->path, "/var/lib/a.img");
@@ -261,12 +260,11 @@ static void test_disk_every_key(void **state)
     assert_string_equal(disk->serial, "SN-0001");
     assert_false(disk->packed);
     assert_int_equal(disk->poll_us, 32);
-    assert_int_equal(disk->coalesce_us, 250);
 
     /* The other value of each switch, the limits, and the --disk= form. */
     parsed = PARSE("run", "--kernel", "k", "--cpus", "64",
                    "--disk=b.img,readonly=off,packed=on,cache=writeback,queues=64,iothreads=64,poll_us=1000000,"
-                   "coalesce_us=10000,serial=12345678901234567890");
+                   "serial=12345678901234567890");
     assert_int_equal(parsed.result, 0);
     disk = &parsed.config.disks[0];
     assert_string_equal(disk->path, "b.img");
@@ -276,7 +274,6 @@ static void test_disk_every_key(void **state)
     assert_int_equal(disk->queues, 64);
     assert_int_equal(disk->io_threads, 64);
     assert_int_equal(disk->poll_us, CLI_DISK_MAX_POLL_US);
-    assert_int_equal(disk->coalesce_us, CLI_DISK_MAX_COALESCE_US);
     assert_string_equal(disk->serial, "12345678901234567890");
     assert_int_equal(strlen(disk->serial), CLI_DISK_SERIAL_MAX);
     parsed = PARSE_DISK("--disk", "c.img,poll_us=0");
@@ -391,9 +388,6 @@ static void test_disk_value_errors(void **state)
         {"a.img,iothreads=3,queues=2", "iothreads=3 is more than queues=2"},
         {"a.img,poll_us=1000001", "poll_us=1000001 is more than the polling limit (1000000)"},
         {"a.img,poll_us=1e3", "poll_us='1e3' is not a number"},
-        {"a.img,coalesce_us=10001", "coalesce_us=10001 is more than the coalescing limit (10000)"},
-        {"a.img,coalesce_us=-5", "coalesce_us='-5' is not a number"},
-        {"a.img,coalesce_us=1,coalesce_us=2", "key 'coalesce_us' is given twice"},
         {"a.img,serial=", "--disk a.img: serial= is empty"},
         {"a.img,serial=123456789012345678901", "is longer than 20 bytes"},
     };

@@ -1,8 +1,7 @@
 /*
  * Kicks read through the ring (KESTREL_TSAN_TEST): another thread writes the
  * eventfds, the engine's thread sleeps in disk_engine_wait and must wake for
- * each kick, and for completions, in the one io_uring_enter; a timed wait
- * ends at its timeout or at a kick.
+ * each kick, and for completions, in the one io_uring_enter.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -12,7 +11,6 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <cmocka.h>
 
 #include "disk_engine_fixture.h"
@@ -134,53 +132,11 @@ static void test_kicks_and_completions_share_a_small_ring(void **state)
     close(kick_fd);
 }
 
-static uint64_t monotonic_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
-}
-
-/* disk_engine_wait_timeout sleeps no longer than asked when nothing comes, and a kick still ends it at once. */
-static void test_timed_wait(void **state)
-{
-    (void)state;
-    struct engine_fixture fixture;
-    assert_int_equal(engine_fixture_open(&fixture, IMAGE_SIZE, DISK_CACHE_WRITEBACK, 8, 16), 0);
-    int kick_fd = eventfd(0, EFD_CLOEXEC);
-    struct error error;
-    assert_int_equal(disk_engine_add_kick(fixture.engine, kick_fd, 5, &error), 0);
-    struct disk_completion completions[1];
-    struct disk_reap reap = { .completions = completions, .capacity = 1 };
-    uint64_t start = monotonic_ms();
-    int result;
-    do
-        result = disk_engine_wait_timeout(fixture.engine, &reap, 50 * 1000000ull);
-    while (result < 0 && errno == EINTR);
-    uint64_t waited = monotonic_ms() - start;
-    assert_int_equal(result, 0);
-    assert_true(reap.kicked_queues == 0);
-    assert_true(waited >= 45);
-    assert_true(waited < 5000);
-
-    /* A kick written before a 100 s wait: it returns with the kick, not after the timeout. */
-    uint64_t one = 1;
-    assert_int_equal(write(kick_fd, &one, sizeof(one)), sizeof(one));
-    start = monotonic_ms();
-    for (unsigned round = 0; round < 100 && !reap.kicked_queues; round++)
-        assert_true(disk_engine_wait_timeout(fixture.engine, &reap, 100000 * 1000000ull) >= 0 || errno == EINTR);
-    assert_true(reap.kicked_queues == 1ull << 5);
-    assert_true(monotonic_ms() - start < 5000);
-    engine_fixture_close(&fixture);
-    close(kick_fd);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kicks_wake_the_wait),
         cmocka_unit_test(test_kicks_and_completions_share_a_small_ring),
-        cmocka_unit_test(test_timed_wait),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

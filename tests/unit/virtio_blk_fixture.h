@@ -49,7 +49,6 @@ struct blk_fixture_options {
     unsigned io_threads; /* default 1 */
     const char *serial;
     unsigned poll_us;
-    unsigned coalesce_us;
 };
 
 struct blk_fixture {
@@ -164,7 +163,6 @@ static inline void blk_fixture_build(struct blk_fixture *fixture, struct disk_im
         .serial = options->serial,
         .packed = true,
         .poll_us = options->poll_us,
-        .coalesce_us = options->coalesce_us,
     };
     if (virtio_blk_init(&fixture->device, &blk_options, &fixture->memory, &blk_fixture_ioeventfd_ops, fixture,
                         &blk_fixture_delivery, fixture, &error) < 0 ||
@@ -289,9 +287,9 @@ static inline void blk_notify(struct blk_fixture *fixture, unsigned queue)
     virtio_pci_guest_notify(&fixture->guest, (uint16_t)queue);
 }
 
-/* Adds the request as Linux builds it: header, then data (writable for IN and GET_ID), then status; no kick. */
-static inline int blk_add(struct blk_fixture *fixture, unsigned queue, struct blk_io *io, uint32_t type,
-                          uint64_t sector, uint64_t token)
+/* Adds the request as Linux builds it: header, then data (writable for IN and GET_ID), then status; and kicks. */
+static inline int blk_submit(struct blk_fixture *fixture, unsigned queue, struct blk_io *io, uint32_t type,
+                             uint64_t sector, uint64_t token)
 {
     io->header->type = type;
     io->header->ioprio = 0;
@@ -305,14 +303,7 @@ static inline int blk_add(struct blk_fixture *fixture, unsigned queue, struct bl
         .writable = data_in && io->data_length ? writable : writable + 1,
         .writable_count = data_in && io->data_length ? 2 : 1,
     };
-    return virtq_driver_add(&fixture->drivers[queue], &request, token);
-}
-
-/* blk_add, then the kick. */
-static inline int blk_submit(struct blk_fixture *fixture, unsigned queue, struct blk_io *io, uint32_t type,
-                             uint64_t sector, uint64_t token)
-{
-    int result = blk_add(fixture, queue, io, type, sector, token);
+    int result = virtq_driver_add(&fixture->drivers[queue], &request, token);
     if (result < 0)
         return result;
     blk_notify(fixture, queue);
