@@ -80,6 +80,7 @@ for column in "$@"; do
     #   poll      kestrel with poll_us (QEMU's iothread polls up to 32 us by default; kestrel does not)
     #   split     kestrel with packed=off (QEMU's default ring layout)
     #   haltpoll  the guest idles with cpuidle_haltpoll.force=1 (KVM_FEATURE_POLL_CONTROL)
+    #   iothreadsN kestrel with iothreads=N (QEMU's column has one iothread for its 2 queues)
     variants=${column#*#}
     [ "$variants" != "$column" ] || variants=
     column=${column%%#*}
@@ -91,6 +92,7 @@ for column in "$@"; do
             poll) disk_options+=",poll_us=${KESTREL_BENCH_FIO_POLL_US:-32}" ;;
             split) disk_options+=",packed=off" ;;
             haltpoll) guest_cmdline+=" cpuidle_haltpoll.force=1" ;;
+            iothreads[0-9]*) disk_options+=",iothreads=${variant#iothreads}" ;;
             *) echo "# unknown column variant '$variant'"; continue 2 ;;
         esac
         name+=-$variant

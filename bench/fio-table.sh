@@ -16,7 +16,7 @@
 # KESTREL_BENCH_L1_SMP (2), KESTREL_BENCH_FIO_ROWS (a subset of the row names, e.g. "read-512k-qd4").
 # Variant columns, variants joined by "-" (kestrel-poll-haltpoll): kestrel-poll (poll_us=KESTREL_BENCH_FIO_POLL_US,
 # 32, QEMU's iothread default window), kestrel-split (packed=off), kestrel-haltpoll and qemu-haltpoll (the guest
-# idles with cpuidle_haltpoll.force=1). fio-report.sh tabulates kestrel, QEMU and host, then every column.
+# idles with cpuidle_haltpoll.force=1), kestrel-iothreadsN (iothreads=N). fio-report.sh tabulates kestrel, QEMU and host, then every column.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,8 +38,8 @@ for column in ${KESTREL_BENCH_FIO_COLUMNS:-host kestrel qemu}; do
             [ "${column%%-*}" = qemu ] && base=qemu
             for variant in ${variants//-/ }; do
                 case $variant in
-                    poll|split|haltpoll) ;;
-                    *) echo "kestrel: bench-fio: unknown variant '$variant' in column '$column' (poll, split, haltpoll)" >&2; exit 2 ;;
+                    poll|split|haltpoll|iothreads[1-9]|iothreads[1-9][0-9]) ;;
+                    *) echo "kestrel: bench-fio: unknown variant '$variant' in column '$column' (poll, split, haltpoll, iothreadsN)" >&2; exit 2 ;;
                 esac
             done
             [ "$base" = qemu ] && [ "${variants//haltpoll/}" != "" ] &&
