@@ -34,6 +34,7 @@ awk '
     }
     /^FIO-KVM / { for (i = 4; i <= NF; i++) if ($i ~ /^exits=/) exits[$2, $3] = substr($i, 7) }
     /^FIO-GUEST-IRQS / { irqs[$2, $3] = $4 }
+    /^FIO-EXIT-REASONS / { reasons[$2, $3] = $0; has_reasons = 1 }
     function per_io(count, column, row,   ios) {
         if (count == "" || iops[column, row] == "" || iops[column, row] + 0 == 0) return "-"
         ios = iops[column, row] * (runtime + ramp)
@@ -53,6 +54,23 @@ awk '
                 fmt_ratio(iops["kestrel", row], iops["qemu", row]),
                 per_io(exits["kestrel", row], "kestrel", row), per_io(exits["qemu", row], "qemu", row),
                 per_io(irqs["kestrel", row], "kestrel", row), per_io(irqs["qemu", row], "qemu", row)
+        }
+        if (has_reasons) {
+            print ""
+            print "| workload | column | level 1 KVM exits per I/O by exit reason (SVM codes: 0x400 nested page fault, 0x60 interrupt, 0x78 HLT, 0x7c MSR, 0x81 VMMCALL) |"
+            print "|---|---|---|"
+            for (i = 1; i <= rows; i++)
+                for (j = 1; j <= columns; j++) {
+                    column = columns_in_order[j]; row = order[i]
+                    if (!((column, row) in reasons) || iops[column, row] + 0 == 0) continue
+                    n = split(reasons[column, row], parts, " "); text = ""
+                    for (k = 4; k <= n; k++) {
+                        split(parts[k], pair, "=")
+                        if (pair[2] / (iops[column, row] * (runtime + ramp)) >= 0.05)
+                            text = text sprintf("0x%x: %.2f ", pair[1], pair[2] / (iops[column, row] * (runtime + ramp)))
+                    }
+                    printf "| %s | %s | %s|\n", row, column, text
+                }
         }
         if (!variant_columns) exit
         print ""

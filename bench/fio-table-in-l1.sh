@@ -38,6 +38,29 @@ fio_common="--size=256M --time_based --runtime=$runtime --ramp_time=2 --numjobs=
 dd if=/dev/zero of="$image" bs=1M count=256 status=none
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 kvm_counters="exits io_exits mmio_exits halt_exits irq_injections irq_exits"
+# KESTREL_BENCH_FIO_EXIT_REASONS=1: also count level 1's kvm_exit events per exit reason (a hist trigger; on
+# SVM 0x400 is a nested page fault, which is how a guest's notify write reaches an ioeventfd).
+exit_hist=/sys/kernel/debug/tracing/events/kvm/kvm_exit/hist
+declare -A reasons_before=()
+if [ "${KESTREL_BENCH_FIO_EXIT_REASONS:-0}" = 1 ]; then
+    echo 'hist:keys=exit_reason:size=256' >/sys/kernel/debug/tracing/events/kvm/kvm_exit/trigger 2>/dev/null ||
+        echo "# exit reasons: no kvm_exit hist trigger in level 1"
+fi
+# reasons_read ARRAY: exit reason -> count, from the hist file.
+reasons_read() {
+    local -n into=$1
+    local line key count
+    into=()
+    [ -r "$exit_hist" ] || return 0
+    while IFS= read -r line; do
+        case $line in
+            "{ exit_reason:"*"hitcount:"*)
+                # "{ exit_reason:       1024 } hitcount:      12345"
+                read -r _ _ key _ _ count _ <<<"$line"
+                into[$key]=$count ;;
+        esac
+    done <"$exit_hist"
+}
 declare -A kvm_before=()
 kvm_read() { # kvm_read COUNTER: its value, with the read builtin (spawning processes in level 1 costs its CPUs)
     local value=0
@@ -49,6 +72,7 @@ handle_console_line() {
     local name=$1 line=${2%$'\r'} row counter delta=
     case $line in
         "FIO-ROW-BEGIN "*)
+            [ "${KESTREL_BENCH_FIO_EXIT_REASONS:-0}" = 1 ] && reasons_read reasons_before
             for counter in $kvm_counters; do
                 read -r "kvm_before[$counter]" 2>/dev/null <"/sys/kernel/debug/kvm/$counter" || kvm_before[$counter]=0
             done ;;
@@ -59,7 +83,16 @@ handle_console_line() {
             for counter in $kvm_counters; do
                 delta+="$counter=$(($(kvm_read "$counter") - ${kvm_before[$counter]:-0})) "
             done
-            echo "FIO-KVM $name $row $delta" ;;
+            echo "FIO-KVM $name $row $delta"
+            if [ "${KESTREL_BENCH_FIO_EXIT_REASONS:-0}" = 1 ]; then
+                local -A reasons_after=()
+                reasons_read reasons_after
+                local key reasons=
+                for key in "${!reasons_after[@]}"; do
+                    reasons+="$key=$((reasons_after[$key] - ${reasons_before[$key]:-0})) "
+                done
+                echo "FIO-EXIT-REASONS $name $row $reasons"
+            fi ;;
     esac
 }
 

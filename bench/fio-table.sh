@@ -13,7 +13,8 @@
 # Environment: KESTREL_BENCH_FIO_RUNTIME (seconds per row after a 2 s ramp,
 # 10), KESTREL_BENCH_FIO_COLUMNS (default "host kestrel qemu"; kestrel is left
 # out, with a note, when `kestrel run --help` has no --disk),
-# KESTREL_BENCH_L1_SMP (2), KESTREL_BENCH_FIO_ROWS (a subset of the row names, e.g. "read-512k-qd4").
+# KESTREL_BENCH_L1_SMP (2), KESTREL_BENCH_FIO_ROWS (a subset of the row names, e.g. "read-512k-qd4"),
+# KESTREL_BENCH_FIO_EXIT_REASONS=1 (level 1's KVM exits per exit reason for each row, FIO-EXIT-REASONS lines).
 # Variant columns, variants joined by "-" (kestrel-poll-haltpoll): kestrel-poll (poll_us=KESTREL_BENCH_FIO_POLL_US,
 # 32, QEMU's iothread default window), kestrel-split (packed=off), kestrel-haltpoll and qemu-haltpoll (the guest
 # idles with cpuidle_haltpoll.force=1), kestrel-iothreadsN (iothreads=N). fio-report.sh tabulates kestrel, QEMU and host, then every column.
