@@ -25,7 +25,9 @@ disk_boot() { # disk_boot RUN INITRD CPUS DISK-SPEC...: status in $out/RUN.statu
     shift 3
     boots=$((boots + 1))
     start=$(date +%s)
-    timeout "$boot_timeout" bash "$repo/tests/e2e/disk-vmm.sh" "$disk_vmm" "$vmlinuz" "$initrd" "$cpus" 512M \
+    # A line before each boot: a stall after it is the guest's or L1's, not the set-up's.
+    echo "# $run: booting at $(date -u +%H:%M:%S)"
+    timeout -k 10 "$boot_timeout" bash "$repo/tests/e2e/disk-vmm.sh" "$disk_vmm" "$vmlinuz" "$initrd" "$cpus" 512M \
         "$disk_cmdline" "$@" </dev/null >"$out/$run.console" 2>"$out/$run.stderr"
     echo $? >"$out/$run.status"
     echo "# $run: status $(cat "$out/$run.status") after $(($(date +%s) - start)) s"
@@ -209,10 +211,11 @@ GUEST
     [ "$direct_dir" = "$out" ] || umount "$direct_dir" 2>/dev/null
 
 # --- kill -9 durability ----------------------------------------------------------------------------
+    # Each run's line as it comes: five runs in silence would look like a stalled test host.
     bash "$repo/tests/e2e/disk-durability.sh" "$disk_vmm" "$out/durability" "$disk_durability_runs" \
-        "$boot_timeout" >"$out/durability.log" 2>&1
+        "$boot_timeout" 2>&1 | tee "$out/durability.log" |
+        sed -u -n -e 's/^DURABILITY-RUN /# durability: run /p' -e t -e 's/^# /# durability: /p'
     boots=$((boots + disk_durability_runs))
-    sed -n -e 's/^DURABILITY-RUN /# durability: run /p' -e t -e 's/^# /# durability: /p' "$out/durability.log"
     durability_summary=$(sed -n 's/^DURABILITY-SUMMARY //p' "$out/durability.log")
     check "kill -9 durability: $disk_durability_runs runs, every acknowledged record on the image ($durability_summary)" \
         test "$durability_summary" = "runs=$disk_durability_runs good=$disk_durability_runs lost=0"

@@ -33,7 +33,8 @@ boot() {
     shift 4
     boots=$((boots + 1))
     start=$(date +%s)
-    timeout "$boot_timeout" "$kestrel" run --kernel "$kernel" --initrd "$initrd" --cpus "$cpus" --memory 512M \
+    echo "# $run: booting at $(date -u +%H:%M:%S)"
+    timeout -k 10 "$boot_timeout" "$kestrel" run --kernel "$kernel" --initrd "$initrd" --cpus "$cpus" --memory 512M \
         --cmdline "$cmdline" "$@" </dev/null >"$out/$run.console" 2>"$out/$run.stderr"
     echo $? >"$out/$run.status"
     echo "# $run: status $(cat "$out/$run.status") after $(($(date +%s) - start)) s"

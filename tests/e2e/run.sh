@@ -27,8 +27,9 @@ KESTREL=${KESTREL:-$repo/build/kestrel}
 QUICK_TIMEOUT=20
 SECONDS_PER_BOOT=${KESTREL_E2E_SECONDS_PER_BOOT:-90}
 L1_SECONDS=120
-# The session prints a line at least once a boot; silence this long means L1 stalled.
-IDLE_SECONDS=${KESTREL_E2E_IDLE_SECONDS:-300}
+# The session prints a line at least once a boot, and a boot times out after 240 s (then the session
+# reports it and goes on); silence longer than that plus a boot's set-up means L1 stalled.
+IDLE_SECONDS=${KESTREL_E2E_IDLE_SECONDS:-480}
 L1_LOG_DIR=$repo/build/test-logs/e2e-l1
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kestrel-e2e.XXXXXX")
