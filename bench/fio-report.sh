@@ -35,10 +35,11 @@ awk '
     /^FIO-KVM / { for (i = 4; i <= NF; i++) if ($i ~ /^exits=/) exits[$2, $3] = substr($i, 7) }
     /^FIO-GUEST-IRQS / { irqs[$2, $3] = $4 }
     /^FIO-EXIT-REASONS / { reasons[$2, $3] = $0; has_reasons = 1 }
-    function per_io(count, column, row,   ios) {
+    # The row I/Os a count is divided by: IOPS over the whole span, ramp included.
+    function row_ios(column, row) { return iops[column, row] * (runtime + ramp) }
+    function per_io(count, column, row) {
         if (count == "" || iops[column, row] == "" || iops[column, row] + 0 == 0) return "-"
-        ios = iops[column, row] * (runtime + ramp)
-        return sprintf("%.2f", count / ios)
+        return sprintf("%.2f", count / row_ios(column, row))
     }
     END {
         print "| workload | level-1 host | kestrel | QEMU | kestrel/host | QEMU/host | kestrel/QEMU | exits per I/O kestrel / QEMU | interrupts per I/O kestrel / QEMU |"
@@ -66,8 +67,9 @@ awk '
                     n = split(reasons[column, row], parts, " "); text = ""
                     for (k = 4; k <= n; k++) {
                         split(parts[k], pair, "=")
-                        if (pair[2] / (iops[column, row] * (runtime + ramp)) >= 0.05)
-                            text = text sprintf("0x%x: %.2f ", pair[1], pair[2] / (iops[column, row] * (runtime + ramp)))
+                        share = pair[2] / row_ios(column, row)
+                        if (share >= 0.05)
+                            text = text sprintf("0x%x: %.2f ", pair[1], share)
                     }
                     printf "| %s | %s | %s|\n", row, column, text
                 }

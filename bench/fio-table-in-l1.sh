@@ -42,7 +42,8 @@ kvm_counters="exits io_exits mmio_exits halt_exits irq_injections irq_exits"
 # SVM 0x400 is a nested page fault, which is how a guest's notify write reaches an ioeventfd).
 exit_hist=/sys/kernel/debug/tracing/events/kvm/kvm_exit/hist
 declare -A reasons_before=()
-if [ "${KESTREL_BENCH_FIO_EXIT_REASONS:-0}" = 1 ]; then
+exit_reasons=${KESTREL_BENCH_FIO_EXIT_REASONS:-0}
+if [ "$exit_reasons" = 1 ]; then
     echo 'hist:keys=exit_reason:size=256' >/sys/kernel/debug/tracing/events/kvm/kvm_exit/trigger 2>/dev/null ||
         echo "# exit reasons: no kvm_exit hist trigger in level 1"
 fi
@@ -72,7 +73,7 @@ handle_console_line() {
     local name=$1 line=${2%$'\r'} row counter delta=
     case $line in
         "FIO-ROW-BEGIN "*)
-            [ "${KESTREL_BENCH_FIO_EXIT_REASONS:-0}" = 1 ] && reasons_read reasons_before
+            [ "$exit_reasons" = 1 ] && reasons_read reasons_before
             for counter in $kvm_counters; do
                 read -r "kvm_before[$counter]" 2>/dev/null <"/sys/kernel/debug/kvm/$counter" || kvm_before[$counter]=0
             done ;;
@@ -84,7 +85,7 @@ handle_console_line() {
                 delta+="$counter=$(($(kvm_read "$counter") - ${kvm_before[$counter]:-0})) "
             done
             echo "FIO-KVM $name $row $delta"
-            if [ "${KESTREL_BENCH_FIO_EXIT_REASONS:-0}" = 1 ]; then
+            if [ "$exit_reasons" = 1 ]; then
                 local -A reasons_after=()
                 reasons_read reasons_after
                 local key reasons=
