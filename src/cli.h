@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "backends/disk_image.h"
+#include "backends/net_backend.h"
 #include "boot/boot.h"
 #include "devices/console.h"
 #include "util/error.h"
@@ -58,6 +59,40 @@ struct disk_spec {
     unsigned poll_us;           /* adaptive polling of the queues before re-enabling kicks; 0: off */
 };
 
+/*
+ * One --net user[,hostfwd=tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...[,mac=MAC]
+ * or --net tap[,ifname=NAME][,vhost=on|off][,queues=N][,mac=MAC]: a virtio-net
+ * device (docs/virtio-net.md). hostfwd may repeat; HOSTADDR defaults to
+ * 127.0.0.1 (not every address: a forwarded port is reachable by whoever can
+ * reach that address), GUESTADDR to the guest's DHCP address 10.0.2.15.
+ */
+#define CLI_MAX_NETS 8
+#define CLI_NET_MAX_HOSTFWDS 16
+#define CLI_NET_MAX_QUEUE_PAIRS 16u /* 2 * 16 + the control queue: within the transport's 64 queues */
+#define CLI_NET_IFNAME_MAX 15       /* IFNAMSIZ - 1 */
+
+enum net_backend_kind {
+    NET_BACKEND_USER, /* libslirp, no root */
+    NET_BACKEND_TAP,
+};
+
+enum net_vhost_mode {
+    NET_VHOST_AUTO, /* on when /dev/vhost-net opens, else user space (one line says so) */
+    NET_VHOST_ON,   /* required: an error when unavailable */
+    NET_VHOST_OFF,
+};
+
+struct net_spec {
+    enum net_backend_kind backend;
+    const char *ifname;     /* tap: NULL lets the kernel name it; at most CLI_NET_IFNAME_MAX bytes */
+    enum net_vhost_mode vhost; /* tap only */
+    unsigned queue_pairs;   /* tap only; 0: one per vCPU (at most CLI_NET_MAX_QUEUE_PAIRS) */
+    bool mac_given;
+    uint8_t mac[6];         /* unicast and not all zero when given */
+    struct net_hostfwd hostfwds[CLI_NET_MAX_HOSTFWDS]; /* user only (net_backend.h) */
+    unsigned hostfwd_count;
+};
+
 struct vm_config {
     const char *kernel_path;
     const char *initrd_path; /* NULL: none */
@@ -69,6 +104,8 @@ struct vm_config {
     enum boot_kernel_entry kernel_entry;
     struct disk_spec disks[CLI_MAX_DISKS];
     unsigned disk_count;
+    struct net_spec nets[CLI_MAX_NETS];
+    unsigned net_count;
 };
 
 /*
