@@ -53,3 +53,20 @@ size_t iovec_copy_to(const struct iovec *segments, uint32_t count, uint64_t offs
     /* The buffer is only read in this direction; the cast lets one walker serve both. */
     return iovec_copy(segments, count, offset, (uint8_t *)source, len, true);
 }
+
+uint32_t iovec_slice(const struct iovec *segments, uint32_t count, uint64_t offset, struct iovec *out,
+                     uint32_t capacity)
+{
+    uint32_t written = 0;
+    for (uint32_t i = 0; i < count && written < capacity; i++) {
+        if (offset >= segments[i].iov_len) {
+            offset -= segments[i].iov_len;
+            continue;
+        }
+        out[written].iov_base = (uint8_t *)segments[i].iov_base + offset;
+        out[written].iov_len = segments[i].iov_len - (size_t)offset;
+        offset = 0;
+        written++;
+    }
+    return written;
+}

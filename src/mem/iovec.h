@@ -29,4 +29,12 @@ size_t iovec_copy_from(const struct iovec *segments, uint32_t count, uint64_t of
 /* Copies up to `len` bytes from `source` into the segments at `offset`; returns the bytes copied. */
 size_t iovec_copy_to(const struct iovec *segments, uint32_t count, uint64_t offset, const void *source, size_t len);
 
+/*
+ * Writes into `out` (at most `capacity` entries) the segments that describe
+ * the bytes from `offset` on, without copying data. Returns the number
+ * written; the bytes described are fewer than the rest when `out` fills.
+ */
+uint32_t iovec_slice(const struct iovec *segments, uint32_t count, uint64_t offset, struct iovec *out,
+                     uint32_t capacity);
+
 #endif
