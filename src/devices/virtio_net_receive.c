@@ -83,17 +83,53 @@ static unsigned gather(struct virtio_net_receive *receive, uint64_t needed)
     return chains;
 }
 
+/* Drops the first held chain from the ring over held[] (its buffers were pushed or are given up). */
+static void release_first(struct virtio_net_receive *receive)
+{
+    receive->held_bytes -= held_at(receive, 0)->writable_bytes;
+    receive->held_first = (receive->held_first + 1) % VIRTIO_NET_HELD_CHAINS;
+    receive->held_count--;
+}
+
+/*
+ * A first chain too short for the header can carry no frame (a driver's
+ * error): it goes back to the guest unused, so that it neither blocks the
+ * chains behind it nor leaves a backend's frame waiting on it for ever.
+ * Returns whether any went back.
+ */
+static bool return_unusable(struct virtio_net_receive *receive)
+{
+    bool returned = false;
+    while (receive->held_count > 0 && held_at(receive, 0)->writable_bytes < VIRTIO_NET_HEADER_SIZE) {
+        if (virtq_push(receive->setup.queue, held_at(receive, 0), 0) == 0)
+            receive->pushed = true;
+        release_first(receive);
+        returned = true;
+    }
+    return returned;
+}
+
+static void hold_enough(struct virtio_net_receive *receive, uint64_t needed)
+{
+    /* Bounded: each round returns at least one popped chain, and the ring holds at most its size. */
+    for (unsigned round = 0; round <= virtq_size(receive->setup.queue); round++) {
+        if (receive->setup.mergeable) {
+            while (receive->held_bytes < needed && hold_one_more(receive))
+                ;
+        } else if (receive->held_count == 0) {
+            hold_one_more(receive);
+        }
+        if (!return_unusable(receive))
+            return;
+    }
+}
+
 bool virtio_net_receive_acquire(void *opaque, size_t frame_bytes, struct iovec **segments, unsigned *count)
 {
     struct virtio_net_receive *receive = opaque;
     receive->acquired_chains = 0;
     uint64_t needed = frame_bytes + (receive->setup.backend_writes_header ? 0 : VIRTIO_NET_HEADER_SIZE);
-    if (receive->setup.mergeable) {
-        while (receive->held_bytes < needed && hold_one_more(receive))
-            ;
-    } else if (receive->held_count == 0) {
-        hold_one_more(receive);
-    }
+    hold_enough(receive, needed);
     if (receive->held_count == 0)
         return false;
     /* The first chain must hold the header (and, for a bare frame, the frame must fit: it is copied, not read). */
@@ -107,6 +143,8 @@ bool virtio_net_receive_acquire(void *opaque, size_t frame_bytes, struct iovec *
     if (receive->gathered_count == 0)
         return false;
     receive->acquired_chains = chains;
+    /* Held chains serve this frame: the next one may find enough held too, so the backend keeps being polled. */
+    receive->starved = false;
     *segments = receive->gathered;
     *count = receive->gathered_count;
     return true;
@@ -168,9 +206,7 @@ void virtio_net_receive_commit(void *opaque, size_t bytes)
         /* A chain from before a reset is refused: the guest forgot it, so it is simply dropped. */
         if (virtq_push(receive->setup.queue, request, (uint32_t)written) == 0)
             receive->pushed = true;
-        receive->held_bytes -= request->writable_bytes;
-        receive->held_first = (receive->held_first + 1) % VIRTIO_NET_HELD_CHAINS;
-        receive->held_count--;
+        release_first(receive);
     }
     receive->frames++;
     receive->bytes += total - VIRTIO_NET_HEADER_SIZE;
