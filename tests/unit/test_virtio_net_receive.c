@@ -6,7 +6,9 @@
  * (num_buffers, the bytes, and the chains it did not use serving the next
  * frames); a backend without headers (the device writes the header,
  * DATA_VALID when asked for); a guest with no buffers (the frame waits for
- * them); buffers too small to use (the device neither crashes nor spins).
+ * them); buffers too small to use (the device neither crashes nor spins);
+ * a runt frame; a receive chain outside RAM (the queue breaks, a reset
+ * recovers).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -284,6 +286,50 @@ static void test_bare_frame_larger_than_the_chain(void **state)
     net_fixture_destroy(fixture);
 }
 
+/* A runt from the host (shorter than an Ethernet header) is not delivered; its buffer takes the next frame. */
+static void test_runt_frame_not_delivered(void **state)
+{
+    struct net_fixture *fixture = start(state, NET_BACKEND_HEADER_SIZE, MRG);
+    struct net_rx_buffer buffer;
+    assert_int_equal(net_post_rx(fixture, RX, &buffer, 1526), 0);
+    static uint8_t bytes[12 + 100];
+    net_test_backend_inject(fixture->backend, 0, bytes, host_packet(bytes, true, 13, 20));
+    uint32_t length = host_packet(bytes, true, 100, 21);
+    net_test_backend_inject(fixture->backend, 0, bytes, length);
+    uint32_t written;
+    assert_ptr_equal(expect_used(fixture, &buffer, 1, &written), &buffer);
+    assert_int_equal(written, length);
+    assert_memory_equal(buffer.host + 12, bytes + 12, 100);
+    net_fixture_destroy(fixture);
+}
+
+/* A receive chain outside guest RAM breaks the queue (DEVICE_NEEDS_RESET); nothing crashes and a reset recovers. */
+static void test_receive_chain_outside_ram(void **state)
+{
+    struct net_fixture *fixture = start(state, NET_BACKEND_HEADER_SIZE, MRG);
+    const struct virtq_driver_buffer outside = {0x80000000ull, 1526};
+    const struct virtq_driver_request request = {.writable = &outside, .writable_count = 1};
+    assert_int_equal(virtq_driver_add(&fixture->drivers[RX], &request, 99), 0);
+    net_notify(fixture, RX);
+    static uint8_t bytes[12 + 100];
+    uint32_t length = host_packet(bytes, true, 100, 22);
+    net_test_backend_inject(fixture->backend, 0, bytes, length);
+    for (unsigned waited = 0; waited < NET_FIXTURE_WAIT_MS && !(net_fixture_status(fixture) & VIRTIO_CONFIG_S_NEEDS_RESET);
+         waited++)
+        usleep(1000);
+    assert_true(net_fixture_status(fixture) & VIRTIO_CONFIG_S_NEEDS_RESET);
+    virtio_pci_guest_bar_write(&fixture->guest, COMMON_STATUS, 0, 1);
+    enum virtq_layout layout = *(enum virtq_layout *)*state;
+    assert_true(net_fixture_start(fixture, layout, 64, MRG) & VIRTIO_CONFIG_S_DRIVER_OK);
+    struct net_rx_buffer buffer;
+    assert_int_equal(net_post_rx(fixture, RX, &buffer, 1526), 0);
+    uint32_t written;
+    assert_ptr_equal(expect_used(fixture, &buffer, 1, &written), &buffer);
+    assert_int_equal(written, length);
+    assert_memory_equal(buffer.host + 12, bytes + 12, 100);
+    net_fixture_destroy(fixture);
+}
+
 /* Many frames through a ring refilled as it drains, with the event index: all arrive, in order. */
 static void test_stream_with_refill(void **state)
 {
@@ -335,6 +381,8 @@ int main(void)
         BOTH(test_buffer_shorter_than_header_tap),
         BOTH(test_buffer_shorter_than_header_user),
         BOTH(test_bare_frame_larger_than_the_chain),
+        BOTH(test_runt_frame_not_delivered),
+        BOTH(test_receive_chain_outside_ram),
         BOTH(test_stream_with_refill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

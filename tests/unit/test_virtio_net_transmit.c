@@ -3,7 +3,8 @@
  * virtio-net transmit through the device and a socketpair backend, on split
  * and packed rings: a frame and its header reach the backend intact, header
  * first and from kestrel's checked copy; frames and headers split over many
- * descriptors; a backend without headers gets the bare frame; a backend with
+ * descriptors, directly and through indirect tables; a backend without
+ * headers gets the bare frame; a backend with
  * no room keeps the frame until it has; malformed headers are dropped (the
  * chain comes back, nothing reaches the backend) and the device carries on;
  * a chain outside RAM breaks the queue (DEVICE_NEEDS_RESET) without a crash,
@@ -115,7 +116,11 @@ static void test_frame_over_many_descriptors(void **state)
     /* 16 descriptors: the header alone, then the frame in uneven pieces (one of a single byte). */
     const uint32_t cuts[15] = {12, 13, 26, 100, 101, 300, 301, 302, 600, 900, 1000, 1100, 1200, 1400, 1500};
     uint64_t token;
-    assert_int_equal(net_send_split(fixture, TX, bytes, length, cuts, 15, &token), 0);
+    assert_int_equal(net_send_split(fixture, TX, bytes, length, cuts, 15, false, &token), 0);
+    expect_on_backend(fixture, bytes, length);
+    expect_completed(fixture, token);
+    /* The same chain from an indirect table. */
+    assert_int_equal(net_send_split(fixture, TX, bytes, length, cuts, 15, true, &token), 0);
     expect_on_backend(fixture, bytes, length);
     expect_completed(fixture, token);
     net_fixture_destroy(fixture);
@@ -133,7 +138,7 @@ static void test_header_split_across_descriptors(void **state)
     /* The header in pieces of 1, 4, 6 bytes, its last byte sharing a descriptor with the frame's start. */
     const uint32_t cuts[3] = {1, 5, 11};
     uint64_t token;
-    assert_int_equal(net_send_split(fixture, TX, bytes, length, cuts, 3, &token), 0);
+    assert_int_equal(net_send_split(fixture, TX, bytes, length, cuts, 3, false, &token), 0);
     expect_on_backend(fixture, bytes, length);
     expect_completed(fixture, token);
     net_fixture_destroy(fixture);
@@ -141,13 +146,13 @@ static void test_header_split_across_descriptors(void **state)
 
 static void test_bare_frame_for_a_backend_without_headers(void **state)
 {
-    struct net_fixture *fixture = start(state, 0, 0, 0);
+    struct net_fixture *fixture = start(state, 0, 0, INDIRECT);
     struct virtio_net_hdr_v1 header = plain_header();
     static uint8_t bytes[12 + FRAME];
     uint32_t length = packet(bytes, &header, FRAME, 4);
     const uint32_t cuts[2] = {6, 40};
     uint64_t token;
-    assert_int_equal(net_send_split(fixture, TX, bytes, length, cuts, 2, &token), 0);
+    assert_int_equal(net_send_split(fixture, TX, bytes, length, cuts, 2, true, &token), 0);
     expect_on_backend(fixture, bytes + 12, FRAME);
     expect_completed(fixture, token);
     net_fixture_destroy(fixture);

@@ -279,10 +279,11 @@ static inline int net_post_rx(struct net_fixture *fixture, unsigned queue, struc
 
 /*
  * Adds a transmit chain whose readable bytes are `bytes` (header then frame)
- * cut at the `cuts` offsets (ascending, inside) into descriptors, and kicks.
+ * cut at the `cuts` offsets (ascending, inside) into descriptors (in an
+ * indirect table when `indirect`), and kicks.
  */
 static inline int net_send_split(struct net_fixture *fixture, unsigned queue, const void *bytes, uint32_t length,
-                                 const uint32_t *cuts, unsigned cut_count, uint64_t *token)
+                                 const uint32_t *cuts, unsigned cut_count, bool indirect, uint64_t *token)
 {
     struct virtq_driver_buffer readable[VIRTQ_DRIVER_MAX_SEGMENTS];
     if (cut_count + 1 > VIRTQ_DRIVER_MAX_SEGMENTS)
@@ -296,7 +297,8 @@ static inline int net_send_split(struct net_fixture *fixture, unsigned queue, co
         start = end;
     }
     *token = fixture->next_token++;
-    const struct virtq_driver_request request = {.readable = readable, .readable_count = cut_count + 1};
+    const struct virtq_driver_request request = {
+        .readable = readable, .readable_count = cut_count + 1, .indirect = indirect};
     int result = virtq_driver_add(&fixture->drivers[queue], &request, *token);
     if (result == 0)
         net_notify(fixture, queue);
@@ -306,7 +308,7 @@ static inline int net_send_split(struct net_fixture *fixture, unsigned queue, co
 static inline int net_send(struct net_fixture *fixture, unsigned queue, const void *bytes, uint32_t length,
                            uint64_t *token)
 {
-    return net_send_split(fixture, queue, bytes, length, NULL, 0, token);
+    return net_send_split(fixture, queue, bytes, length, NULL, 0, false, token);
 }
 
 /*
