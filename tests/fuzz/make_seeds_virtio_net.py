@@ -1,8 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora of fuzz_virtio_net_header and fuzz_virtio_net_control.
+"""Writes the seed corpora of fuzz_virtio_net_header, fuzz_virtio_net_control and fuzz_virtio_net_receive.
 
-Formats: see the comments at the top of tests/fuzz/fuzz_virtio_net_header.c
-and tests/fuzz/fuzz_virtio_net_control.c.
+Formats: see the comments at the top of tests/fuzz/fuzz_virtio_net_{header,control,receive}.c.
 """
 import os
 import struct
@@ -77,6 +76,22 @@ def main():
           control_command(1, 1, [3], other, bytes([0, 0, 0])))
     write("fuzz_virtio_net_control", "split_bytes",
           control_command(rx, 1, [1] * 8, other, mac_table([other], [])[:8]))
+
+
+    # fuzz_virtio_net_receive: flags, then (kind % 3, a, b) triples: 0 post, 1 send, 2 reap.
+    post_1500 = bytes([0, 0, 115])       # one segment of 1 + (115 * 13) % 2048 = 1496 bytes
+    post_tiny = bytes([0, 3, 8])         # a tiny buffer (b & 7 == 0)
+    small_to_own = bytes([1, 0, 4 * 60])  # 60 bytes... length ((a << 6) | b >> 2) % 9100, b & 3 == 0: own address
+    jumbo_to_own = bytes([1, 140, 0])    # (140 << 6) % 9100 = 8960 bytes
+    to_other = bytes([1, 1, 2])           # 64 bytes to another unicast address
+    reap = bytes([2, 0, 0])
+    for flags, name in ((0, "split_user"), (1, "packed_user"), (4, "split_tap"), (6, "split_mrg_tap"),
+                        (7, "packed_mrg_tap"), (2, "split_mrg_user"), (8 | 2, "split_mrg_user_data_valid"),
+                        (16 | 6, "split_mrg_tap_filtered")):
+        ops = post_1500 * 8 + small_to_own + jumbo_to_own + small_to_own + to_other + reap
+        write("fuzz_virtio_net_receive", name, bytes([flags]) + ops)
+    write("fuzz_virtio_net_receive", "tiny_first", bytes([4]) + post_tiny + post_1500 * 2 + small_to_own + reap)
+    write("fuzz_virtio_net_receive", "starved", bytes([6]) + small_to_own + post_1500 + small_to_own + reap)
 
 
 if __name__ == "__main__":
