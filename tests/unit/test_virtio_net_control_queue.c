@@ -153,6 +153,7 @@ static void test_command_without_ack(void **state)
     assert_int_equal(token, 4242);
     assert_int_equal(written, 0);
     assert_int_equal(set_mode(fixture, VIRTIO_NET_CTRL_RX_ALLMULTI, 1), VIRTIO_NET_OK);
+    assert_true(net_fixture_wait_deliveries(fixture, fixture->control_queue + 1, 2) >= 2);
     net_fixture_destroy(fixture);
 }
 

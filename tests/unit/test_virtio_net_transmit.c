@@ -101,7 +101,10 @@ static void test_frame_crosses_with_header(void **state)
     expect_on_backend(fixture, bytes, length);
     expect_completed(fixture, token);
     /* The header the backend saw was kestrel's copy, not the guest's buffer (which it could still change). */
+    assert_true(net_fixture_wait_deliveries(fixture, TX + 1, 1) >= 1);
+    pthread_mutex_lock(&fixture->backend->lock);
     const void *first = fixture->backend->first_segment;
+    pthread_mutex_unlock(&fixture->backend->lock);
     assert_non_null(first);
     assert_false(inside_guest_memory(fixture, first));
     net_fixture_destroy(fixture);

@@ -108,6 +108,17 @@ static inline unsigned net_fixture_deliveries(struct net_fixture *fixture, unsig
     return count;
 }
 
+/* The device publishes used entries before the interrupt that announces them: wait (bounded) for the interrupt. */
+static inline unsigned net_fixture_wait_deliveries(struct net_fixture *fixture, unsigned vector, unsigned minimum)
+{
+    unsigned count = net_fixture_deliveries(fixture, vector);
+    for (unsigned waited = 0; waited < 2000 && count < minimum; waited++) {
+        usleep(1000);
+        count = net_fixture_deliveries(fixture, vector);
+    }
+    return count;
+}
+
 static inline uint64_t net_offered_features(struct net_fixture *fixture)
 {
     virtio_pci_guest_bar_write(&fixture->guest, COMMON_DEVICE_FEATURE_SELECT, 0, 4);
