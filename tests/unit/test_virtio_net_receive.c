@@ -316,10 +316,7 @@ static void test_receive_chain_outside_ram(void **state)
     static uint8_t bytes[12 + 100];
     uint32_t length = host_packet(bytes, true, 100, 22);
     net_test_backend_inject(fixture->backend, 0, bytes, length);
-    for (unsigned waited = 0; waited < NET_FIXTURE_WAIT_MS && !(net_fixture_status(fixture) & VIRTIO_CONFIG_S_NEEDS_RESET);
-         waited++)
-        usleep(1000);
-    assert_true(net_fixture_status(fixture) & VIRTIO_CONFIG_S_NEEDS_RESET);
+    assert_true(net_fixture_wait_needs_reset(fixture));
     virtio_pci_guest_bar_write(&fixture->guest, COMMON_STATUS, 0, 1);
     enum virtq_layout layout = *(enum virtq_layout *)*state;
     assert_true(net_fixture_start(fixture, layout, 64, MRG) & VIRTIO_CONFIG_S_DRIVER_OK);

@@ -251,10 +251,7 @@ static void test_chain_outside_ram_breaks_the_queue(void **state)
     const struct virtq_driver_request request = {.readable = &outside, .readable_count = 1};
     assert_int_equal(virtq_driver_add(&fixture->drivers[TX], &request, 77), 0);
     net_notify(fixture, TX);
-    for (unsigned waited = 0; waited < NET_FIXTURE_WAIT_MS && !(net_fixture_status(fixture) & VIRTIO_CONFIG_S_NEEDS_RESET);
-         waited++)
-        usleep(1000);
-    assert_true(net_fixture_status(fixture) & VIRTIO_CONFIG_S_NEEDS_RESET);
+    assert_true(net_fixture_wait_needs_reset(fixture));
     expect_nothing_on_backend(fixture);
     /* The driver resets and starts again; the device works. */
     virtio_pci_guest_bar_write(&fixture->guest, COMMON_STATUS, 0, 1);

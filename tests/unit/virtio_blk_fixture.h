@@ -28,6 +28,7 @@
 #include "disk_fixture.h"
 #include "harness/guest_allocator.h"
 #include "harness/virtq_driver.h"
+#include "msix_recorder.h"
 #include "pci/pci_bus.h"
 #include "pci/pci_host_bridge.h"
 #include "pci_fixture.h"
@@ -64,66 +65,34 @@ struct blk_fixture {
     int interrupt_fd;         /* written at every MSI-X message when >= 0, as KVM's irqfd would raise it */
     struct virtio_blk device;
     struct virtio_pci_guest guest; /* the driver's view of the device */
-    pthread_mutex_t lock;
-    unsigned deliveries[BLK_FIXTURE_MAX_QUEUES + 1]; /* per MSI-X vector, guarded by lock */
+    struct msix_recorder interrupts; /* MSI-X messages per vector */
     struct virtq_driver drivers[BLK_FIXTURE_MAX_QUEUES];
     unsigned driver_count;
 };
-
-static inline int blk_fixture_ioeventfd_assign(void *opaque, int event_fd, const struct kvm_ioeventfd_match *match)
-{
-    (void)opaque, (void)event_fd, (void)match;
-    return 0;
-}
-
-static inline void blk_fixture_vector_configure(void *opaque, unsigned vector, uint64_t address, uint32_t data)
-{
-    (void)opaque, (void)vector, (void)address, (void)data;
-}
 
 static inline void blk_fixture_vector_signal(void *opaque, unsigned vector, uint64_t address, uint32_t data)
 {
     struct blk_fixture *fixture = opaque;
     (void)address, (void)data;
-    pthread_mutex_lock(&fixture->lock);
-    if (vector <= BLK_FIXTURE_MAX_QUEUES)
-        fixture->deliveries[vector]++;
-    pthread_mutex_unlock(&fixture->lock);
+    msix_recorder_count(&fixture->interrupts, vector);
     if (fixture->interrupt_fd >= 0 && eventfd_write(fixture->interrupt_fd, 1) < 0)
         abort();
 }
 
-static const struct pci_ioeventfd_ops blk_fixture_ioeventfd_ops = {
-    .assign = blk_fixture_ioeventfd_assign,
-    .deassign = blk_fixture_ioeventfd_assign,
-};
-
 static const struct msix_delivery_ops blk_fixture_delivery = {
-    .vector_configure = blk_fixture_vector_configure,
+    .vector_configure = msix_recorder_vector_configure,
     .vector_signal = blk_fixture_vector_signal,
 };
 
 static inline unsigned blk_fixture_deliveries(struct blk_fixture *fixture, unsigned vector)
 {
-    pthread_mutex_lock(&fixture->lock);
-    unsigned count = fixture->deliveries[vector];
-    pthread_mutex_unlock(&fixture->lock);
-    return count;
+    return msix_recorder_deliveries(&fixture->interrupts, vector);
 }
 
-/*
- * The device publishes used entries (and status bits) before it raises the
- * interrupt that announces them, so a test that saw the first waits, bounded
- * (2 s), for the second. Returns the count seen.
- */
+/* Waits (bounded) for the interrupt that follows the used entries a test saw; returns the count seen. */
 static inline unsigned blk_fixture_wait_deliveries(struct blk_fixture *fixture, unsigned vector, unsigned minimum)
 {
-    unsigned count = blk_fixture_deliveries(fixture, vector);
-    for (unsigned waited = 0; waited < 2000 && count < minimum; waited++) {
-        usleep(1000);
-        count = blk_fixture_deliveries(fixture, vector);
-    }
-    return count;
+    return msix_recorder_wait(&fixture->interrupts, vector, minimum);
 }
 
 static inline uint64_t blk_config_read(struct blk_fixture *fixture, uint32_t offset, uint32_t size)
@@ -151,7 +120,7 @@ static inline void blk_fixture_build(struct blk_fixture *fixture, struct disk_im
     if (harness_guest_memory_create(&fixture->memory, BLK_FIXTURE_RAM, &error) < 0)
         abort();
     fixture->interrupt_fd = -1;
-    pthread_mutex_init(&fixture->lock, NULL);
+    msix_recorder_init(&fixture->interrupts);
     guest_allocator_init(&fixture->allocator, &fixture->memory);
     pci_fixture_bus_create(&fixture->pio, &fixture->mmio, &fixture->bus, &fixture->host_bridge);
     unsigned queues = options->queues ? options->queues : 1;
@@ -164,7 +133,7 @@ static inline void blk_fixture_build(struct blk_fixture *fixture, struct disk_im
         .packed = true,
         .poll_us = options->poll_us,
     };
-    if (virtio_blk_init(&fixture->device, &blk_options, &fixture->memory, &blk_fixture_ioeventfd_ops, fixture,
+    if (virtio_blk_init(&fixture->device, &blk_options, &fixture->memory, &msix_recorder_ioeventfd_ops, NULL,
                         &blk_fixture_delivery, fixture, &error) < 0 ||
         pci_bus_add_device(&fixture->bus, &fixture->device.transport.pci, BLK_FIXTURE_SLOT, &error) < 0)
         abort();
@@ -209,7 +178,7 @@ static inline void blk_fixture_destroy(struct blk_fixture *fixture)
         disk_scratch_remove(&fixture->scratch);
     }
     guest_memory_destroy(&fixture->memory);
-    pthread_mutex_destroy(&fixture->lock);
+    msix_recorder_destroy(&fixture->interrupts);
     if (fixture->interrupt_fd >= 0)
         close(fixture->interrupt_fd);
     free(fixture);

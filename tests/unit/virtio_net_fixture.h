@@ -25,6 +25,7 @@
 #include "devices/virtio_net.h"
 #include "harness/guest_allocator.h"
 #include "harness/virtq_driver.h"
+#include "msix_recorder.h"
 #include "net_test_backend.h"
 #include "pci/pci_bus.h"
 #include "pci/pci_host_bridge.h"
@@ -60,8 +61,7 @@ struct net_fixture {
     struct net_test_backend *backend;
     struct virtio_net device;
     struct virtio_pci_guest guest;
-    pthread_mutex_t lock;
-    unsigned deliveries[NET_FIXTURE_MAX_QUEUES + 1]; /* per MSI-X vector, guarded by lock */
+    struct msix_recorder interrupts; /* MSI-X messages per vector */
     struct virtq_driver drivers[NET_FIXTURE_MAX_QUEUES];
     unsigned driver_count;
     uint64_t features;     /* negotiated */
@@ -69,54 +69,25 @@ struct net_fixture {
     uint64_t next_token;
 };
 
-static inline int net_fixture_ioeventfd_assign(void *opaque, int event_fd, const struct kvm_ioeventfd_match *match)
-{
-    (void)opaque, (void)event_fd, (void)match;
-    return 0;
-}
-
-static inline void net_fixture_vector_configure(void *opaque, unsigned vector, uint64_t address, uint32_t data)
-{
-    (void)opaque, (void)vector, (void)address, (void)data;
-}
-
 static inline void net_fixture_vector_signal(void *opaque, unsigned vector, uint64_t address, uint32_t data)
 {
-    struct net_fixture *fixture = opaque;
     (void)address, (void)data;
-    pthread_mutex_lock(&fixture->lock);
-    if (vector <= NET_FIXTURE_MAX_QUEUES)
-        fixture->deliveries[vector]++;
-    pthread_mutex_unlock(&fixture->lock);
+    msix_recorder_count(opaque, vector);
 }
 
-static const struct pci_ioeventfd_ops net_fixture_ioeventfd_ops = {
-    .assign = net_fixture_ioeventfd_assign,
-    .deassign = net_fixture_ioeventfd_assign,
-};
-
 static const struct msix_delivery_ops net_fixture_delivery = {
-    .vector_configure = net_fixture_vector_configure,
+    .vector_configure = msix_recorder_vector_configure,
     .vector_signal = net_fixture_vector_signal,
 };
 
 static inline unsigned net_fixture_deliveries(struct net_fixture *fixture, unsigned vector)
 {
-    pthread_mutex_lock(&fixture->lock);
-    unsigned count = fixture->deliveries[vector];
-    pthread_mutex_unlock(&fixture->lock);
-    return count;
+    return msix_recorder_deliveries(&fixture->interrupts, vector);
 }
 
-/* The device publishes used entries before the interrupt that announces them: wait (bounded) for the interrupt. */
 static inline unsigned net_fixture_wait_deliveries(struct net_fixture *fixture, unsigned vector, unsigned minimum)
 {
-    unsigned count = net_fixture_deliveries(fixture, vector);
-    for (unsigned waited = 0; waited < 2000 && count < minimum; waited++) {
-        usleep(1000);
-        count = net_fixture_deliveries(fixture, vector);
-    }
-    return count;
+    return msix_recorder_wait(&fixture->interrupts, vector, minimum);
 }
 
 static inline uint64_t net_offered_features(struct net_fixture *fixture)
@@ -139,7 +110,7 @@ static inline struct net_fixture *net_fixture_create(const struct net_fixture_op
     struct error error;
     if (!fixture || harness_guest_memory_create(&fixture->memory, NET_FIXTURE_RAM, &error) < 0)
         abort();
-    pthread_mutex_init(&fixture->lock, NULL);
+    msix_recorder_init(&fixture->interrupts);
     fixture->next_token = 1;
     guest_allocator_init(&fixture->allocator, &fixture->memory);
     pci_fixture_bus_create(&fixture->pio, &fixture->mmio, &fixture->bus, &fixture->host_bridge);
@@ -154,8 +125,8 @@ static inline struct net_fixture *net_fixture_create(const struct net_fixture_op
         .packed = true,
     };
     memcpy(net_options.mac, net_fixture_mac, sizeof(net_options.mac));
-    if (virtio_net_init(&fixture->device, &net_options, &fixture->memory, &net_fixture_ioeventfd_ops, fixture,
-                        &net_fixture_delivery, fixture, &error) < 0 ||
+    if (virtio_net_init(&fixture->device, &net_options, &fixture->memory, &msix_recorder_ioeventfd_ops, NULL,
+                        &net_fixture_delivery, &fixture->interrupts, &error) < 0 ||
         pci_bus_add_device(&fixture->bus, &fixture->device.transport.pci, NET_FIXTURE_SLOT, &error) < 0)
         abort();
     fixture->guest = (struct virtio_pci_guest){&fixture->mmio, NET_FIXTURE_SLOT, NET_FIXTURE_BAR};
@@ -172,7 +143,7 @@ static inline void net_fixture_destroy(struct net_fixture *fixture)
     pci_bus_destroy(&fixture->bus);
     net_test_backend_destroy(fixture->backend);
     guest_memory_destroy(&fixture->memory);
-    pthread_mutex_destroy(&fixture->lock);
+    msix_recorder_destroy(&fixture->interrupts);
     free(fixture);
 }
 
@@ -220,6 +191,17 @@ static inline uint8_t net_fixture_start(struct net_fixture *fixture, enum virtq_
     }
     virtio_pci_guest_driver_ok(guest);
     return virtio_pci_guest_status(guest);
+}
+
+/* A broken queue shows as DEVICE_NEEDS_RESET in the status, set by the pair's thread: wait (bounded) for it. */
+static inline bool net_fixture_wait_needs_reset(struct net_fixture *fixture)
+{
+    for (unsigned waited = 0; waited < NET_FIXTURE_WAIT_MS; waited++) {
+        if (net_fixture_status(fixture) & VIRTIO_CONFIG_S_NEEDS_RESET)
+            return true;
+        usleep(1000);
+    }
+    return false;
 }
 
 static inline void *net_host(struct net_fixture *fixture, uint64_t gpa, uint64_t length)
