@@ -32,6 +32,7 @@
 #include "pci/pci_bus.h"
 #include "pci/pci_host_bridge.h"
 #include "pci_fixture.h"
+#include "virtio_guest_queues.h"
 #include "virtio_pci_guest.h"
 
 enum {
@@ -192,29 +193,11 @@ static inline void blk_fixture_destroy(struct blk_fixture *fixture)
 static inline uint8_t blk_fixture_start(struct blk_fixture *fixture, enum virtq_layout layout, unsigned queues,
                                         uint16_t size, uint64_t features)
 {
-    for (unsigned i = 0; i < fixture->driver_count; i++)
-        virtq_driver_destroy(&fixture->drivers[i]);
-    fixture->driver_count = 0;
     if (layout == VIRTQ_LAYOUT_PACKED)
         features |= 1ull << VIRTIO_F_RING_PACKED;
     features |= 1ull << VIRTIO_F_VERSION_1;
-    const struct virtio_pci_guest *guest = &fixture->guest;
-    virtio_pci_guest_negotiate(guest, features);
-    virtio_pci_guest_bar_write(guest, COMMON_MSIX_CONFIG, 0, 2);
-    for (unsigned q = 0; q < queues; q++) {
-        const struct virtq_driver_options options = {
-            .layout = layout,
-            .size = size,
-            .event_idx = (features >> VIRTIO_RING_F_EVENT_IDX) & 1,
-            .indirect = (features >> VIRTIO_RING_F_INDIRECT_DESC) & 1,
-        };
-        if (virtq_driver_init(&fixture->drivers[q], &fixture->allocator, &options) < 0)
-            abort();
-        fixture->driver_count = q + 1;
-        virtio_pci_guest_setup_queue(guest, (uint16_t)q, &fixture->drivers[q].config, (uint16_t)(q + 1));
-    }
-    virtio_pci_guest_driver_ok(guest);
-    return virtio_pci_guest_status(guest);
+    return virtio_guest_start_queues(&fixture->guest, &fixture->allocator, fixture->drivers, &fixture->driver_count,
+                                     queues, layout, size, features);
 }
 
 /* Guest buffers of one request: header, data, status; host pointers for checking. */
@@ -282,14 +265,7 @@ static inline int blk_submit(struct blk_fixture *fixture, unsigned queue, struct
 /* Reaps one completion from `queue`, waiting (bounded); 1 with *token and *written, 0 on timeout. */
 static inline int blk_wait_used(struct blk_fixture *fixture, unsigned queue, uint64_t *token, uint32_t *written)
 {
-    for (unsigned waited = 0; waited < BLK_FIXTURE_WAIT_MS * 10; waited++) {
-        int result = virtq_driver_get_used(&fixture->drivers[queue], token, written);
-        if (result != 0)
-            return result;
-        struct timespec pause = {0, 100000};
-        nanosleep(&pause, NULL);
-    }
-    return 0;
+    return virtio_guest_wait_used(&fixture->drivers[queue], token, written, BLK_FIXTURE_WAIT_MS);
 }
 
 /* One request, waited for: returns the status byte, and the used length in *written. */

@@ -30,6 +30,7 @@
 #include "pci/pci_bus.h"
 #include "pci/pci_host_bridge.h"
 #include "pci_fixture.h"
+#include "virtio_guest_queues.h"
 #include "virtio_pci_guest.h"
 
 enum {
@@ -161,36 +162,16 @@ static inline uint8_t net_fixture_status(struct net_fixture *fixture)
 static inline uint8_t net_fixture_start(struct net_fixture *fixture, enum virtq_layout layout, uint16_t size,
                                         uint64_t wanted)
 {
-    for (unsigned i = 0; i < fixture->driver_count; i++)
-        virtq_driver_destroy(&fixture->drivers[i]);
-    fixture->driver_count = 0;
     wanted |= 1ull << VIRTIO_F_VERSION_1;
     if (layout == VIRTQ_LAYOUT_PACKED)
         wanted |= 1ull << VIRTIO_F_RING_PACKED;
     uint64_t features = net_offered_features(fixture) & wanted;
     fixture->features = features;
-    const struct virtio_pci_guest *guest = &fixture->guest;
-    virtio_pci_guest_negotiate(guest, features);
-    virtio_pci_guest_bar_write(guest, COMMON_MSIX_CONFIG, 0, 2);
     unsigned pairs = (features & (1ull << VIRTIO_NET_F_MQ)) ? fixture->backend->backend.pair_count : 1;
-    unsigned queues = 2 * pairs;
     fixture->control_queue = 2 * pairs;
-    if (features & (1ull << VIRTIO_NET_F_CTRL_VQ))
-        queues++;
-    for (unsigned q = 0; q < queues; q++) {
-        const struct virtq_driver_options options = {
-            .layout = layout,
-            .size = size,
-            .event_idx = (features >> VIRTIO_RING_F_EVENT_IDX) & 1,
-            .indirect = (features >> VIRTIO_RING_F_INDIRECT_DESC) & 1,
-        };
-        if (virtq_driver_init(&fixture->drivers[q], &fixture->allocator, &options) < 0)
-            abort();
-        fixture->driver_count = q + 1;
-        virtio_pci_guest_setup_queue(guest, (uint16_t)q, &fixture->drivers[q].config, (uint16_t)(q + 1));
-    }
-    virtio_pci_guest_driver_ok(guest);
-    return virtio_pci_guest_status(guest);
+    unsigned queues = 2 * pairs + ((features & (1ull << VIRTIO_NET_F_CTRL_VQ)) ? 1 : 0);
+    return virtio_guest_start_queues(&fixture->guest, &fixture->allocator, fixture->drivers, &fixture->driver_count,
+                                     queues, layout, size, features);
 }
 
 /* A broken queue shows as DEVICE_NEEDS_RESET in the status, set by the pair's thread: wait (bounded) for it. */
@@ -230,14 +211,7 @@ static inline void net_notify(struct net_fixture *fixture, unsigned queue)
 static inline int net_wait_used_for(struct net_fixture *fixture, unsigned queue, uint64_t *token, uint32_t *written,
                                     unsigned timeout_ms)
 {
-    for (unsigned waited = 0; waited <= timeout_ms * 10; waited++) {
-        int result = virtq_driver_get_used(&fixture->drivers[queue], token, written);
-        if (result != 0)
-            return result;
-        struct timespec pause = {0, 100000};
-        nanosleep(&pause, NULL);
-    }
-    return 0;
+    return virtio_guest_wait_used(&fixture->drivers[queue], token, written, timeout_ms);
 }
 
 static inline int net_wait_used(struct net_fixture *fixture, unsigned queue, uint64_t *token, uint32_t *written)
