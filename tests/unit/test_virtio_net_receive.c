@@ -65,6 +65,16 @@ static struct net_rx_buffer *expect_used(struct net_fixture *fixture, struct net
     return NULL;
 }
 
+/* The next used buffer is `buffer`, holding the tap's packet of `length` bytes (header and frame). */
+static void expect_packet_in(struct net_fixture *fixture, struct net_rx_buffer *buffer, const uint8_t *packet,
+                             uint32_t length)
+{
+    uint32_t written;
+    assert_ptr_equal(expect_used(fixture, buffer, 1, &written), buffer);
+    assert_int_equal(written, length);
+    assert_memory_equal(buffer->host + 12, packet + 12, length - 12);
+}
+
 static void expect_nothing_used(struct net_fixture *fixture)
 {
     uint64_t token;
@@ -217,10 +227,7 @@ static void test_frame_waits_for_buffers(void **state)
     expect_nothing_used(fixture);
     struct net_rx_buffer buffer;
     assert_int_equal(net_post_rx(fixture, RX, &buffer, 4096), 0);
-    uint32_t written;
-    assert_ptr_equal(expect_used(fixture, &buffer, 1, &written), &buffer);
-    assert_int_equal(written, length);
-    assert_memory_equal(buffer.host + 12, bytes + 12, 200);
+    expect_packet_in(fixture, &buffer, bytes, length);
     net_fixture_destroy(fixture);
 }
 
@@ -298,10 +305,7 @@ static void test_runt_frame_not_delivered(void **state)
     net_test_backend_inject(fixture->backend, 0, bytes, host_packet(bytes, true, 13, 20));
     uint32_t length = host_packet(bytes, true, 100, 21);
     net_test_backend_inject(fixture->backend, 0, bytes, length);
-    uint32_t written;
-    assert_ptr_equal(expect_used(fixture, &buffer, 1, &written), &buffer);
-    assert_int_equal(written, length);
-    assert_memory_equal(buffer.host + 12, bytes + 12, 100);
+    expect_packet_in(fixture, &buffer, bytes, length);
     net_fixture_destroy(fixture);
 }
 
@@ -322,10 +326,7 @@ static void test_receive_chain_outside_ram(void **state)
     assert_true(net_fixture_start(fixture, layout, 64, MRG) & VIRTIO_CONFIG_S_DRIVER_OK);
     struct net_rx_buffer buffer;
     assert_int_equal(net_post_rx(fixture, RX, &buffer, 1526), 0);
-    uint32_t written;
-    assert_ptr_equal(expect_used(fixture, &buffer, 1, &written), &buffer);
-    assert_int_equal(written, length);
-    assert_memory_equal(buffer.host + 12, bytes + 12, 100);
+    expect_packet_in(fixture, &buffer, bytes, length);
     net_fixture_destroy(fixture);
 }
 
