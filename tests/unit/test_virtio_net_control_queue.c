@@ -3,10 +3,10 @@
  * virtio-net's control queue through the device, on split and packed rings:
  * the receive mode (promiscuous at first, then off: other unicast addresses
  * filtered, the device's own and broadcast passing; ALLMULTI), MAC tables,
- * VQ_PAIRS_SET within and beyond the maximum, commands with bad lengths or
- * no ack byte. Then two queue pairs carrying traffic at once, and a device
- * reset while frames flow both ways (the threads stop, nothing crashes, the
- * driver starts the device again and it works).
+ * VQ_PAIRS_SET within and beyond the maximum, commands with bad lengths, no
+ * ack byte, or outside RAM. Then two queue pairs carrying traffic at once,
+ * and a device reset while frames flow both ways (the threads stop, nothing
+ * crashes, the driver starts the device again and it works).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -157,6 +157,20 @@ static void test_command_without_ack(void **state)
     net_fixture_destroy(fixture);
 }
 
+/* A command chain outside guest RAM breaks the control queue (DEVICE_NEEDS_RESET); the data path is unharmed. */
+static void test_command_outside_ram(void **state)
+{
+    struct net_fixture *fixture = start(state, 1, CONTROL);
+    const struct virtq_driver_buffer readable = {0x80000000ull, 3}, ack = {net_alloc(fixture, 1), 1};
+    const struct virtq_driver_request request = {
+        .readable = &readable, .readable_count = 1, .writable = &ack, .writable_count = 1};
+    assert_int_equal(virtq_driver_add(&fixture->drivers[fixture->control_queue], &request, 5), 0);
+    net_notify(fixture, fixture->control_queue);
+    assert_true(net_fixture_wait_needs_reset(fixture));
+    assert_true(passes(fixture, other_unicast)); /* still promiscuous, still receiving */
+    net_fixture_destroy(fixture);
+}
+
 static void test_queue_pairs_set(void **state)
 {
     struct net_fixture *fixture = start(state, 2, CONTROL | MQ);
@@ -304,6 +318,7 @@ int main(void)
         BOTH(test_receive_modes_and_tables),
         BOTH(test_bad_commands_refused),
         BOTH(test_command_without_ack),
+        BOTH(test_command_outside_ram),
         BOTH(test_queue_pairs_set),
         BOTH(test_two_pairs_carry_traffic),
         BOTH(test_reset_while_traffic_flows),

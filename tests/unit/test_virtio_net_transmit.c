@@ -5,7 +5,8 @@
  * first and from kestrel's checked copy; frames and headers split over many
  * descriptors, directly and through indirect tables; a backend without
  * headers gets the bare frame; a backend with
- * no room keeps the frame until it has; malformed headers are dropped (the
+ * no room keeps the frame until it has (also with its socket really full,
+ * waiting for POLLOUT); malformed headers are dropped (the
  * chain comes back, nothing reaches the backend) and the device carries on;
  * a chain outside RAM breaks the queue (DEVICE_NEEDS_RESET) without a crash,
  * and a reset brings the device back.
@@ -184,6 +185,38 @@ static void test_backend_without_room_keeps_the_frame(void **state)
     net_fixture_destroy(fixture);
 }
 
+/*
+ * The host's socket really full (a small send buffer, nobody reading): the
+ * pair's thread waits for POLLOUT instead of spinning, and once the host
+ * reads, every frame arrives, in order, and every chain comes back.
+ */
+static void test_full_socket_waits_for_room(void **state)
+{
+    struct net_fixture *fixture = start(state, NET_BACKEND_HEADER_SIZE, 0, 0);
+    int small = 4096;
+    assert_int_equal(setsockopt(fixture->backend->device_end[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+    enum { COUNT = 40 };
+    struct virtio_net_hdr_v1 header = plain_header();
+    static uint8_t bytes[12 + 1500];
+    uint64_t tokens[COUNT];
+    for (unsigned i = 0; i < COUNT; i++) {
+        uint32_t length = packet(bytes, &header, 1500, (uint8_t)i);
+        assert_int_equal(net_send(fixture, TX, bytes, length, &tokens[i]), 0);
+    }
+    usleep(QUIET_MS * 1000);
+    unsigned before = net_test_backend_read(fixture->backend, &fixture->backend->transmits);
+    usleep(QUIET_MS * 1000);
+    unsigned after = net_test_backend_read(fixture->backend, &fixture->backend->transmits);
+    assert_in_range(after - before, 0, 2); /* blocked, not retrying in a loop */
+    for (unsigned i = 0; i < COUNT; i++) {
+        uint32_t length = packet(bytes, &header, 1500, (uint8_t)i);
+        expect_on_backend(fixture, bytes, length);
+    }
+    for (unsigned i = 0; i < COUNT; i++)
+        expect_completed(fixture, tokens[i]);
+    net_fixture_destroy(fixture);
+}
+
 /* Sends a malformed packet (dropped: completed, nothing on the backend), then a good one that passes. */
 static void expect_dropped_then_working(struct net_fixture *fixture, const uint8_t *bytes, uint32_t length)
 {
@@ -315,6 +348,7 @@ int main(void)
         BOTH(test_header_split_across_descriptors),
         BOTH(test_bare_frame_for_a_backend_without_headers),
         BOTH(test_backend_without_room_keeps_the_frame),
+        BOTH(test_full_socket_waits_for_room),
         BOTH(test_malformed_headers_dropped),
         BOTH(test_needs_csum_without_csum_dropped),
         BOTH(test_chain_outside_ram_breaks_the_queue),
