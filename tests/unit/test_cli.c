@@ -224,6 +224,20 @@ static void test_last_value_wins(void **state)
 /* Parses `run --kernel k` followed by the given arguments. */
 #define PARSE_DISK(...) PARSE("run", "--kernel", "k", __VA_ARGS__)
 
+/* Parses `run --kernel k` followed by `option value` `times` times. */
+static struct parsed parse_repeated(const char *option, const char *value, unsigned times)
+{
+    const char *arguments[MAX_ARGUMENTS + 1] = {"kestrel", "run", "--kernel", "k"};
+    size_t count = 4;
+    assert_true(count + 2 * (size_t)times <= MAX_ARGUMENTS);
+    for (unsigned i = 0; i < times; i++) {
+        arguments[count++] = option;
+        arguments[count++] = value;
+    }
+    arguments[count] = NULL;
+    return parse_list(arguments);
+}
+
 static void test_disk_defaults(void **state)
 {
     (void)state;
@@ -311,20 +325,10 @@ static void test_disk_several(void **state)
     assert_true(parsed.config.disks[1].read_only);
     assert_int_equal(parsed.config.disks[1].queues, 0);
 
-    const char *arguments[4 + 2 * (CLI_MAX_DISKS + 1) + 1] = {"kestrel", "run", "--kernel", "k"};
-    size_t count = 4;
-    for (unsigned i = 0; i < CLI_MAX_DISKS; i++) {
-        arguments[count++] = "--disk";
-        arguments[count++] = "d.img";
-    }
-    arguments[count] = NULL;
-    parsed = parse_list(arguments);
+    parsed = parse_repeated("--disk", "d.img", CLI_MAX_DISKS);
     assert_int_equal(parsed.result, 0);
     assert_int_equal(parsed.config.disk_count, CLI_MAX_DISKS);
-    arguments[count++] = "--disk";
-    arguments[count++] = "one-too-many.img";
-    arguments[count] = NULL;
-    parsed = parse_list(arguments);
+    parsed = parse_repeated("--disk", "d.img", CLI_MAX_DISKS + 1);
     assert_usage_error(&parsed, "--disk: at most 8 disks");
 }
 
@@ -453,20 +457,10 @@ static void test_net_options(void **state)
 static void test_net_limit(void **state)
 {
     (void)state;
-    const char *arguments[MAX_ARGUMENTS + 1] = {"kestrel", "run", "--kernel", "k"};
-    int count = 4;
-    for (int i = 0; i < CLI_MAX_NETS; i++) {
-        arguments[count++] = "--net";
-        arguments[count++] = "user";
-    }
-    arguments[count] = NULL;
-    struct parsed parsed = parse_list(arguments);
+    struct parsed parsed = parse_repeated("--net", "user", CLI_MAX_NETS);
     assert_int_equal(parsed.result, 0);
     assert_int_equal(parsed.config.net_count, CLI_MAX_NETS);
-    arguments[count++] = "--net";
-    arguments[count++] = "tap";
-    arguments[count] = NULL;
-    parsed = parse_list(arguments);
+    parsed = parse_repeated("--net", "tap", CLI_MAX_NETS + 1);
     assert_usage_error(&parsed, "--net: at most 8 NICs");
 }
 

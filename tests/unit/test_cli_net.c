@@ -52,6 +52,21 @@ static void assert_refused(const char *text, const char *fragment)
         assert_null(strchr(error.message, '\n'));
 }
 
+/* One refused value and a fragment its message must hold. */
+struct refusal {
+    const char *text;
+    const char *fragment;
+};
+
+#define ASSERT_ALL_REFUSED(cases)                                                                                      \
+    assert_all_refused(cases, sizeof(cases) / sizeof((cases)[0]))
+
+static void assert_all_refused(const struct refusal *cases, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        assert_refused(cases[i].text, cases[i].fragment);
+}
+
 static uint32_t ipv4(unsigned a, unsigned b, unsigned c, unsigned d)
 {
     return (uint32_t)a << 24 | (uint32_t)b << 16 | (uint32_t)c << 8 | d;
@@ -203,10 +218,7 @@ static void test_syntax_errors(void **state)
 static void test_mac_errors(void **state)
 {
     (void)state;
-    static const struct {
-        const char *text;
-        const char *fragment;
-    } cases[] = {
+    static const struct refusal cases[] = {
         {"tap,mac=01:00:5e:00:00:01", "--net tap: mac=01:00:5e:00:00:01: a multicast address"},
         {"user,mac=ff:ff:ff:ff:ff:ff", "--net user: mac=ff:ff:ff:ff:ff:ff: a multicast address"},
         {"tap,mac=33-33-00-00-00-01", "mac=33-33-00-00-00-01: a multicast address"},
@@ -225,17 +237,13 @@ static void test_mac_errors(void **state)
         {"tap,mac=+2:54:00:12:34:56", "not six"},
         {"tap,mac=52::54:00:12:34:5", "not six"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        assert_refused(cases[i].text, cases[i].fragment);
+    ASSERT_ALL_REFUSED(cases);
 }
 
 static void test_tap_value_errors(void **state)
 {
     (void)state;
-    static const struct {
-        const char *text;
-        const char *fragment;
-    } cases[] = {
+    static const struct refusal cases[] = {
         {"tap,queues=0", "--net tap: queues=0: must be at least 1"},
         {"tap,queues=000", "queues=000: must be at least 1"},
         {"tap,queues=17", "--net tap: queues=17: more than 16 queue pairs"},
@@ -261,17 +269,13 @@ static void test_tap_value_errors(void **state)
         {"tap,ifname=..", "ifname=..: not a name the kernel accepts"},
         {"tap,ifname=tap%d", "--net tap: ifname=tap%d: '%' is not allowed"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        assert_refused(cases[i].text, cases[i].fragment);
+    ASSERT_ALL_REFUSED(cases);
 }
 
 static void test_hostfwd_errors(void **state)
 {
     (void)state;
-    static const struct {
-        const char *text;
-        const char *fragment;
-    } cases[] = {
+    static const struct refusal cases[] = {
         {"user,hostfwd=tcp", "--net user: hostfwd=tcp: not [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT"},
         {"user,hostfwd=tcp::2222", "hostfwd=tcp::2222: not [tcp|udp]"},
         {"user,hostfwd=2222-22", "hostfwd=2222-22: not [tcp|udp]"},
@@ -317,8 +321,7 @@ static void test_hostfwd_errors(void **state)
         {"user,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=:0.0.0.0:2222-10.0.2.16:22", "tcp host port 2222 is forwarded twice"},
         {"user,hostfwd=udp::53-:53,hostfwd=udp::53-:53", "udp host port 53 is forwarded twice"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        assert_refused(cases[i].text, cases[i].fragment);
+    ASSERT_ALL_REFUSED(cases);
 }
 
 static void test_long_values_stay_one_bounded_line(void **state)
