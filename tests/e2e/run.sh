@@ -311,6 +311,7 @@ fi
 
 # Help and version go to stdout with status 0.
 if "$KESTREL" --help | grep -q 'kestrel run' && "$KESTREL" run --help | grep -q -- '--cpus N' &&
+   "$KESTREL" run --help | grep -q -- '--net tap\[,ifname=NAME\]' &&
    "$KESTREL" --version | grep -qE '^kestrel [0-9]'; then
     ok "--help, run --help and --version"
 else
