@@ -206,7 +206,8 @@ static unsigned net_slirp_poll_fill(void *backend, unsigned pair, struct pollfd 
     net_slirp_timers_bound_timeout(&state->timers, net_slirp_timers_now_ns() / 1000000, timeout_ms);
 
     state->exported = state->watched_count < capacity ? state->watched_count : capacity;
-    memcpy(fds, state->watched, state->exported * sizeof(*fds));
+    if (state->exported > 0)
+        memcpy(fds, state->watched, state->exported * sizeof(*fds));
     if (state->exported < state->watched_count) {
         state->counters.poll_overflows++;
         log_ratelimited(&state->overflow_limit, "--net user: %u host sockets, %u polled in the wait",
