@@ -37,7 +37,8 @@ struct net_slirp_counters {
     uint64_t frames_to_guest;
     uint64_t frames_from_guest;
     uint64_t dropped_to_guest;   /* no guest buffers (TCP retransmits), or a frame that did not fit them */
-    uint64_t dropped_from_guest; /* shorter than an Ethernet header or longer than the MTU allows */
+    /* shorter than an Ethernet header, longer than the MTU allows, or an IPv4 fragment (see net_slirp.c) */
+    uint64_t dropped_from_guest;
     uint64_t poll_overflows;     /* rounds where libslirp had more sockets than the device's poll array */
 };
 
