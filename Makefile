@@ -21,7 +21,7 @@ VERSION    := 0.1.0
 WARNINGS   := -Wall -Wextra -Werror
 BASE_FLAGS := -std=gnu11 -D_GNU_SOURCE -DKESTREL_VERSION='"$(VERSION)"' $(WARNINGS) -g -Isrc -Itests -MMD -MP
 CFLAGS     ?= -O2
-LDLIBS     := -lpthread -llzma -lzstd -lz -llz4 -lnettle -lxxhash -luring
+LDLIBS     := -lpthread -llzma -lzstd -lz -llz4 -lnettle -lxxhash -luring -lslirp
 
 # Test flavours define KESTREL_TEST_SEAMS: hooks that let tests act between a check and a use; absent from release.
 # -Wno-tsan: GCC cannot model atomic_thread_fence under TSan and says so; the rings use

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli_disk.h"
+#include "cli_net.h"
 #include "util/checked_math.h"
 
 /* A bound for the parser alone; the VMM checks KVM's real limit. */
@@ -41,6 +42,16 @@ const char *cli_run_usage(void)
            "                      per queue), serial=STR (up to 20 bytes, no comma), packed=on|off (on),\n"
            "                      poll_us=N (0: no polling). A comma in PATH is written ,, ; the image is\n"
            "                      locked: shared with readonly=on, else exclusive\n"
+           "  --net user[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...[,mac=MAC]\n"
+           "                      a virtio-net NIC on user-mode networking (libslirp, no root): the guest is\n"
+           "                      10.0.2.15 by DHCP, the host 10.0.2.2. hostfwd (repeatable, up to 16) forwards\n"
+           "                      a host port to the guest; HOSTADDR defaults to 127.0.0.1, GUESTADDR to 10.0.2.15\n"
+           "  --net tap[,ifname=NAME][,vhost=on|off][,queues=N][,mac=MAC]\n"
+           "                      a virtio-net NIC on a tap device: ifname (up to 15 bytes) attaches to or creates\n"
+           "                      that tap (default: the kernel names a new one); vhost=on needs /dev/vhost-net\n"
+           "                      (default: on when it opens); queues=N queue pairs, 1..16 (default: one per\n"
+           "                      vCPU, at most 16). Each --net is one NIC, up to 8; mac=52:54:00:12:34:56 (a\n"
+           "                      unicast address; default: one derived from the VM)\n"
            "  --stats             print KVM exit counts per reason and per device, startup time and memory at exit\n"
            "  --help, -h          show this help\n"
            "\n"
@@ -144,8 +155,8 @@ static int parse_kernel_entry(const char *text, enum boot_kernel_entry *entry, s
     return error_set(error, EXIT_STATUS_USAGE, "--kernel-entry: '%s' is not auto, bzimage or pvh", text);
 }
 
-static const char *const value_options[] = {"--kernel",  "--initrd",       "--cmdline", "--memory",
-                                            "--cpus",    "--console",      "--kernel-entry", "--disk"};
+static const char *const value_options[] = {"--kernel", "--initrd",       "--cmdline", "--memory", "--cpus",
+                                            "--console", "--kernel-entry", "--disk",    "--net"};
 
 static int parse_disk(char *text, struct vm_config *config, struct error *error)
 {
@@ -154,6 +165,16 @@ static int parse_disk(char *text, struct vm_config *config, struct error *error)
     if (cli_disk_parse(text, &config->disks[config->disk_count], error) < 0)
         return -1;
     config->disk_count++;
+    return 0;
+}
+
+static int parse_net(char *text, struct vm_config *config, struct error *error)
+{
+    if (config->net_count >= CLI_MAX_NETS)
+        return error_set(error, EXIT_STATUS_USAGE, "--net: at most %u NICs", CLI_MAX_NETS);
+    if (cli_net_parse(text, &config->nets[config->net_count], error) < 0)
+        return -1;
+    config->net_count++;
     return 0;
 }
 
@@ -226,13 +247,16 @@ static int parse_run(int argc, char *const argv[], int first, enum cli_command *
         } else if (strcmp(option, "--disk") == 0) {
             if (parse_disk(value, config, error) < 0)
                 return -1;
+        } else if (strcmp(option, "--net") == 0) {
+            if (parse_net(value, config, error) < 0)
+                return -1;
         } else if (console_parse_spec(value, &config->console, error) < 0) {
             return -1;
         }
     }
     if (!config->kernel_path)
         return error_set(error, EXIT_STATUS_USAGE, "run needs --kernel PATH (see kestrel run --help)");
-    if (check_disks(config, error) < 0)
+    if (check_disks(config, error) < 0 || cli_net_check_distinct(config->nets, config->net_count, error) < 0)
         return -1;
     *command = CLI_COMMAND_RUN;
     return 0;

@@ -7,6 +7,7 @@
  *   kestrel run --kernel PATH [--initrd PATH] [--cmdline STR] [--memory SIZE]
  *               [--cpus N] [--console stdio|none|file:PATH] [--stats]
  *               [--kernel-entry auto|bzimage|pvh] [--disk PATH[,key=value...]]...
+ *               [--net user|tap[,key=value...]]...
  *
  * A pure parser: it checks syntax and ranges that need no host knowledge.
  * Files, the host's memory and KVM's vCPU limit are checked by the VMM.
@@ -109,9 +110,9 @@ struct vm_config {
 };
 
 /*
- * Pointers in `config` point into argv. A --disk value is split in place (its
- * separating commas become NULs), so argv's strings must be writable, as
- * main's are.
+ * Pointers in `config` point into argv. A --disk or --net value is split in
+ * place (its separating commas become NULs), so argv's strings must be
+ * writable, as main's are.
  */
 int cli_parse(int argc, char *const argv[], enum cli_command *command, struct vm_config *config,
               struct error *error);

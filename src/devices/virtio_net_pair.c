@@ -188,6 +188,20 @@ static void serve_control(struct virtio_net_pair *pair)
     }
 }
 
+/* The receive side counts in plain fields on this thread; --stats reads the device's atomics. */
+static void report_received(struct virtio_net_pair *pair)
+{
+    struct virtio_net_shared *shared = pair->setup.shared;
+    uint64_t frames = pair->receive.frames - pair->frames_reported;
+    uint64_t bytes = pair->receive.bytes - pair->bytes_reported;
+    if (frames == 0)
+        return;
+    atomic_fetch_add_explicit(&shared->frames_received, frames, memory_order_relaxed);
+    atomic_fetch_add_explicit(&shared->bytes_received, bytes, memory_order_relaxed);
+    pair->frames_reported = pair->receive.frames;
+    pair->bytes_reported = pair->receive.bytes;
+}
+
 static void drain_eventfd(int fd)
 {
     eventfd_t value;
@@ -267,6 +281,7 @@ static void *pair_main(void *opaque)
             backend->ops->poll_dispatch(backend->state, pair->setup.index, fds + backend_first, backend_count, &sink);
             if (pair->receive.broken)
                 mark_broken(pair, pair->rx_queue);
+            report_received(pair);
             if (pair->tx_more || pair->tx_has_waiting)
                 serve_tx = true;
         }

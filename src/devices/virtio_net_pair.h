@@ -67,6 +67,7 @@ struct virtio_net_pair {
     struct virtio_net_hdr_v1 tx_header;
     struct iovec *control_segments;
     uint32_t control_capacity;
+    uint64_t frames_reported, bytes_reported; /* of receive's counts, added to the shared ones */
     uint64_t touched;             /* queues pushed to since the last interrupt check */
     uint64_t broken;              /* queues found broken: no longer served */
     int stop_fd;

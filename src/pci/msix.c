@@ -279,6 +279,20 @@ bool msix_is_enabled(struct msix *msix)
     return enabled;
 }
 
+int msix_vector_direct_fd(struct msix *msix, unsigned vector)
+{
+    if (vector >= msix->vector_count || !msix->delivery->vector_event_fd)
+        return -1;
+    int fd = -1;
+    pthread_mutex_lock(&msix->lock);
+    if (msix->enabled) {
+        configure_locked(msix, vector);
+        fd = msix->delivery->vector_event_fd(msix->delivery_opaque, vector);
+    }
+    pthread_mutex_unlock(&msix->lock);
+    return fd;
+}
+
 bool msix_is_pending(struct msix *msix, unsigned vector)
 {
     if (vector >= msix->vector_count)

@@ -48,6 +48,12 @@ struct msix_delivery_ops {
     void (*vector_configure)(void *opaque, unsigned vector, uint64_t address, uint32_t data);
     /* Deliver the vector's message now (its route is configured). */
     void (*vector_signal)(void *opaque, unsigned vector, uint64_t address, uint32_t data);
+    /*
+     * Optional: an eventfd whose every write delivers the vector's message
+     * (KVM's irqfd), for an agent outside kestrel that signals the guest
+     * itself (vhost-net's call fd); -1 when there is none.
+     */
+    int (*vector_event_fd)(void *opaque, unsigned vector);
 };
 
 struct msix_entry {
@@ -107,6 +113,14 @@ enum msix_fire_result msix_vector_fire(struct msix *msix, unsigned vector);
 
 /* State queries (tests, future device models). */
 bool msix_is_enabled(struct msix *msix);
+/*
+ * The eventfd that raises `vector` without kestrel (delivery's
+ * vector_event_fd), with the vector's route configured now; -1 when MSI-X is
+ * off, the vector does not exist or the delivery has no such fd. Writes to it
+ * bypass the vector's mask bit: a masked vector is delivered rather than
+ * marked pending (Linux masks a virtio vector only while it moves it).
+ */
+int msix_vector_direct_fd(struct msix *msix, unsigned vector);
 bool msix_is_pending(struct msix *msix, unsigned vector);
 
 /* Power-on state; the capability's Message Control is reset by the bus with the rest of config space. */

@@ -43,9 +43,18 @@ static void msix_kvm_signal(void *opaque, unsigned vector, uint64_t address, uin
         report(delivery, "KVM_SIGNAL_MSI", vector, result);
 }
 
+static int msix_kvm_event_fd(void *opaque, unsigned vector)
+{
+    struct msix_kvm *delivery = opaque;
+    if (vector >= delivery->vector_count || !delivery->vectors[vector].irqfd_attached)
+        return -1;
+    return delivery->vectors[vector].event_fd;
+}
+
 const struct msix_delivery_ops msix_kvm_delivery = {
     .vector_configure = msix_kvm_configure,
     .vector_signal = msix_kvm_signal,
+    .vector_event_fd = msix_kvm_event_fd,
 };
 
 int msix_kvm_init(struct msix_kvm *delivery, const struct kvm_vm *vm, struct gsi_routing *routing,

@@ -67,6 +67,16 @@ static void isr_raise(struct virtio_pci *transport, uint8_t bit, uint16_t vector
         msix_vector_fire(&transport->msix, vector);
 }
 
+int virtio_pci_queue_call_fd(struct virtio_pci *transport, uint16_t index)
+{
+    if (index >= transport->info.queue_count)
+        return -1;
+    uint16_t vector = __atomic_load_n(&transport->queue_registers[index].msix_vector, __ATOMIC_RELAXED);
+    if (vector == VIRTIO_MSI_NO_VECTOR)
+        return -1;
+    return msix_vector_direct_fd(&transport->msix, vector);
+}
+
 void virtio_pci_queue_interrupt(struct virtio_pci *transport, uint16_t index)
 {
     if (index >= transport->info.queue_count)

@@ -157,6 +157,14 @@ void virtio_pci_destroy(struct virtio_pci *transport);
 /* The eventfd the guest's notify writes for queue `index` signal under KVM; the device's I/O thread polls it. */
 int virtio_pci_queue_kick_fd(const struct virtio_pci *transport, uint16_t index);
 
+/*
+ * An eventfd whose writes raise queue `index`'s interrupt without kestrel
+ * (KVM's irqfd for its MSI-X vector), for vhost-net's call fd; -1 when the
+ * queue has no vector or the delivery has no such fd. See
+ * msix_vector_direct_fd for what it means for masking.
+ */
+int virtio_pci_queue_call_fd(struct virtio_pci *transport, uint16_t index);
+
 /* Device → driver: interrupt for queue `index` (after virtq_should_notify said so). */
 void virtio_pci_queue_interrupt(struct virtio_pci *transport, uint16_t index);
 /* The device changed its configuration: new config_generation, configuration interrupt. */

@@ -266,8 +266,52 @@ else
     ok "disk: good --disk options reach the next stage # SKIP not-pvm: /dev/kvm here is not PVM, and a real KVM would boot the guest"
 fi
 
+# --------------------------------------------------------- bad --net input
+# Malformed --net values (src/cli_net.c): status 2, one line naming the problem, before any host work.
+# The host-dependent cases (tap permission, a host port in use, vhost=on unavailable) are the backends'.
+while IFS='|' read -r name fragment net; do
+    expect_failure "net: $name" 2 "$fragment" "${disk_kernel[@]}" --net "$net"
+done <<'CASES'
+no backend|--net: no backend given|
+unknown backend|--net: unknown backend 'bridge' (user or tap)|bridge
+bad MAC|--net tap: mac=52:54:00:12:34:5g: not six two-digit hex octets|tap,mac=52:54:00:12:34:5g
+multicast MAC|--net user: mac=01:00:5e:00:00:01: a multicast address|user,mac=01:00:5e:00:00:01
+all-zero MAC|--net tap: mac=00:00:00:00:00:00: all zero|tap,mac=00:00:00:00:00:00
+unknown key|--net tap: unknown key 'bogus'|tap,bogus=1
+key of the other backend (hostfwd on tap)|--net tap: hostfwd= is for --net user only|tap,hostfwd=tcp::2222-:22
+key of the other backend (queues on user)|--net user: queues= is for --net tap only|user,queues=2
+queues=0|--net tap: queues=0: must be at least 1|tap,queues=0
+queues above the device limit|--net tap: queues=17: more than 16 queue pairs|tap,queues=17
+bad vhost|--net tap: vhost=maybe: not on or off|tap,vhost=maybe
+empty value|--net tap: ifname= is empty|tap,ifname=
+key given twice|--net tap: key 'vhost' is given twice|tap,vhost=on,vhost=off
+too-long ifname|--net tap: ifname=kestrel-tap-0123: longer than 15 bytes|tap,ifname=kestrel-tap-0123
+ifname with a slash|--net tap: ifname= holds byte 0x2f|tap,ifname=a/b
+bad hostfwd (no guest side)|--net user: hostfwd=tcp::2222: not [tcp|user,hostfwd=tcp::2222
+hostfwd port 0|--net user: hostfwd=tcp::0-:22: host port '0' is not 1..65535|user,hostfwd=tcp::0-:22
+hostfwd port above 65535|guest port '65536' is not 1..65535|user,hostfwd=tcp::2222-:65536
+hostfwd bad address|host address '127.0.0.256' is not a dotted IPv4 address|user,hostfwd=tcp:127.0.0.256:2222-:22
+hostfwd guest outside the user network|guest address 10.0.3.15 is not a guest address in the user network|user,hostfwd=tcp::2222-10.0.3.15:22
+hostfwd host port twice|tcp host port 2222 is forwarded twice|user,hostfwd=tcp::2222-:22,hostfwd=tcp:0.0.0.0:2222-:23
+CASES
+expect_failure "net: one MAC on two NICs" 2 "--net: mac=52:54:00:12:34:56 is given to two NICs (--net 1 and 2)" \
+    "${disk_kernel[@]}" --net tap,mac=52:54:00:12:34:56 --net user,mac=52-54-00-12-34-56
+expect_failure "net: one ifname on two NICs" 2 "--net: ifname=kestrel0 is given to two NICs (--net 1 and 2)" \
+    "${disk_kernel[@]}" --net tap,ifname=kestrel0 --net tap,ifname=kestrel0,vhost=off
+expect_failure "net: more than 8 NICs" 2 "--net: at most 8 NICs" "${disk_kernel[@]}" \
+    --net user --net user --net user --net user --net user --net user --net user --net user --net user
+# Good --net values pass the parser: on a PVM host kestrel then stops at the PVM refusal (status 1).
+# Only user mode: it needs no privilege and no host port, whichever stage opens the backend.
+if [ -d /sys/module/kvm_pvm ]; then
+    expect_failure "net: good --net options reach the next stage (PVM refusal)" 1 "PVM" "${disk_kernel[@]}" \
+        --net user,mac=52:54:00:12:34:56 --net user
+else
+    ok "net: good --net options reach the next stage # SKIP not-pvm: /dev/kvm here is not PVM, and a real KVM would boot the guest"
+fi
+
 # Help and version go to stdout with status 0.
 if "$KESTREL" --help | grep -q 'kestrel run' && "$KESTREL" run --help | grep -q -- '--cpus N' &&
+   "$KESTREL" run --help | grep -q -- '--net tap\[,ifname=NAME\]' &&
    "$KESTREL" --version | grep -qE '^kestrel [0-9]'; then
     ok "--help, run --help and --version"
 else

@@ -224,6 +224,20 @@ static void test_last_value_wins(void **state)
 /* Parses `run --kernel k` followed by the given arguments. */
 #define PARSE_DISK(...) PARSE("run", "--kernel", "k", __VA_ARGS__)
 
+/* Parses `run --kernel k` followed by `option value` `times` times. */
+static struct parsed parse_repeated(const char *option, const char *value, unsigned times)
+{
+    const char *arguments[MAX_ARGUMENTS + 1] = {"kestrel", "run", "--kernel", "k"};
+    size_t count = 4;
+    assert_true(count + 2 * (size_t)times <= MAX_ARGUMENTS);
+    for (unsigned i = 0; i < times; i++) {
+        arguments[count++] = option;
+        arguments[count++] = value;
+    }
+    arguments[count] = NULL;
+    return parse_list(arguments);
+}
+
 static void test_disk_defaults(void **state)
 {
     (void)state;
@@ -311,20 +325,10 @@ static void test_disk_several(void **state)
     assert_true(parsed.config.disks[1].read_only);
     assert_int_equal(parsed.config.disks[1].queues, 0);
 
-    const char *arguments[4 + 2 * (CLI_MAX_DISKS + 1) + 1] = {"kestrel", "run", "--kernel", "k"};
-    size_t count = 4;
-    for (unsigned i = 0; i < CLI_MAX_DISKS; i++) {
-        arguments[count++] = "--disk";
-        arguments[count++] = "d.img";
-    }
-    arguments[count] = NULL;
-    parsed = parse_list(arguments);
+    parsed = parse_repeated("--disk", "d.img", CLI_MAX_DISKS);
     assert_int_equal(parsed.result, 0);
     assert_int_equal(parsed.config.disk_count, CLI_MAX_DISKS);
-    arguments[count++] = "--disk";
-    arguments[count++] = "one-too-many.img";
-    arguments[count] = NULL;
-    parsed = parse_list(arguments);
+    parsed = parse_repeated("--disk", "d.img", CLI_MAX_DISKS + 1);
     assert_usage_error(&parsed, "--disk: at most 8 disks");
 }
 
@@ -419,6 +423,62 @@ static void test_disk_against_cpus(void **state)
     assert_usage_error(&parsed, "--disk b.img: queues=3 is more than the 2 vCPUs");
 }
 
+static void test_net_options(void **state)
+{
+    (void)state;
+    struct parsed parsed = PARSE_DISK("--cpus", "1");
+    assert_int_equal(parsed.result, 0);
+    assert_int_equal(parsed.config.net_count, 0);
+    /* Both spellings, repeated, in order, among other options; queues above --cpus is the user's choice. */
+    parsed = PARSE("run", "--net", "user,hostfwd=tcp::2222-:22", "--kernel", "k", "--net=tap,ifname=tap0,queues=16",
+                   "--cpus", "1", "--disk", "a.img", "--net", "tap,mac=52:54:00:12:34:56");
+    assert_int_equal(parsed.result, 0);
+    assert_int_equal(parsed.config.net_count, 3);
+    assert_int_equal(parsed.config.nets[0].backend, NET_BACKEND_USER);
+    assert_int_equal(parsed.config.nets[0].hostfwd_count, 1);
+    assert_int_equal(parsed.config.nets[0].hostfwds[0].host_port, 2222);
+    assert_int_equal(parsed.config.nets[1].backend, NET_BACKEND_TAP);
+    assert_string_equal(parsed.config.nets[1].ifname, "tap0");
+    assert_int_equal(parsed.config.nets[1].queue_pairs, 16);
+    assert_true(parsed.config.nets[2].mac_given);
+    assert_int_equal(parsed.config.disk_count, 1);
+
+    parsed = PARSE_DISK("--net");
+    assert_usage_error(&parsed, "--net needs a value");
+    parsed = PARSE_DISK("--net=");
+    assert_usage_error(&parsed, "--net: no backend given");
+    parsed = PARSE_DISK("--net", "tap,queues=0");
+    assert_usage_error(&parsed, "--net tap: queues=0: must be at least 1");
+    /* A --net error stops the parse even when a later option is fine. */
+    parsed = PARSE_DISK("--net", "slirp", "--cpus", "2");
+    assert_usage_error(&parsed, "--net: unknown backend 'slirp'");
+}
+
+static void test_net_limit(void **state)
+{
+    (void)state;
+    struct parsed parsed = parse_repeated("--net", "user", CLI_MAX_NETS);
+    assert_int_equal(parsed.result, 0);
+    assert_int_equal(parsed.config.net_count, CLI_MAX_NETS);
+    parsed = parse_repeated("--net", "tap", CLI_MAX_NETS + 1);
+    assert_usage_error(&parsed, "--net: at most 8 NICs");
+}
+
+/* The NICs are compared once every option is read, whatever their order. */
+static void test_net_distinct(void **state)
+{
+    (void)state;
+    struct parsed parsed = PARSE_DISK("--net", "tap,mac=52:54:00:12:34:56", "--net", "user,mac=52-54-00-12-34-56");
+    assert_usage_error(&parsed, "--net: mac=52:54:00:12:34:56 is given to two NICs (--net 1 and 2)");
+    parsed = PARSE_DISK("--net", "tap,ifname=tap0", "--cpus", "2", "--net", "tap,ifname=tap0,vhost=off");
+    assert_usage_error(&parsed, "--net: ifname=tap0 is given to two NICs (--net 1 and 2)");
+    parsed = PARSE_DISK("--net", "user,hostfwd=udp::53-:53", "--net", "user,hostfwd=udp:0.0.0.0:53-:5353");
+    assert_usage_error(&parsed, "--net: hostfwd: udp host port 53 is forwarded by two NICs (--net 1 and 2)");
+    parsed = PARSE_DISK("--net", "user,hostfwd=udp::53-:53", "--net", "user,hostfwd=tcp::53-:53", "--net",
+                        "tap,ifname=tap0", "--net", "tap,ifname=tap1");
+    assert_int_equal(parsed.result, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +491,8 @@ int main(void)
         cmocka_unit_test(test_disk_escaped_comma), cmocka_unit_test(test_disk_several),
         cmocka_unit_test(test_disk_syntax_errors), cmocka_unit_test(test_disk_value_errors),
         cmocka_unit_test(test_disk_against_cpus),
+        cmocka_unit_test(test_net_options),     cmocka_unit_test(test_net_limit),
+        cmocka_unit_test(test_net_distinct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
