@@ -47,6 +47,7 @@ struct net_test_backend {
     /* Behaviour, guarded by lock. */
     bool transmit_full;     /* transmit answers -EAGAIN */
     bool refuse_pairs;      /* set_active_pairs fails */
+    bool echo;              /* transmit answers at once through the sink, as libslirp answers ARP and ping */
 };
 
 static inline struct net_test_backend *net_test_backend_of(void *state)
@@ -106,18 +107,50 @@ static inline void net_test_backend_poll_dispatch(void *state, unsigned pair, co
     }
 }
 
+/* The frame back to its sender (addresses swapped), written through the sink while transmitting. */
+static inline void net_test_backend_echo(const struct iovec *segments, unsigned count,
+                                         const struct net_receive_sink *sink)
+{
+    uint8_t frame[65600];
+    size_t length = 0;
+    for (unsigned i = 0; i < count && segments[i].iov_len <= sizeof(frame) - length; i++) {
+        memcpy(frame + length, segments[i].iov_base, segments[i].iov_len);
+        length += segments[i].iov_len;
+    }
+    if (length < 12)
+        return;
+    uint8_t address[6];
+    memcpy(address, frame, 6);
+    memcpy(frame, frame + 6, 6);
+    memcpy(frame + 6, address, 6);
+    struct iovec *buffers;
+    unsigned buffer_count;
+    if (!sink->acquire(sink->opaque, length, &buffers, &buffer_count))
+        return;
+    size_t written = 0;
+    for (unsigned i = 0; i < buffer_count && written < length; i++) {
+        size_t take = buffers[i].iov_len < length - written ? buffers[i].iov_len : length - written;
+        memcpy(buffers[i].iov_base, frame + written, take);
+        written += take;
+    }
+    sink->commit(sink->opaque, written);
+}
+
 static inline int net_test_backend_transmit(void *state, unsigned pair, const struct iovec *segments, unsigned count,
                                             const struct net_receive_sink *sink)
 {
     struct net_test_backend *test = net_test_backend_of(state);
-    (void)sink;
     pthread_mutex_lock(&test->lock);
-    bool full = test->transmit_full;
+    bool full = test->transmit_full, echo = test->echo;
     test->transmits++;
     test->first_segment = count ? segments[0].iov_base : NULL;
     pthread_mutex_unlock(&test->lock);
     if (full)
         return -EAGAIN;
+    if (echo && test->ops.header_size == 0) {
+        net_test_backend_echo(segments, count, sink);
+        return 0;
+    }
     struct msghdr message = {.msg_iov = (struct iovec *)segments, .msg_iovlen = count};
     if (sendmsg(test->device_end[pair], &message, MSG_DONTWAIT) < 0)
         return errno == EAGAIN ? -EAGAIN : -errno;

@@ -8,7 +8,7 @@
  * DATA_VALID when asked for); a guest with no buffers (the frame waits for
  * them); buffers too small to use (the device neither crashes nor spins);
  * a runt frame; a receive chain outside RAM (the queue breaks, a reset
- * recovers).
+ * recovers); frames received while a frame is sent (libslirp's answers).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,7 +22,7 @@
 #define GUEST_CSUM (1ull << VIRTIO_NET_F_GUEST_CSUM)
 #define EVENT_IDX (1ull << VIRTIO_RING_F_EVENT_IDX)
 
-enum { RX = 0, QUIET_MS = 150 };
+enum { RX = 0, TX = 1, QUIET_MS = 150 };
 
 static enum virtq_layout split = VIRTQ_LAYOUT_SPLIT, packed = VIRTQ_LAYOUT_PACKED;
 
@@ -330,6 +330,36 @@ static void test_receive_chain_outside_ram(void **state)
     net_fixture_destroy(fixture);
 }
 
+/* libslirp answers some frames while they are sent (ARP, ping): received through the sink inside transmit. */
+static void test_answer_while_transmitting(void **state)
+{
+    struct net_fixture *fixture = start(state, 0, MRG);
+    net_test_backend_set(fixture->backend, &fixture->backend->echo, true);
+    struct net_rx_buffer buffers[2];
+    for (unsigned i = 0; i < 2; i++)
+        assert_int_equal(net_post_rx(fixture, RX, &buffers[i], 2048), 0);
+    static uint8_t bytes[12 + 300];
+    memset(bytes, 0, 12);
+    const uint8_t host[6] = {0x02, 0, 0, 0, 0, 0x02};
+    for (unsigned i = 0; i < 2; i++) {
+        net_frame_fill(bytes + 12, 300, host, (uint8_t)(30 + i));
+        memcpy(bytes + 12 + 6, net_fixture_mac, 6);
+        uint64_t token, got;
+        uint32_t written;
+        assert_int_equal(net_send(fixture, TX, bytes, sizeof(bytes), &token), 0);
+        assert_int_equal(net_wait_used(fixture, TX, &got, &written), 1);
+        assert_int_equal(got, token);
+        struct net_rx_buffer *buffer = expect_used(fixture, buffers, 2, &written);
+        assert_ptr_equal(buffer, &buffers[i]);
+        assert_int_equal(written, sizeof(bytes));
+        assert_memory_equal(buffer->host + 12, net_fixture_mac, 6);
+        assert_memory_equal(buffer->host + 12 + 6, host, 6);
+        assert_memory_equal(buffer->host + 12 + 12, bytes + 12 + 12, 300 - 12);
+    }
+    assert_true(net_fixture_wait_deliveries(fixture, RX + 1, 1) >= 1);
+    net_fixture_destroy(fixture);
+}
+
 /* Many frames through a ring refilled as it drains, with the event index: all arrive, in order. */
 static void test_stream_with_refill(void **state)
 {
@@ -383,6 +413,7 @@ int main(void)
         BOTH(test_bare_frame_larger_than_the_chain),
         BOTH(test_runt_frame_not_delivered),
         BOTH(test_receive_chain_outside_ram),
+        BOTH(test_answer_while_transmitting),
         BOTH(test_stream_with_refill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
