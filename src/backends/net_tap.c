@@ -25,6 +25,7 @@
 struct net_tap {
     struct net_tap_queue queues[NET_TAP_MAX_PAIRS];
     int fds[NET_TAP_MAX_PAIRS]; /* backend->tap_fds: the same fds, for vhost-net */
+    bool attached[NET_TAP_MAX_PAIRS];
     unsigned pair_count;
     bool multi_queue;
     bool created;
@@ -233,7 +234,12 @@ static int tap_set_offload(void *state, unsigned offloads)
     return 0;
 }
 
-/* Detached queues get no frames from the kernel (it steers over the attached ones) and cannot send. */
+/*
+ * The kernel steers received frames over the attached queues only. A
+ * detached queue's fd still polls and still sends (tun keeps it bound), so a
+ * guest that transmits on an inactive pair is served rather than refused.
+ * Called from one thread at a time (the control queue's).
+ */
 static int tap_set_active_pairs(void *state, unsigned active)
 {
     struct net_tap *tap = state;
@@ -243,12 +249,12 @@ static int tap_set_active_pairs(void *state, unsigned active)
         return 0;
     for (unsigned pair = 0; pair < tap->pair_count; pair++) {
         bool attach = pair < active;
-        if (net_tap_queue_attached(&tap->queues[pair]) == attach)
+        if (tap->attached[pair] == attach)
             continue;
         struct ifreq request = { .ifr_flags = (short)(attach ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE) };
         if (ioctl(tap->fds[pair], TUNSETQUEUE, &request) < 0)
             return -errno;
-        net_tap_queue_set_attached(&tap->queues[pair], attach);
+        tap->attached[pair] = attach;
     }
     return 0;
 }
@@ -326,8 +332,10 @@ int net_tap_open(struct net_backend *backend, const struct net_tap_options *opti
         tap_free(tap);
         return -1;
     }
-    for (unsigned pair = 0; pair < tap->pair_count; pair++)
+    for (unsigned pair = 0; pair < tap->pair_count; pair++) {
         net_tap_queue_init(&tap->queues[pair], tap->fds[pair], tap->name, pair);
+        tap->attached[pair] = true;
+    }
 
     *backend = (struct net_backend){
         .ops = &tap_ops,

@@ -9,26 +9,14 @@
 void net_tap_queue_init(struct net_tap_queue *queue, int fd, const char *name, unsigned pair)
 {
     *queue = (struct net_tap_queue){ .fd = fd, .pair = pair, .name = name };
-    atomic_init(&queue->attached, true);
     atomic_init(&queue->dropped_transmits, 0);
     atomic_init(&queue->receive_errors, 0);
-}
-
-bool net_tap_queue_attached(const struct net_tap_queue *queue)
-{
-    return atomic_load_explicit(&queue->attached, memory_order_relaxed);
-}
-
-void net_tap_queue_set_attached(struct net_tap_queue *queue, bool attached)
-{
-    atomic_store_explicit(&queue->attached, attached, memory_order_relaxed);
 }
 
 unsigned net_tap_queue_poll_fill(struct net_tap_queue *queue, struct pollfd *fds, unsigned capacity,
                                  bool want_receive, bool want_transmit)
 {
-    /* A detached queue polls as an error forever: leave it out rather than spin. */
-    if (capacity == 0 || !net_tap_queue_attached(queue) || !(want_receive || want_transmit))
+    if (capacity == 0 || !(want_receive || want_transmit))
         return 0;
     fds[0] = (struct pollfd){ .fd = queue->fd,
                               .events = (short)((want_receive ? POLLIN : 0) | (want_transmit ? POLLOUT : 0)) };
@@ -84,7 +72,7 @@ int net_tap_queue_transmit(struct net_tap_queue *queue, const struct iovec *segm
         return -EAGAIN;
     /*
      * The kernel refused this frame (a malformed header from the guest, EIO
-     * while the link is down, a detached queue): drop it, never the queue.
+     * while the link is down): drop it, never the queue.
      */
     atomic_fetch_add_explicit(&queue->dropped_transmits, 1, memory_order_relaxed);
     log_ratelimited(&queue->transmit_limit, "tap %s queue %u: dropped a frame: %s", queue->name, queue->pair,

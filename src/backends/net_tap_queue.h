@@ -5,10 +5,7 @@
  * The data path of one tap queue (one virtio-net queue pair): non-blocking
  * readv into the guest's buffers and writev from them, on the pair's thread.
  * net_tap.c owns the fds and the device-wide ioctls; this module moves frames.
- *
- * `attached` is the only field another thread writes (set_active_pairs, from
- * the control queue's thread), so it is atomic; a frame racing a detach fails
- * with EBADFD and is dropped like any frame the kernel refuses.
+ * The counters are atomic because --stats reads them from another thread.
  */
 
 #include <poll.h>
@@ -24,7 +21,6 @@ struct net_tap_queue {
     int fd;
     unsigned pair;
     const char *name; /* the interface's, for log lines */
-    atomic_bool attached;
     struct log_ratelimit transmit_limit;
     struct log_ratelimit receive_limit;
     _Atomic uint64_t dropped_transmits;
@@ -32,9 +28,6 @@ struct net_tap_queue {
 };
 
 void net_tap_queue_init(struct net_tap_queue *queue, int fd, const char *name, unsigned pair);
-
-bool net_tap_queue_attached(const struct net_tap_queue *queue);
-void net_tap_queue_set_attached(struct net_tap_queue *queue, bool attached);
 
 /* The net_backend_ops entries for this queue (net_backend.h). */
 unsigned net_tap_queue_poll_fill(struct net_tap_queue *queue, struct pollfd *fds, unsigned capacity,
