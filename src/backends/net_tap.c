@@ -187,19 +187,17 @@ static int tap_attach_queue(struct net_tap *tap, unsigned pair, bool existed, st
     struct ifreq request = { 0 };
     snprintf(request.ifr_name, sizeof(request.ifr_name), "%s", tap->name);
     request.ifr_flags = (short)(IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (tap->multi_queue ? IFF_MULTI_QUEUE : 0));
-    if (ioctl(fd, TUNSETIFF, &request) < 0) {
-        int code = errno;
-        /* A multi_queue tap serves one queue as well: attach as multi_queue rather than refuse. */
-        if (code == EINVAL && existed && pair == 0 && !tap->multi_queue && interface_is_tap(tap->name)) {
-            request.ifr_flags |= IFF_MULTI_QUEUE;
-            if (ioctl(fd, TUNSETIFF, &request) == 0) {
-                tap->multi_queue = true;
-                goto attached;
-            }
-        }
-        return tap_attach_error(tap->name, existed, tap->multi_queue, pair, code, error);
+    int status = ioctl(fd, TUNSETIFF, &request);
+    int code = errno;
+    /* A multi_queue tap serves one queue as well: attach as multi_queue rather than refuse. */
+    if (status < 0 && code == EINVAL && existed && pair == 0 && !tap->multi_queue && interface_is_tap(tap->name)) {
+        request.ifr_flags |= IFF_MULTI_QUEUE;
+        status = ioctl(fd, TUNSETIFF, &request);
+        if (status == 0)
+            tap->multi_queue = true;
     }
-attached:
+    if (status < 0)
+        return tap_attach_error(tap->name, existed, tap->multi_queue, pair, code, error);
     memcpy(tap->name, request.ifr_name, sizeof(tap->name));
     tap->name[sizeof(tap->name) - 1] = '\0';
     /* An existing tap whose queues another process holds keeps that process's flags: check what we got. */
