@@ -13,6 +13,7 @@
  * `ip tuntap add`) is attached to and left in place. Notes: docs/net-tap.md.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "backends/net_backend.h"
