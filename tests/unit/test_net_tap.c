@@ -444,8 +444,8 @@ static void test_set_offload_each_flag(void **state)
     net_tap_close(&backend);
 }
 
-/* A persistent tap made by someone else: attached to, not brought up, and still there after close. */
-static int make_persistent_tap(const char *name, short flags)
+/* A persistent tun or tap made by someone else (as `ip tuntap add` does). */
+static int make_persistent_device(const char *name, short flags)
 {
     int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
     assert_true(fd >= 0);
@@ -460,7 +460,7 @@ static int make_persistent_tap(const char *name, short flags)
 static void test_attach_to_existing_persistent_tap(void **state)
 {
     (void)state;
-    make_persistent_tap("keep0", IFF_TAP | IFF_NO_PI);
+    make_persistent_device("keep0", IFF_TAP | IFF_NO_PI);
     struct net_backend backend;
     open_tap(&backend, "keep0", 1);
     assert_false(net_tap_created(&backend));
@@ -473,7 +473,7 @@ static void test_attach_to_existing_persistent_tap(void **state)
     assert_true(if_nametoindex("keep0") != 0);
 
     /* A multi_queue tap serves one pair too. */
-    make_persistent_tap("keepmq0", IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE);
+    make_persistent_device("keepmq0", IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE);
     open_tap(&backend, "keepmq0", 1);
     assert_false(net_tap_created(&backend));
     net_tap_close(&backend);
@@ -481,6 +481,11 @@ static void test_attach_to_existing_persistent_tap(void **state)
     assert_int_equal(backend.pair_count, 3);
     net_tap_close(&backend);
     assert_true(if_nametoindex("keepmq0") != 0);
+
+    /* A tun (layer 3) device of that name is not a tap. */
+    make_persistent_device("tun0", IFF_TUN | IFF_NO_PI);
+    assert_open_fails("tun0", 1, "tun0 exists and is not a tap device");
+    assert_true(if_nametoindex("tun0") != 0);
 }
 
 static void test_busy_single_queue_tap(void **state)
