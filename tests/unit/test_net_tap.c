@@ -445,7 +445,7 @@ static void test_set_offload_each_flag(void **state)
 }
 
 /* A persistent tun or tap made by someone else (as `ip tuntap add` does). */
-static int make_persistent_device(const char *name, short flags)
+static void make_persistent_device(const char *name, short flags)
 {
     int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
     assert_true(fd >= 0);
@@ -454,9 +454,9 @@ static int make_persistent_device(const char *name, short flags)
     assert_int_equal(ioctl(fd, TUNSETIFF, &ifr), 0);
     assert_int_equal(ioctl(fd, TUNSETPERSIST, 1), 0);
     close(fd);
-    return 0;
 }
 
+/* An existing tap is attached to, not brought up, and still there after close. */
 static void test_attach_to_existing_persistent_tap(void **state)
 {
     (void)state;
