@@ -41,11 +41,28 @@ static inline bool net_namespace_unavailable(const char *what)
     return false;
 }
 
-/* cmocka setup: each test starts in a namespace of its own, holding only `lo`. */
+static inline int net_write_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t written = write(fd, text, strlen(text));
+    close(fd);
+    return written == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/*
+ * cmocka setup: each test starts in a namespace of its own, holding only `lo`,
+ * with IPv6 off for links made later: their router solicitations and MLD
+ * reports would otherwise arrive among a test's frames.
+ */
 static inline int net_namespace_enter(void **state)
 {
     (void)state;
-    return unshare(CLONE_NEWNET) == 0 ? 0 : -1;
+    if (unshare(CLONE_NEWNET) != 0)
+        return -1;
+    (void)net_write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1"); /* absent without IPv6: fine */
+    return 0;
 }
 
 static inline unsigned net_namespace_link_count(void)
@@ -126,16 +143,6 @@ static inline int net_link_add_neighbour(const char *name, const char *address, 
     int status = ioctl(sock, SIOCSARP, &request);
     close(sock);
     return status;
-}
-
-static inline int net_write_file(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t written = write(fd, text, strlen(text));
-    close(fd);
-    return written == (ssize_t)strlen(text) ? 0 : -1;
 }
 
 /* An AF_PACKET socket on the link: what it reads the link received (our transmits), what it sends the link sends (our receives). */

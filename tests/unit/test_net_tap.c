@@ -264,13 +264,21 @@ static void forwarding_setup(struct forwarding *net)
 
 static const uint8_t *forward_once(struct forwarding *net, struct virtio_net_hdr_v1 *header)
 {
-    struct test_sink *sink = sink_new(1, &net->sink);
+    struct test_sink *sink = sink_new(MAX_FRAMES, &net->sink);
     struct iovec segments[] = { { header, sizeof(*header) }, { net->frame, UDP_FRAME } };
     assert_int_equal(net->in.ops->transmit(net->in.state, 0, segments, 2, NULL), 0);
-    receive_frames(&net->out, 0, &net->sink, 1);
-    assert_int_equal(sink->frames, 1);
-    assert_int_equal(sink->lengths[0], NET_BACKEND_HEADER_SIZE + UDP_FRAME);
-    return sink->buffers[0];
+    /* Skip anything else the kernel sends out of the tap. */
+    for (unsigned seen = 0; seen < MAX_FRAMES; seen++) {
+        receive_frames(&net->out, 0, &net->sink, seen + 1);
+        assert_int_equal(sink->frames, seen + 1);
+        const uint8_t *frame = sink->buffers[seen] + NET_BACKEND_HEADER_SIZE;
+        if (((frame[12] << 8) | frame[13]) == ETHERTYPE_IPV4 && frame[IP_OFFSET + 9] == 17) {
+            assert_int_equal(sink->lengths[seen], NET_BACKEND_HEADER_SIZE + UDP_FRAME);
+            return sink->buffers[seen];
+        }
+    }
+    fail_msg("no UDP frame came out of the tap");
+    return NULL;
 }
 
 static void test_needs_csum_is_finished_by_the_kernel(void **state)

@@ -239,8 +239,6 @@ static int vhost_setup(void **state)
 {
     if (net_namespace_enter(state) != 0)
         return -1;
-    /* No IPv6 on the tap: its router solicitations would take the RX buffers first. */
-    (void)net_write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
     struct vhost_fixture *fixture = calloc(1, sizeof(*fixture));
     struct error error = { 0 };
     if (!fixture || guest_memory_add_region(&fixture->memory, 0, MEMORY_BYTES, &error) != 0)
