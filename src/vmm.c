@@ -38,6 +38,7 @@
 #include "vcpu_loop.h"
 #include "vm_disks.h"
 #include "vmm_blk.h"
+#include "vmm_net.h"
 #include "vm_stop.h"
 
 _Static_assert(CLI_DISK_MAX_QUEUES == VIRTIO_PCI_MAX_QUEUES, "--disk queues= is bounded by the transport's limit");
@@ -52,6 +53,7 @@ struct vmm {
     struct disk_image disk_images[CLI_MAX_DISKS]; /* one per --disk, in order; the blk devices stand on them */
     unsigned disks_opened;
     struct vmm_blk_devices blk_devices; /* one virtio-blk per --disk, on disk_images */
+    struct vmm_net_devices net_devices; /* one virtio-net per --net, backends opened with the input */
     struct boot_peak_memory load_peak;
     struct kvm_system kvm;
     struct kvm_vm vm;
@@ -158,6 +160,8 @@ static int check_input_and_load(struct vmm *vmm, struct error *error)
     if (boot_load(&vmm->memory, &request, &vmm->boot_entry, error) < 0)
         return -1;
     if (vm_disks_open(config, vmm->disk_images, &vmm->disks_opened, error) < 0)
+        return -1;
+    if (vmm_net_open(&vmm->net_devices, config, &vmm->memory, error) < 0)
         return -1;
     /* The console file is user input too; a stdio console goes raw only here, just before use. */
     vmm->platform = (struct platform){
@@ -285,6 +289,10 @@ static int create_devices(struct vmm *vmm, struct error *error)
     };
     if (vmm_blk_create(&vmm->blk_devices, &blk, error) < 0)
         return -1;
+    /* After the host bridge (device 0) and the disks. */
+    if (vmm_net_create(&vmm->net_devices, &vmm->memory, &vmm->vm, &vmm->routing, &vmm->pci,
+                       vmm->config->disk_count + 1, error) < 0)
+        return -1;
     return console_start_input(&vmm->console, &vmm->serial, error);
 }
 
@@ -404,6 +412,7 @@ static void print_stats(struct vmm *vmm)
     io_bus_print_stats(&vmm->pio, stderr);
     io_bus_print_stats(&vmm->mmio, stderr);
     vmm_blk_print_stats(&vmm->blk_devices, stderr);
+    vmm_net_print_stats(&vmm->net_devices, stderr);
     print_startup_and_memory(vmm);
     fflush(stderr);
 }
@@ -420,6 +429,7 @@ static void destroy(struct vmm *vmm)
     free(vmm->threads);
     /* The I/O threads stop (their I/O drained) while guest memory, the images and KVM's routes still exist. */
     vmm_blk_destroy(&vmm->blk_devices);
+    vmm_net_destroy(&vmm->net_devices);
     if (vmm->pci_created)
         pci_bus_destroy(&vmm->pci);
     if (vmm->pvpanic_created)

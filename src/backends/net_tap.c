@@ -224,11 +224,43 @@ static void tap_free(struct net_tap *tap)
     free(tap);
 }
 
+/* The tap's MTU now, or 0 when it cannot be read. */
+static unsigned tap_mtu(const struct net_tap *tap)
+{
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0)
+        return 0;
+    struct ifreq request;
+    memset(&request, 0, sizeof(request));
+    snprintf(request.ifr_name, sizeof(request.ifr_name), "%s", tap->name);
+    int result = ioctl(sock, SIOCGIFMTU, &request);
+    close(sock);
+    return result < 0 || request.ifr_mtu <= 0 ? 0 : (unsigned)request.ifr_mtu;
+}
+
+/*
+ * Without segmentation offloads the kernel hands over frames no longer than
+ * the link's MTU, so a read needs guest buffers for only that much (a VLAN
+ * tag included); asking for 64 KiB would make the device hold buffers for
+ * frames that cannot come.
+ */
+static uint32_t receive_frame_bytes(const struct net_tap *tap, unsigned offloads)
+{
+    if (offloads & (NET_OFFLOAD_TSO4 | NET_OFFLOAD_TSO6 | NET_OFFLOAD_UFO))
+        return NET_TAP_RECEIVE_FRAME_BYTES;
+    unsigned mtu = tap_mtu(tap);
+    uint32_t bytes = NET_BACKEND_HEADER_SIZE + 14u + 4u + mtu;
+    return mtu == 0 || bytes > NET_TAP_RECEIVE_FRAME_BYTES ? NET_TAP_RECEIVE_FRAME_BYTES : bytes;
+}
+
 static int tap_set_offload(void *state, unsigned offloads)
 {
     struct net_tap *tap = state;
     if (ioctl(tap->fds[0], TUNSETOFFLOAD, (unsigned long)offload_to_tun_flags(offloads)) < 0)
         return -errno;
+    uint32_t frame_bytes = receive_frame_bytes(tap, offloads);
+    for (unsigned pair = 0; pair < tap->pair_count; pair++)
+        atomic_store_explicit(&tap->queues[pair].receive_frame_bytes, frame_bytes, memory_order_relaxed);
     return 0;
 }
 

@@ -11,6 +11,7 @@ void net_tap_queue_init(struct net_tap_queue *queue, int fd, const char *name, u
     *queue = (struct net_tap_queue){ .fd = fd, .pair = pair, .name = name };
     atomic_init(&queue->dropped_transmits, 0);
     atomic_init(&queue->receive_errors, 0);
+    atomic_init(&queue->receive_frame_bytes, NET_TAP_RECEIVE_FRAME_BYTES);
 }
 
 unsigned net_tap_queue_poll_fill(struct net_tap_queue *queue, struct pollfd *fds, unsigned capacity,
@@ -42,7 +43,8 @@ void net_tap_queue_poll_dispatch(struct net_tap_queue *queue, const struct pollf
         struct iovec *segments = NULL;
         unsigned segment_count = 0;
         /* No buffers: the frame stays in the tap's queue (the kernel drops from its tail when that fills). */
-        if (!sink->acquire(sink->opaque, NET_TAP_RECEIVE_FRAME_BYTES, &segments, &segment_count))
+        size_t frame_bytes = atomic_load_explicit(&queue->receive_frame_bytes, memory_order_relaxed);
+        if (!sink->acquire(sink->opaque, frame_bytes, &segments, &segment_count))
             return;
         ssize_t bytes;
         do

@@ -25,6 +25,12 @@ struct net_tap_queue {
     struct log_ratelimit receive_limit;
     _Atomic uint64_t dropped_transmits;
     _Atomic uint64_t receive_errors;
+    /*
+     * The largest frame a read may bring, header included: 64 KiB while the
+     * guest takes segmentation offloads, else the link's MTU and headers
+     * (set_offload decides). The device gathers guest buffers for this much.
+     */
+    _Atomic uint32_t receive_frame_bytes;
 };
 
 void net_tap_queue_init(struct net_tap_queue *queue, int fd, const char *name, unsigned pair);

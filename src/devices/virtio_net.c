@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/eventfd.h>
 
+#include "devices/virtio_net_vhost.h"
+
 static uint64_t bit(unsigned feature)
 {
     return 1ull << feature;
@@ -111,6 +113,21 @@ static int net_activate(void *opaque, uint64_t features, struct virtq *queues, u
     if (backend->ops->set_active_pairs(backend->state, 1) < 0 ||
         backend->ops->set_offload(backend->state, receive_offloads(features)) < 0)
         log_error("virtio-net: the %s backend refused the driver's offloads or queue pairs", backend->ops->name);
+    struct virtio_net_vhost *vhost = device->options.vhost;
+    if (vhost) {
+        struct error error;
+        if (virtio_net_vhost_start(vhost, &device->transport, features, pairs, &error) < 0) {
+            log_error("%s", error.message);
+            return -1;
+        }
+        /* The kernel serves the data queues; kestrel keeps the control queue. */
+        if (control >= 0 && start_pair(device, 0, false, control) < 0) {
+            virtio_net_vhost_stop(vhost);
+            return -1;
+        }
+        atomic_store(&device->active, true);
+        return 0;
+    }
     for (unsigned i = 0; i < pairs; i++) {
         bool enabled = virtq_is_enabled(&queues[2 * i]) && virtq_is_enabled(&queues[2 * i + 1]);
         int pair_control = i == 0 ? control : -1;
@@ -141,6 +158,8 @@ static void net_reset(void *opaque)
     struct virtio_net *device = opaque;
     atomic_store(&device->active, false);
     stop_pairs(device);
+    if (device->options.vhost)
+        virtio_net_vhost_stop(device->options.vhost);
 }
 
 static const struct virtio_device_ops net_ops = {
@@ -211,7 +230,9 @@ int virtio_net_init(struct virtio_net *device, const struct virtio_net_options *
         .queue_count = (uint16_t)(device->options.pair_count * 2 + 1),
         .queue_max_size = device->options.queue_size,
         .config_size = sizeof(device->config),
-        .features = virtio_net_features(&device->options),
+        .features = device->options.vhost
+                        ? virtio_net_vhost_offer(device->options.vhost, virtio_net_features(&device->options))
+                        : virtio_net_features(&device->options),
     };
     if (virtio_pci_init(&device->transport, &info, &net_ops, device, memory, ioeventfd_ops, ioeventfd_opaque,
                         delivery, delivery_opaque, error) < 0) {
@@ -227,6 +248,8 @@ void virtio_net_destroy(struct virtio_net *device)
 {
     atomic_store(&device->active, false);
     stop_pairs(device);
+    if (device->options.vhost)
+        virtio_net_vhost_stop(device->options.vhost);
     virtio_pci_destroy(&device->transport);
     pthread_mutex_destroy(&device->shared.filter_lock);
     free(device->pairs);

@@ -132,6 +132,16 @@ bool virtio_net_receive_acquire(void *opaque, size_t frame_bytes, struct iovec *
     hold_enough(receive, needed);
     if (receive->held_count == 0)
         return false;
+    /*
+     * Merged buffers that cannot hold the largest frame yet: wait for the
+     * guest to post more (the ring ran dry, so a kick is armed) rather than
+     * let a long frame be cut short. Unless the whole ring is held already:
+     * then no more will come, and a frame too long for it is the backend's
+     * to drop.
+     */
+    if (receive->setup.mergeable && receive->held_bytes < needed && receive->starved &&
+        receive->held_count < VIRTIO_NET_HELD_CHAINS && receive->held_count < virtq_size(receive->setup.queue))
+        return false;
     /* The first chain must hold the header (and, for a bare frame, the frame must fit: it is copied, not read). */
     uint64_t available = receive->setup.mergeable ? receive->held_bytes : held_at(receive, 0)->writable_bytes;
     if (held_at(receive, 0)->writable_bytes < VIRTIO_NET_HEADER_SIZE ||

@@ -27,7 +27,7 @@
 
 enum {
     NET_TEST_MAX_PAIRS = 4,
-    NET_TEST_LARGEST_FRAME = 65550 + NET_BACKEND_HEADER_SIZE, /* what a tap asks for: it cannot peek */
+    NET_TEST_LARGEST_FRAME = 65550 + NET_BACKEND_HEADER_SIZE, /* what a tap asks for with offloads: it cannot peek */
     NET_TEST_DISPATCH_FRAMES = 64,                            /* frames per poll_dispatch, as a tap's budget */
 };
 
@@ -48,6 +48,7 @@ struct net_test_backend {
     bool transmit_full;     /* transmit answers -EAGAIN */
     bool refuse_pairs;      /* set_active_pairs fails */
     bool echo;              /* transmit answers at once through the sink, as libslirp answers ARP and ping */
+    unsigned mtu;           /* the link's, as a tap's: without segmentation offloads frames fit it (1500) */
 };
 
 static inline struct net_test_backend *net_test_backend_of(void *state)
@@ -80,7 +81,13 @@ static inline void net_test_backend_poll_dispatch(void *state, unsigned pair, co
         ssize_t length = recv(fds[0].fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
         if (length < 0)
             return;
-        size_t ask = test->ops.header_size ? NET_TEST_LARGEST_FRAME : (size_t)length;
+        pthread_mutex_lock(&test->lock);
+        unsigned mtu = test->mtu;
+        bool segmentation = test->offloads_set & (NET_OFFLOAD_TSO4 | NET_OFFLOAD_TSO6 | NET_OFFLOAD_UFO);
+        pthread_mutex_unlock(&test->lock);
+        /* As a tap asks: 64 KiB while the guest takes segmentation offloads, else an MTU's worth. */
+        size_t mtu_frame = NET_BACKEND_HEADER_SIZE + 14u + 4u + mtu; /* a VLAN tag included */
+        size_t ask = !test->ops.header_size ? (size_t)length : segmentation ? NET_TEST_LARGEST_FRAME : mtu_frame;
         struct iovec *segments;
         unsigned segment_count;
         if (!sink->acquire(sink->opaque, ask, &segments, &segment_count)) {
@@ -186,6 +193,7 @@ static inline struct net_test_backend *net_test_backend_create(unsigned pairs, s
     if (!test || pairs == 0 || pairs > NET_TEST_MAX_PAIRS)
         abort();
     pthread_mutex_init(&test->lock, NULL);
+    test->mtu = 1500;
     test->ops = (struct net_backend_ops){
         .name = "test",
         .header_size = header_size,

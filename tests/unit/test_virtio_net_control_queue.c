@@ -65,7 +65,7 @@ static uint8_t set_tables(struct net_fixture *fixture)
 static bool passes(struct net_fixture *fixture, const uint8_t destination[6])
 {
     struct net_rx_buffer buffer;
-    assert_int_equal(net_post_rx(fixture, RX, &buffer, 1526), 0);
+    assert_int_equal(net_post_rx(fixture, RX, &buffer, 1530), 0);
     static uint8_t bytes[12 + 100];
     memset(bytes, 0, 12);
     net_frame_fill(bytes + 12, 100, destination, 1);
@@ -79,7 +79,7 @@ static bool passes(struct net_fixture *fixture, const uint8_t destination[6])
     assert_int_equal(written, sizeof(bytes));
     bool first = memcmp(buffer.host + 12, destination, 6) == 0 && buffer.host[12 + 14] == (uint8_t)(1 + 14 * 7);
     if (first) { /* the second frame takes the next buffer */
-        assert_int_equal(net_post_rx(fixture, RX, &buffer, 1526), 0);
+        assert_int_equal(net_post_rx(fixture, RX, &buffer, 1530), 0);
         assert_int_equal(net_wait_used(fixture, RX, &token, &written), 1);
         assert_int_equal(buffer.host[12 + 14], (uint8_t)(2 + 14 * 7));
     }
@@ -212,7 +212,7 @@ static void test_two_pairs_carry_traffic(void **state)
     memset(bytes, 0, 12);
     for (unsigned pair = 0; pair < 2; pair++)
         for (unsigned i = 0; i < FRAMES; i++)
-            assert_int_equal(net_post_rx(fixture, 2 * pair, &buffers[pair][i], 1526), 0);
+            assert_int_equal(net_post_rx(fixture, 2 * pair, &buffers[pair][i], 1530), 0);
     for (unsigned i = 0; i < FRAMES; i++)
         for (unsigned pair = 0; pair < 2; pair++) {
             net_frame_fill(bytes + 12, 200, net_fixture_mac, (uint8_t)(pair * 100 + i));
@@ -277,7 +277,7 @@ static void test_reset_while_traffic_flows(void **state)
         for (unsigned pair = 0; pair < 2; pair++)
             for (unsigned i = 0; i < 16; i++) {
                 uint64_t token;
-                assert_int_equal(net_post_rx(fixture, 2 * pair, &buffer, 1526), 0);
+                assert_int_equal(net_post_rx(fixture, 2 * pair, &buffer, 1530), 0);
                 assert_int_equal(net_send(fixture, 2 * pair + 1, bytes, sizeof(bytes), &token), 0);
             }
         usleep(2000);
@@ -302,7 +302,7 @@ static void test_reset_while_traffic_flows(void **state)
     while (got == (ssize_t)sizeof(bytes) && memcmp(received, bytes, sizeof(bytes)) != 0);
     assert_int_equal(got, sizeof(bytes));
     struct net_rx_buffer buffer;
-    assert_int_equal(net_post_rx(fixture, RX, &buffer, 1526), 0);
+    assert_int_equal(net_post_rx(fixture, RX, &buffer, 1530), 0);
     uint32_t written;
     assert_int_equal(net_wait_used(fixture, RX, &token, &written), 1);
     assert_int_equal(token, buffer.token);

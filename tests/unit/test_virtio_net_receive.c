@@ -95,7 +95,7 @@ static void test_one_chain_per_frame(void **state)
     assert_false(fixture->features & MRG);
     struct net_rx_buffer buffers[3];
     for (unsigned i = 0; i < 3; i++)
-        assert_int_equal(net_post_rx(fixture, RX, &buffers[i], 1526), 0);
+        assert_int_equal(net_post_rx(fixture, RX, &buffers[i], 1530), 0);
     static uint8_t bytes[2][12 + 1514];
     uint32_t lengths[2] = {host_packet(bytes[0], true, 1514, 1), host_packet(bytes[1], true, 60, 2)};
     for (unsigned i = 0; i < 2; i++)
@@ -119,8 +119,12 @@ static void test_mergeable_jumbo_frame(void **state)
 {
     struct net_fixture *fixture = start(state, NET_BACKEND_HEADER_SIZE, MRG);
     assert_true(fixture->features & MRG);
-    enum { POSTED = 12 };
-    struct net_rx_buffer buffers[POSTED];
+    /* A jumbo frame comes from a link with a jumbo MTU: the tap then asks for that much. */
+    pthread_mutex_lock(&fixture->backend->lock);
+    fixture->backend->mtu = 9000;
+    pthread_mutex_unlock(&fixture->backend->lock);
+    enum { POSTED = 12, REFILL = 6 };
+    struct net_rx_buffer buffers[POSTED + REFILL];
     for (unsigned i = 0; i < POSTED; i++)
         assert_int_equal(net_post_rx(fixture, RX, &buffers[i], 1500), 0);
     static uint8_t jumbo[12 + 9000], small[12 + 100];
@@ -139,12 +143,22 @@ static void test_mergeable_jumbo_frame(void **state)
         offset += written;
     }
     assert_int_equal(offset, jumbo_length);
-    /* The chains the jumbo frame did not use carry the next frames, one each, in order. */
+    /*
+     * The five chains left hold less than the link's largest frame, so the
+     * device waits for the guest to post more rather than cut a frame short.
+     */
+    uint32_t small_length = host_packet(small, true, 100, 10);
+    net_test_backend_inject(fixture->backend, 0, small, small_length);
+    expect_nothing_used(fixture);
+    for (unsigned i = POSTED; i < POSTED + REFILL; i++)
+        assert_int_equal(net_post_rx(fixture, RX, &buffers[i], 1500), 0);
+    /* Then the chains the jumbo frame did not use carry the next frames, one each, in order. */
     for (unsigned frame = 0; frame < 3; frame++) {
-        uint32_t small_length = host_packet(small, true, 100, (uint8_t)(10 + frame));
-        net_test_backend_inject(fixture->backend, 0, small, small_length);
+        small_length = host_packet(small, true, 100, (uint8_t)(10 + frame));
+        if (frame > 0)
+            net_test_backend_inject(fixture->backend, 0, small, small_length);
         uint32_t written;
-        struct net_rx_buffer *buffer = expect_used(fixture, buffers, POSTED, &written);
+        struct net_rx_buffer *buffer = expect_used(fixture, buffers, POSTED + REFILL, &written);
         assert_ptr_equal(buffer, &buffers[7 + frame]);
         assert_int_equal(written, small_length);
         assert_int_equal(le16toh(header_in(buffer).num_buffers), 1);
@@ -300,7 +314,7 @@ static void test_runt_frame_not_delivered(void **state)
 {
     struct net_fixture *fixture = start(state, NET_BACKEND_HEADER_SIZE, MRG);
     struct net_rx_buffer buffer;
-    assert_int_equal(net_post_rx(fixture, RX, &buffer, 1526), 0);
+    assert_int_equal(net_post_rx(fixture, RX, &buffer, 1530), 0);
     static uint8_t bytes[12 + 100];
     net_test_backend_inject(fixture->backend, 0, bytes, host_packet(bytes, true, 13, 20));
     uint32_t length = host_packet(bytes, true, 100, 21);
@@ -313,7 +327,7 @@ static void test_runt_frame_not_delivered(void **state)
 static void test_receive_chain_outside_ram(void **state)
 {
     struct net_fixture *fixture = start(state, NET_BACKEND_HEADER_SIZE, MRG);
-    const struct virtq_driver_buffer outside = {0x80000000ull, 1526};
+    const struct virtq_driver_buffer outside = {0x80000000ull, 1530};
     const struct virtq_driver_request request = {.writable = &outside, .writable_count = 1};
     assert_int_equal(virtq_driver_add(&fixture->drivers[RX], &request, 99), 0);
     net_notify(fixture, RX);
@@ -325,7 +339,7 @@ static void test_receive_chain_outside_ram(void **state)
     enum virtq_layout layout = *(enum virtq_layout *)*state;
     assert_true(net_fixture_start(fixture, layout, 64, MRG) & VIRTIO_CONFIG_S_DRIVER_OK);
     struct net_rx_buffer buffer;
-    assert_int_equal(net_post_rx(fixture, RX, &buffer, 1526), 0);
+    assert_int_equal(net_post_rx(fixture, RX, &buffer, 1530), 0);
     expect_packet_in(fixture, &buffer, bytes, length);
     net_fixture_destroy(fixture);
 }
@@ -368,7 +382,7 @@ static void test_stream_with_refill(void **state)
     static struct net_rx_buffer buffers[COUNT];
     unsigned posted = 0, received = 0, injected = 0;
     for (; posted < RING; posted++)
-        assert_int_equal(net_post_rx(fixture, RX, &buffers[posted], 1526), 0);
+        assert_int_equal(net_post_rx(fixture, RX, &buffers[posted], 1530), 0);
     static uint8_t bytes[12 + 300];
     while (received < COUNT) {
         if (injected < COUNT && injected < received + 48) {
@@ -389,7 +403,7 @@ static void test_stream_with_refill(void **state)
         assert_memory_equal(buffers[received].host + 12, bytes + 12, 300);
         received++;
         if (posted < COUNT) {
-            assert_int_equal(net_post_rx(fixture, RX, &buffers[posted], 1526), 0);
+            assert_int_equal(net_post_rx(fixture, RX, &buffers[posted], 1530), 0);
             posted++;
         }
     }
