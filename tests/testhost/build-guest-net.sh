@@ -4,12 +4,13 @@
 # archive with the network tools for the net checks and the net bench:
 #   - iperf3 and ethtool, each with its shared libraries and the dynamic
 #     loader, from this host's Debian packages, in /usr/bin and /usr/sbin;
-#   - net_rtt (bench/net_rtt.c), compiled statically; the same binary is left
-#     in build/guest/net_rtt for level 1's side of the round trips.
+#   - net_rtt (bench/net_rtt.c) and net_copy (tests/e2e/net_copy.c), compiled
+#     statically; net_rtt is also left in build/guest/net_rtt for level 1's
+#     side of the round trips.
 # busybox has the rest: nc, ping, udhcpc, sha256sum, taskset.
 # A test script sets PATH=/usr/sbin:/usr/bin:/bin.
 #
-# Cached: rebuilt when this script, lib.sh, net_rtt.c, the default initrd or
+# Cached: rebuilt when this script, lib.sh, the two C tools, the default initrd or
 # the tools change. Prints the image path.
 set -euo pipefail
 
@@ -22,6 +23,7 @@ out_dir=$repo/build/guest
 image=$out_dir/initrd-net.img
 stamp=$out_dir/.stamp-net
 rtt_source=$repo/bench/net_rtt.c
+copy_source=$repo/tests/e2e/net_copy.c
 
 tools=(/usr/bin/iperf3 /usr/sbin/ethtool)
 for tool in "${tools[@]}"; do
@@ -29,7 +31,7 @@ for tool in "${tools[@]}"; do
 done
 
 lock_build "$out_dir.net.lock"
-wanted_stamp="$(cat "$0" "$here/lib.sh" "$rtt_source" "$out_dir/initrd.img" "${tools[@]}" | sha256sum | cut -d' ' -f1)"
+wanted_stamp="$(cat "$0" "$here/lib.sh" "$rtt_source" "$copy_source" "$out_dir/initrd.img" "${tools[@]}" | sha256sum | cut -d' ' -f1)"
 if [ -f "$image" ] && [ -f "$out_dir/net_rtt" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted_stamp" ]; then
     echo "$image"
     exit 0
@@ -50,8 +52,11 @@ for tool in "${tools[@]}"; do
 done
 
 # Static: the guest's loader and libc would do, but level 1 runs the same file.
-${CC:-gcc} -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -o "$staging/net_rtt" "$rtt_source"
-cp "$staging/net_rtt" "$root/usr/bin/net_rtt"
+for source in "$rtt_source" "$copy_source"; do
+    name=$(basename "$source" .c)
+    ${CC:-gcc} -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -o "$staging/$name" "$source"
+    cp "$staging/$name" "$root/usr/bin/$name"
+done
 
 cpio_pack "$root" "$staging/net.cpio.gz"
 partial=$(mktemp "$image.XXXXXX")
