@@ -11,6 +11,10 @@
  * busybox nc does the same with a buffer of about 1 KiB and a select() per
  * read; in the nested guest that held a tap to about 2 Mbit/s, so a 100 MB
  * file took minutes. This moves 64 KiB per system call.
+ *
+ * A VMM that drops packets must fail the check, not stall the session: the
+ * connection gives up after NET_COPY_TIMEOUT_SECONDS without progress (Linux
+ * applies the send timeout to connect() as well).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,9 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #define NET_COPY_BUFFER_SIZE 65536
+#define NET_COPY_TIMEOUT_SECONDS 60
 
 static int write_all(int fd, const char *bytes, size_t length)
 {
@@ -67,7 +73,9 @@ static int connect_to(const char *host, const char *port_text)
     }
     address.sin_port = htons((uint16_t)port);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&address, sizeof(address)) != 0) {
+    struct timeval timeout = {.tv_sec = NET_COPY_TIMEOUT_SECONDS};
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) != 0 || connect(fd, (struct sockaddr *)&address, sizeof(address)) != 0) {
         perror("net_copy: connect");
         if (fd >= 0)
             close(fd);
