@@ -43,7 +43,8 @@ for streams in 1 4; do
         [ -n "\$rate" ] || sed 's/^/NET-BENCH-LOG /' /tmp/iperf.log | tail -n 5
     done
 done
-net_rtt client $host 7003 1000 64 2>&1 | sed 's/^/NET-BENCH-/'
+net_rtt client $host 7003 1000 64 >/tmp/rtt.log 2>&1
+sed 's/^/NET-BENCH-/' /tmp/rtt.log
 poweroff -f
 GUEST
     if ! bash "$repo/tests/testhost/add-test-script.sh" "$repo/build/guest/initrd-net.img" "$work/$name-guest.sh" \
@@ -64,12 +65,12 @@ GUEST
     start=$(date +%s)
     # Each result as it comes: minutes in silence would look like a stalled test host.
     {
-        timeout -k 10 $((seconds * 4 + 600)) bash "$repo/tests/e2e/net-vmm.sh" "$vmm" "$vmlinuz" "$work/$name.img" \
+        timeout -k 10 $((seconds * 8 + 240)) bash "$repo/tests/e2e/net-vmm.sh" "$vmm" "$vmlinuz" "$work/$name.img" \
             2 1G 'console=ttyS0 panic=-1 quiet' "$spec" </dev/null 2>"$work/$name.stderr"
         echo $? >"$work/$name.status"
     } | tr -d '\r' | tee "$work/$name.console" |
         sed -u -n -e "s/^NET-BENCH-IPERF /NET-IPERF $name /p" -e "s/^NET-BENCH-NET-RTT /NET-RTT $name /p" \
-            -e "s/^NET-BENCH-LOG /# $name iperf3: /p" -e "s/^net_rtt: /# $name net_rtt: /p"
+            -e "s/^NET-BENCH-LOG /# $name iperf3: /p" -e "s/^NET-BENCH-net_rtt: /# $name net_rtt: /p"
     echo "NET-STATUS $name $(cat "$work/$name.status") $(($(date +%s) - start))"
     [ "$(cat "$work/$name.status")" = 0 ] || tail -n 20 "$work/$name.console" "$work/$name.stderr" | sed "s/^/# $name: /"
     net_servers_stop
