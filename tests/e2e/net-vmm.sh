@@ -17,6 +17,7 @@
 # no use for it).
 # --print prints the command instead of running it (for bench logs).
 set -euo pipefail
+. "$(dirname "$0")/vmm-lib.sh"
 if [ $# -lt 6 ]; then
     echo "usage: $0 VMM KERNEL INITRD CPUS MEMORY CMDLINE [--print] [NET-SPEC...]" >&2
     exit 2
@@ -29,15 +30,12 @@ if [ "${1:-}" = --print ]; then
     shift
 fi
 
+vmm_base_command "$vmm" "$kernel" "$initrd" "$cpus" "$memory" "$cmdline"
 if [ "$vmm" != qemu ]; then
-    command=("$vmm" run --kernel "$kernel" --initrd "$initrd" --cpus "$cpus" --memory "$memory"
-        --cmdline "$cmdline" --console stdio)
     for spec in "$@"; do
         command+=(--net "$spec")
     done
 else
-    command=(qemu-system-x86_64 -M pc -enable-kvm -cpu host -smp "$cpus" -m "$memory" -nodefaults -display none
-        -no-reboot -serial stdio -kernel "$kernel" -initrd "$initrd" -append "$cmdline")
     index=0
     for spec in "$@"; do
         IFS=, read -r -a fields <<<"$spec"
