@@ -68,9 +68,4 @@ else
     done
 fi
 
-if [ "$print" = 1 ]; then
-    printf '%q ' "${command[@]}"
-    echo
-    exit 0
-fi
-exec "${command[@]}"
+vmm_print_or_exec "$print"

@@ -11,3 +11,14 @@ vmm_base_command() {
             -no-reboot -serial stdio -kernel "$2" -initrd "$3" -append "$6")
     fi
 }
+
+# vmm_print_or_exec PRINT: with PRINT 1 prints `command` shell-quoted (for bench logs) and exits 0; else
+# replaces this process with it, so a caller's timeout or kill -9 reaches the VMM itself.
+vmm_print_or_exec() {
+    if [ "$1" = 1 ]; then
+        printf '%q ' "${command[@]}"
+        echo
+        exit 0
+    fi
+    exec "${command[@]}"
+}
