@@ -70,6 +70,8 @@ net_reach_guest() {
             cat /proc/[0-9]*/comm 2>/dev/null | grep -c '^vhost-' >"$out/$1.vhost-threads"
             return 0
         fi
+        # What a failing client got, for the report (empty: nothing, or the connection closed first).
+        echo "$(date -u +%H:%M:%S) '$answer'" >>"$out/$1.answers"
         sleep 1
     done
 }
@@ -149,6 +151,7 @@ net_common_checks() { # net_common_checks RUN ADDRESS HOST
 }
 net_reach_checks() { # net_reach_checks RUN WHAT
     check "$1: $2" test -f "$out/$1.reached"
+    [ -f "$out/$1.reached" ] || tail -n 5 "$out/$1.answers" 2>/dev/null | sed "s/^/# $1: the client got at /"
     check "$1: the guest's server saw the connection" test "$(console_value "$1" E2E-NET-SERVED)" = yes
 }
 net_report() { # net_report RUN: the end of the console and the VMM's messages when the VM failed
