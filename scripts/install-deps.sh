@@ -15,6 +15,9 @@ packages=(
   acpica-tools xz-utils bsdutils util-linux
   # the disk guest's tools (tests/testhost/build-guest-disk.sh) and the disk checks in the test host
   e2fsprogs fio
+  # the net guest's tools (tests/testhost/build-guest-net.sh, static net_rtt needs libc6-dev), and level 1's
+  # side of the net checks and bench: ip, socat, iperf3, ethtool
+  iperf3 ethtool libc6-dev iproute2 socat
 )
 
 missing=()

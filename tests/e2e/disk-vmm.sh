@@ -17,6 +17,7 @@
 # whatever iothreads says.
 # --print prints the command instead of running it (for bench logs).
 set -euo pipefail
+. "$(dirname "$0")/vmm-lib.sh"
 if [ $# -lt 6 ]; then
     echo "usage: $0 VMM KERNEL INITRD CPUS MEMORY CMDLINE [--stats] [--print] [DISK-SPEC...]" >&2
     exit 2
@@ -32,16 +33,13 @@ while [ $# -gt 0 ]; do
     esac
 done
 
+vmm_base_command "$vmm" "$kernel" "$initrd" "$cpus" "$memory" "$cmdline"
 if [ "$vmm" != qemu ]; then
-    command=("$vmm" run --kernel "$kernel" --initrd "$initrd" --cpus "$cpus" --memory "$memory"
-        --cmdline "$cmdline" --console stdio)
     [ "$stats" = 0 ] || command+=(--stats)
     for spec in "$@"; do
         command+=(--disk "$spec")
     done
 else
-    command=(qemu-system-x86_64 -M pc -enable-kvm -cpu host -smp "$cpus" -m "$memory" -nodefaults -display none
-        -no-reboot -serial stdio -kernel "$kernel" -initrd "$initrd" -append "$cmdline")
     index=0
     for spec in "$@"; do
         IFS=, read -r -a fields <<<"$spec"
@@ -71,9 +69,4 @@ else
     done
 fi
 
-if [ "$print" = 1 ]; then
-    printf '%q ' "${command[@]}"
-    echo
-    exit 0
-fi
-exec "${command[@]}"
+vmm_print_or_exec "$print"

@@ -48,38 +48,10 @@ root=$staging/root
 libdir=$root/lib/x86_64-linux-gnu
 mkdir -p "$root/usr/bin" "$root/usr/sbin" "$libdir" "$root/lib64" "$root/modules" "$root/etc"
 
-is_stubbed() {
-    local name
-    for name in "${stubbed[@]}"; do [ "$1" = "$name" ] && return 0; done
-    return 1
-}
-
-# The libraries each tool needs, following DT_NEEDED from the tool itself and
-# never into a stubbed library (whose own dependencies are the bulk).
-declare -A library_path=() copied=()
-queue=()
-for tool in "${tools[@]}"; do
-    while read -r soname arrow path _; do
-        [ "$arrow" = "=>" ] && [ -f "$path" ] && library_path[$soname]=$path
-    done < <(ldd "$tool")
-    queue+=("$tool")
-done
-kept_libraries=()
-while [ ${#queue[@]} -gt 0 ]; do
-    object=${queue[0]}
-    queue=("${queue[@]:1}")
-    for soname in $(readelf -d "$object" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-        is_stubbed "$soname" && continue
-        [ "$soname" = ld-linux-x86-64.so.2 ] && continue  # the loader, copied below
-        [ -n "${copied[$soname]:-}" ] && continue
-        path=${library_path[$soname]:-}
-        [ -n "$path" ] || { echo "build-guest-disk: ldd does not resolve $soname for $object" >&2; exit 1; }
-        copied[$soname]=1
-        cp -L "$path" "$libdir/$soname"
-        kept_libraries+=("$libdir/$soname")
-        queue+=("$path")
-    done
-done
+# fio's stubbed libraries are not copied, nor their own dependencies (the bulk).
+libraries_skipped=("${stubbed[@]}")
+libraries_copy "$libdir" "${tools[@]}" >"$staging/libraries"
+mapfile -t kept_libraries <"$staging/libraries"
 cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/ld-linux-x86-64.so.2"
 bash "$here/stub-libraries.sh" /usr/bin/fio "$libdir" "${kept_libraries[@]}" -- "${stubbed[@]}"
 cp /usr/sbin/mkfs.ext4 /usr/sbin/e2fsck "$root/usr/sbin/"
@@ -91,12 +63,7 @@ cp /usr/bin/fio "$root/usr/bin/"
 for tool in "${tools[@]}"; do
     flag=-V
     [ "$(basename "$tool")" = fio ] && flag=--version
-    if ! "$root/lib64/ld-linux-x86-64.so.2" --inhibit-cache --library-path "$libdir" \
-            "$root$tool" "$flag" >"$staging/check.log" 2>&1; then
-        echo "build-guest-disk: $tool does not load with the copied libraries:" >&2
-        cat "$staging/check.log" >&2
-        exit 1
-    fi
+    libraries_check "$root" "$libdir" "$tool" "$flag" "$staging/check.log"
 done
 
 # The default init loads /modules/order; this archive's copy replaces the

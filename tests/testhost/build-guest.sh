@@ -4,7 +4,9 @@
 # the virtio and pvpanic modules, and the init below).
 #
 # The init prints KESTREL-GUEST-INIT first of all (the boot-time marker), then
-# mounts /proc, /sys, /dev and loads the modules. If /test.sh exists (see
+# mounts /proc, /sys, /dev and loads the modules. When the guest has a NIC
+# (eth0) it asks for an address by DHCP (busybox udhcpc and the event script
+# below), unless the command line says kestrel_net=none. If /test.sh exists (see
 # add-test-script.sh) it runs it, otherwise it starts a shell on the console;
 # either way it powers off afterwards.
 #
@@ -32,12 +34,32 @@ fi
 
 staging=$(mktemp -d "${TMPDIR:-/tmp}/kestrel-guest.XXXXXX")
 trap 'rm -rf "$staging"' EXIT
-mkdir -p "$staging"/{bin,dev,proc,sys,tmp,root,modules,etc}
+mkdir -p "$staging"/{bin,dev,proc,sys,tmp,root,modules,etc/udhcpc}
 cp /bin/busybox "$staging/bin/busybox"
 ln -s busybox "$staging/bin/sh"
 # The kernel opens /dev/console for init before anything is mounted.
 mknod -m 600 "$staging/dev/console" c 5 1 2>/dev/null || true
 echo 'root:x:0:0:root:/root:/bin/sh' >"$staging/etc/passwd"
+
+# udhcpc's event script: udhcpc only talks DHCP and leaves the interface to it.
+cat >"$staging/etc/udhcpc/default.script" <<'SCRIPT'
+#!/bin/sh
+# $1 is the event; the lease is in $interface, $ip, $mask (prefix length), $router, $dns.
+case $1 in
+    deconfig)
+        ip -4 addr flush dev "$interface"
+        ip link set "$interface" up ;;
+    bound|renew)
+        ip -4 addr flush dev "$interface"
+        ip addr add "$ip/${mask:-24}" dev "$interface"
+        [ -z "$router" ] || ip route replace default via "${router%% *}" dev "$interface"
+        : >/etc/resolv.conf
+        for server in $dns; do echo "nameserver $server" >>/etc/resolv.conf; done
+        echo "kestrel guest: $interface $ip/${mask:-24} via ${router:-none}" ;;
+esac
+exit 0
+SCRIPT
+chmod 755 "$staging/etc/udhcpc/default.script"
 
 modules_dir=$kernel_dir/lib/modules/$version
 modules_resolve "$modules_dir" virtio_pci virtio_mmio virtio_blk virtio_net virtio_console virtio-rng \
@@ -65,6 +87,13 @@ hostname kestrel-guest
 while read -r module; do
     insmod "/modules/$module" 2>/dev/null
 done </modules/order
+# A NIC gets its address by DHCP (user networking's 10.0.2.15); a test that sets addresses itself
+# passes kestrel_net=none. -n: no lease is not fatal, the guest still boots.
+if [ -e /sys/class/net/eth0 ] && ! grep -qw kestrel_net=none /proc/cmdline; then
+    ip link set eth0 up
+    udhcpc -i eth0 -f -q -n -t 10 -T 1 -s /etc/udhcpc/default.script 2>/dev/null ||
+        echo "kestrel guest: no DHCP lease on eth0"
+fi
 if [ -f /test.sh ]; then
     sh /test.sh
 else

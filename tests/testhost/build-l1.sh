@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds build/testhost/l1.img: the initramfs of the nested test host (L1).
-# loop and ext4 let a test make a file system with O_DIRECT (tmpfs has none).
+# loop and ext4 let a test make a file system with O_DIRECT (tmpfs has none);
+# tun, tap and vhost_net give the net checks /dev/net/tun and /dev/vhost-net.
+# The tools (ip, iperf3, socat, ethtool) come from the host's / over 9p.
 #
 # L1 is Debian's stock kernel under QEMU TCG with an SVM-capable CPU. Its init
 # loads kvm-amd (so L1 has a real /dev/kvm) and the 9p modules, mounts the
@@ -41,7 +43,7 @@ cp "$busybox" "$staging/bin/busybox"
 modules_dir=$kernel_dir/lib/modules/$version
 # Order matters: insmod has no dependency resolution, so the list is loaded as
 # printed (dependencies first).
-modules_resolve "$modules_dir" kvm-amd 9p 9pnet_virtio virtio_pci vhost_net tun overlay loop crc32c_generic ext4 >"$staging/modules/order.rel"
+modules_resolve "$modules_dir" kvm-amd 9p 9pnet_virtio virtio_pci vhost_net tun tap overlay loop crc32c_generic ext4 >"$staging/modules/order.rel"
 while read -r module; do
     cp "$modules_dir/$module" "$staging/modules/"
     basename "$module" >>"$staging/modules/order"

@@ -62,3 +62,46 @@ lock_build() {
     exec 9>"$1"
     flock 9
 }
+
+# libraries_copy LIBDIR TOOL... : copies into LIBDIR the shared libraries the TOOLs load, following
+# DT_NEEDED from each tool and resolving each soname as ldd resolves it for the tools; prints each copy's
+# path. The dynamic loader is left to the caller, and so is every soname in the array
+# libraries_skipped (set by the caller, may be empty), whose own dependencies are not followed either.
+libraries_copy() {
+    local libdir=$1 tool object soname arrow path skipped
+    shift
+    local -A library_path=() copied=()
+    local queue=()
+    for tool in "$@"; do
+        while read -r soname arrow path _; do
+            [ "$arrow" = "=>" ] && [ -f "$path" ] && library_path[$soname]=$path
+        done < <(ldd "$tool")
+        queue+=("$tool")
+    done
+    while [ ${#queue[@]} -gt 0 ]; do
+        object=${queue[0]}
+        queue=("${queue[@]:1}")
+        for soname in $(readelf -d "$object" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+            for skipped in ld-linux-x86-64.so.2 ${libraries_skipped[@]+"${libraries_skipped[@]}"}; do
+                [ "$soname" = "$skipped" ] && continue 2
+            done
+            [ -n "${copied[$soname]:-}" ] && continue
+            path=${library_path[$soname]:-}
+            [ -n "$path" ] || { echo "libraries_copy: ldd does not resolve $soname for $object" >&2; return 1; }
+            copied[$soname]=1
+            cp -L "$path" "$libdir/$soname"
+            echo "$libdir/$soname"
+            queue+=("$path")
+        done
+    done
+}
+
+# libraries_check ROOT LIBDIR TOOL FLAG LOG : TOOL (an absolute path under ROOT) runs with FLAG through
+# ROOT's copied loader, confined to LIBDIR; on failure prints LOG's content on stderr.
+libraries_check() {
+    if ! "$1/lib64/ld-linux-x86-64.so.2" --inhibit-cache --library-path "$2" "$1$3" "$4" >"$5" 2>&1; then
+        echo "$(basename "$0"): $3 does not load with the copied libraries:" >&2
+        cat "$5" >&2
+        return 1
+    fi
+}
