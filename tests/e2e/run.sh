@@ -444,4 +444,30 @@ else
 fi
 
 bash tests/e2e/session-result.sh "$session_log" "$session_status" "${L1_LOG_DIR#"$repo"/}" || failed=1
+
+# Part 3: the virtio-net checks (tests/e2e/net-checks.sh: user, tap, tap with
+# vhost-net, hostfwd, two queue pairs, two NICs) in a level-1 session of their
+# own, so that a stalled level 1 retries three boots rather than all of them.
+# make check moves NET_MEGABYTES each way per transfer; the 100 MB
+# takes about half an hour in the test host, so it is a separate run
+# (tests/testhost/README.md).
+NET_MEGABYTES=${KESTREL_NET_CHECK_MB:-16}
+NET_SECONDS_PER_BOOT=${KESTREL_NET_SECONDS_PER_BOOT:-420}
+if ! bash tests/testhost/build-guest-net.sh >"$work/build-guest-net.log" 2>&1; then
+    note <"$work/build-guest-net.log"
+    not_ok "the net guest builds (tests/testhost/build-guest-net.sh)"
+    exit 1
+fi
+net_log=$work/net-session.log
+net_budget=$((L1_SECONDS + 3 * NET_SECONDS_PER_BOOT))
+if bash tests/testhost/need-testhost.sh >/dev/null; then
+    echo "# net session budget: ${net_budget}s, ${NET_MEGABYTES} MB per transfer"
+    tests/testhost/run-in-l1.sh --timeout "$net_budget" --idle-timeout "$IDLE_SECONDS" --log-dir "$L1_LOG_DIR-net" \
+        tests/e2e/net-session.sh "$KESTREL" "$NET_MEGABYTES" >"$net_log" 2>&1
+    net_status=$?
+else
+    timeout -k 10 "$net_budget" sh tests/e2e/net-session.sh "$KESTREL" "$NET_MEGABYTES" >"$net_log" 2>&1
+    net_status=$?
+fi
+bash tests/e2e/session-result.sh "$net_log" "$net_status" "${L1_LOG_DIR#"$repo"/}-net" || failed=1
 exit $failed
