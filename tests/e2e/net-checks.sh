@@ -63,6 +63,12 @@ net_boot() {
 # guest runs.
 net_reach_guest() {
     deadline=$(($(date +%s) + net_boot_timeout))
+    # Not before the guest has its address (its server already listens then): with user networking
+    # libslirp accepts a forwarded connection at once and keeps trying the guest after the client gave
+    # up, so an early attempt could reach the one-shot server later and use it up unseen.
+    while [ "$(date +%s)" -lt "$deadline" ] && ! grep -q '^E2E-NET-ADDR' "$out/$1.console" 2>/dev/null; do
+        sleep 1
+    done
     while [ "$(date +%s)" -lt "$deadline" ]; do
         answer=$(timeout 10 socat -u "TCP:$net_reach,connect-timeout=2" STDOUT 2>/dev/null)
         if [ "$answer" = "$net_nonce" ]; then
