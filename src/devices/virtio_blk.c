@@ -143,9 +143,7 @@ static void blk_kick(void *opaque, uint16_t index)
     /* A kick can race a reset; the I/O threads read the eventfd, and only while they run. */
     if (!atomic_load(&device->active))
         return;
-    int kick_fd = virtio_pci_queue_kick_fd(&device->transport, index);
-    if (kick_fd >= 0 && eventfd_write(kick_fd, 1) < 0)
-        log_error("virtio-blk: kick queue %u: %s", index, strerror(errno));
+    virtio_pci_queue_kick_forward(&device->transport, index);
 }
 
 static void blk_reset(void *opaque)

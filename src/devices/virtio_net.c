@@ -148,9 +148,7 @@ static void net_kick(void *opaque, uint16_t index)
     /* The MMIO slow path: hand the kick to the eventfd the pair's thread polls. */
     if (!atomic_load(&device->active))
         return;
-    int kick_fd = virtio_pci_queue_kick_fd(&device->transport, index);
-    if (kick_fd >= 0 && eventfd_write(kick_fd, 1) < 0)
-        log_error("virtio-net: kick queue %u: %s", index, strerror(errno));
+    virtio_pci_queue_kick_forward(&device->transport, index);
 }
 
 static void net_reset(void *opaque)

@@ -67,6 +67,13 @@ static void isr_raise(struct virtio_pci *transport, uint8_t bit, uint16_t vector
         msix_vector_fire(&transport->msix, vector);
 }
 
+void virtio_pci_queue_kick_forward(const struct virtio_pci *transport, uint16_t index)
+{
+    int kick_fd = virtio_pci_queue_kick_fd(transport, index);
+    if (kick_fd >= 0 && eventfd_write(kick_fd, 1) < 0)
+        log_error("%s: kick queue %u: %s", transport->pci.name, index, strerror(errno));
+}
+
 int virtio_pci_queue_call_fd(struct virtio_pci *transport, uint16_t index)
 {
     if (index >= transport->info.queue_count)

@@ -156,6 +156,12 @@ void virtio_pci_destroy(struct virtio_pci *transport);
 
 /* The eventfd the guest's notify writes for queue `index` signal under KVM; the device's I/O thread polls it. */
 int virtio_pci_queue_kick_fd(const struct virtio_pci *transport, uint16_t index);
+/*
+ * A device's kick op for a notification that came by MMIO (no KVM ioeventfd
+ * took it): signals the queue's kick eventfd, so that the thread that serves
+ * the queue sees it exactly as it sees KVM's.
+ */
+void virtio_pci_queue_kick_forward(const struct virtio_pci *transport, uint16_t index);
 
 /*
  * An eventfd whose writes raise queue `index`'s interrupt without kestrel
