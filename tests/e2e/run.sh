@@ -309,6 +309,46 @@ else
     ok "net: good --net options reach the next stage # SKIP not-pvm: /dev/kvm here is not PVM, and a real KVM would boot the guest"
 fi
 
+# --net input that only the host can refuse (src/vmm_net.c opens the backends with the input, before the VM):
+# status 2, one line, and no tap left behind.
+net_port=17931
+socat -u TCP-LISTEN:$net_port,bind=127.0.0.1,reuseaddr,fork OPEN:/dev/null </dev/null >/dev/null 2>&1 &
+net_holder=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+    (exec 3<>/dev/tcp/127.0.0.1/$net_port) 2>/dev/null && break
+    sleep 0.2
+done
+expect_failure "net: hostfwd to a host port already in use" 2 "address already in use" "${disk_kernel[@]}" \
+    --net user,hostfwd=tcp:127.0.0.1:$net_port-:22
+kill "$net_holder" 2>/dev/null
+wait "$net_holder" 2>/dev/null
+if [ "$(id -u)" -ne 0 ]; then
+    ok "net: a tap without permission # SKIP not-root: only root can take the permission away (as user nobody)"
+elif [ ! -c /dev/net/tun ]; then
+    ok "net: a tap without permission # SKIP no-tun: no /dev/net/tun here"
+else
+    KESTREL_AS="setpriv --reuid=65534 --regid=65534 --clear-groups" KESTREL=$work/public/kestrel expect_failure \
+        "net: a tap without permission" 2 "permission denied" "${disk_kernel[@]}" --net tap,ifname=kestrelnp0
+    if ip link show kestrelnp0 >/dev/null 2>&1; then
+        not_ok "net: a refused tap leaves no interface behind (kestrelnp0 exists)"
+    else
+        ok "net: a refused tap leaves no interface behind"
+    fi
+fi
+if [ -c /dev/vhost-net ]; then
+    ok "net: vhost=on without /dev/vhost-net # SKIP vhost-net-present: checked where /dev/vhost-net is missing; here it exists"
+elif [ "$(id -u)" -ne 0 ] || [ ! -c /dev/net/tun ]; then
+    ok "net: vhost=on without /dev/vhost-net # SKIP not-root: a tap needs root here"
+else
+    expect_failure "net: vhost=on without /dev/vhost-net" 2 "vhost=on" "${disk_kernel[@]}" \
+        --net tap,ifname=kestrelvh0,vhost=on
+    if ip link show kestrelvh0 >/dev/null 2>&1; then
+        not_ok "net: a tap refused for vhost=on is not left behind (kestrelvh0 exists)"
+    else
+        ok "net: a tap refused for vhost=on is not left behind"
+    fi
+fi
+
 # Help and version go to stdout with status 0.
 if "$KESTREL" --help | grep -q 'kestrel run' && "$KESTREL" run --help | grep -q -- '--cpus N' &&
    "$KESTREL" run --help | grep -q -- '--net tap\[,ifname=NAME\]' &&
