@@ -23,7 +23,7 @@ struct vcpu_loop {
     struct io_bus *pio;
     struct io_bus *mmio;
     struct vm_stop *stop;
-    struct exit_stats stats; /* owned by the thread until it is joined */
+    struct exit_stats stats; /* written only by the vCPU thread; readable live (exit_stats_read) */
     /* Boot vCPU only (else NULL): CLOCK_MONOTONIC ns just before its first KVM_RUN, for --stats. */
     _Atomic uint64_t *first_run_ns;
 };

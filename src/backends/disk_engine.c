@@ -25,6 +25,7 @@ struct kick {
     unsigned queue;
     bool armed;
     uint64_t value;
+    uint64_t unreported; /* notifications read (the eventfd's values) since disk_engine_take_kicks */
 };
 
 struct disk_engine {
@@ -195,8 +196,22 @@ static void kick_complete(struct disk_engine *engine, unsigned index, int result
     if (result == -ECANCELED || result == -EBADF)
         return; /* cancelled at teardown, or the eventfd is gone: do not re-arm */
     engine->kicked_queues |= 1ull << kick->queue;
+    if (result == (int)sizeof(kick->value))
+        kick->unreported += kick->value;
     if (!engine->closing)
         kick_arm(engine, index);
+}
+
+uint64_t disk_engine_take_kicks(struct disk_engine *engine, unsigned queue)
+{
+    uint64_t kicks = 0;
+    for (unsigned i = 0; i < engine->kick_count; i++) {
+        if (engine->kicks[i].queue == queue) {
+            kicks += engine->kicks[i].unreported;
+            engine->kicks[i].unreported = 0;
+        }
+    }
+    return kicks;
 }
 
 static void request_complete(struct disk_engine *engine, struct disk_slot *slot, int result)

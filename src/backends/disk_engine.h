@@ -79,6 +79,8 @@ void disk_engine_destroy(struct disk_engine *engine);
 
 /* Reads `eventfd` through the ring, re-armed after each read; a read sets bit `queue` in kicked_queues. */
 int disk_engine_add_kick(struct disk_engine *engine, int eventfd, unsigned queue, struct error *error);
+/* The notifications queue `queue`'s eventfd counted (the sum of the values read) since the last call. */
+uint64_t disk_engine_take_kicks(struct disk_engine *engine, unsigned queue);
 
 /*
  * Takes one request. A request with bad bounds (past the image, overflowing,

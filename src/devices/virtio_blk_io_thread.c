@@ -128,6 +128,11 @@ static enum pop_outcome pop_all(struct virtio_blk_io_thread *thread, unsigned qu
 static void take_reap(struct virtio_blk_io_thread *thread, const struct disk_reap *reap)
 {
     thread->pending |= reap->kicked_queues & thread->setup.queue_mask & ~thread->broken;
+    uint64_t kicked = reap->kicked_queues;
+    for (unsigned queue = 0; kicked; queue++, kicked >>= 1)
+        if (kicked & 1)
+            virtio_pci_queue_kicks_received(thread->setup.transport, (uint16_t)queue,
+                                            disk_engine_take_kicks(thread->engine, queue));
     complete_batch(thread, reap);
 }
 

@@ -202,12 +202,6 @@ static void report_received(struct virtio_net_pair *pair)
     pair->bytes_reported = pair->receive.bytes;
 }
 
-static void drain_eventfd(int fd)
-{
-    eventfd_t value;
-    (void)eventfd_read(fd, &value);
-}
-
 static void add_fd(struct pollfd *fds, unsigned *count, int fd)
 {
     fds[*count] = (struct pollfd){.fd = fd, .events = POLLIN};
@@ -264,17 +258,17 @@ static void *pair_main(void *opaque)
         if (fds[0].revents)
             break;
         if (rx_slot >= 0 && fds[rx_slot].revents) {
-            drain_eventfd(fds[rx_slot].fd);
+            virtio_pci_queue_kick_drain(transport, pair->rx_queue);
             /* Buffers came; further refills need no kick until the ring runs dry again (which re-enables them). */
             pair->receive.starved = false;
             virtq_disable_kicks(queue_at(pair, pair->rx_queue));
         }
         if (tx_slot >= 0 && fds[tx_slot].revents) {
-            drain_eventfd(fds[tx_slot].fd);
+            virtio_pci_queue_kick_drain(transport, pair->tx_queue);
             serve_tx = true;
         }
         if (control_slot >= 0 && fds[control_slot].revents) {
-            drain_eventfd(fds[control_slot].fd);
+            virtio_pci_queue_kick_drain(transport, (uint16_t)pair->setup.control_queue);
             serve_ctrl = true;
         }
         if (pair->setup.data_path) {

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "util/relaxed_counter.h"
+
 static const char *const reason_names[] = {
     [KVM_EXIT_UNKNOWN] = "unknown",
     [KVM_EXIT_EXCEPTION] = "exception",
@@ -38,24 +40,26 @@ _Static_assert(sizeof(reason_names) / sizeof(reason_names[0]) <= EXIT_STATS_REAS
 
 void exit_stats_count(struct exit_stats *stats, uint32_t reason)
 {
-    if (reason < EXIT_STATS_REASONS)
-        stats->by_reason[reason]++;
-    else
-        stats->other++;
+    relaxed_counter_add(reason < EXIT_STATS_REASONS ? &stats->by_reason[reason] : &stats->other, 1);
+}
+
+uint64_t exit_stats_read(const struct exit_stats *stats, uint32_t reason)
+{
+    return relaxed_counter_read(reason < EXIT_STATS_REASONS ? &stats->by_reason[reason] : &stats->other);
 }
 
 void exit_stats_add(struct exit_stats *total, const struct exit_stats *part)
 {
     for (unsigned i = 0; i < EXIT_STATS_REASONS; i++)
-        total->by_reason[i] += part->by_reason[i];
-    total->other += part->other;
+        relaxed_counter_add(&total->by_reason[i], exit_stats_read(part, i));
+    relaxed_counter_add(&total->other, exit_stats_read(part, EXIT_STATS_REASONS));
 }
 
 uint64_t exit_stats_total(const struct exit_stats *stats)
 {
-    uint64_t total = stats->other;
+    uint64_t total = exit_stats_read(stats, EXIT_STATS_REASONS);
     for (unsigned i = 0; i < EXIT_STATS_REASONS; i++)
-        total += stats->by_reason[i];
+        total += exit_stats_read(stats, i);
     return total;
 }
 
@@ -69,12 +73,16 @@ const char *exit_stats_reason_name(uint32_t reason)
 void exit_stats_print(const struct exit_stats *stats, FILE *out)
 {
     bool printed[EXIT_STATS_REASONS] = {false};
+    uint64_t counts[EXIT_STATS_REASONS];
+    for (unsigned i = 0; i < EXIT_STATS_REASONS; i++)
+        counts[i] = exit_stats_read(stats, i);
+    uint64_t other = exit_stats_read(stats, EXIT_STATS_REASONS);
     fprintf(out, "KVM exits: %llu\n", (unsigned long long)exit_stats_total(stats));
     /* Selection by largest count: at most 64 passes over 64 entries. */
     for (;;) {
         int best = -1;
         for (unsigned i = 0; i < EXIT_STATS_REASONS; i++) {
-            if (!printed[i] && stats->by_reason[i] && (best < 0 || stats->by_reason[i] > stats->by_reason[best]))
+            if (!printed[i] && counts[i] && (best < 0 || counts[i] > counts[best]))
                 best = (int)i;
         }
         if (best < 0)
@@ -82,10 +90,10 @@ void exit_stats_print(const struct exit_stats *stats, FILE *out)
         printed[best] = true;
         const char *name = exit_stats_reason_name((uint32_t)best);
         if (name)
-            fprintf(out, "  %-16s %12llu\n", name, (unsigned long long)stats->by_reason[best]);
+            fprintf(out, "  %-16s %12llu\n", name, (unsigned long long)counts[best]);
         else
-            fprintf(out, "  reason_%-9d %12llu\n", best, (unsigned long long)stats->by_reason[best]);
+            fprintf(out, "  reason_%-9d %12llu\n", best, (unsigned long long)counts[best]);
     }
-    if (stats->other)
-        fprintf(out, "  %-16s %12llu\n", "other", (unsigned long long)stats->other);
+    if (other)
+        fprintf(out, "  %-16s %12llu\n", "other", (unsigned long long)other);
 }

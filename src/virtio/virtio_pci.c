@@ -74,6 +74,20 @@ void virtio_pci_queue_kick_forward(const struct virtio_pci *transport, uint16_t 
         log_error("%s: kick queue %u: %s", transport->pci.name, index, strerror(errno));
 }
 
+void virtio_pci_queue_kicks_received(struct virtio_pci *transport, uint16_t index, uint64_t kicks)
+{
+    if (index < transport->info.queue_count)
+        virtq_stats_count_kicks(&transport->queues[index].stats, kicks);
+}
+
+void virtio_pci_queue_kick_drain(struct virtio_pci *transport, uint16_t index)
+{
+    eventfd_t kicks;
+    int kick_fd = virtio_pci_queue_kick_fd(transport, index);
+    if (kick_fd >= 0 && eventfd_read(kick_fd, &kicks) == 0)
+        virtio_pci_queue_kicks_received(transport, index, kicks);
+}
+
 int virtio_pci_queue_call_fd(struct virtio_pci *transport, uint16_t index)
 {
     if (index >= transport->info.queue_count)
@@ -89,6 +103,7 @@ void virtio_pci_queue_interrupt(struct virtio_pci *transport, uint16_t index)
     if (index >= transport->info.queue_count)
         return;
     __atomic_fetch_add(&transport->queue_interrupts, 1, __ATOMIC_RELAXED);
+    virtq_stats_count_interrupt(&transport->queues[index].stats);
     isr_raise(transport, ISR_QUEUE,
               __atomic_load_n(&transport->queue_registers[index].msix_vector, __ATOMIC_RELAXED));
 }

@@ -162,6 +162,15 @@ int virtio_pci_queue_kick_fd(const struct virtio_pci *transport, uint16_t index)
  * the queue sees it exactly as it sees KVM's.
  */
 void virtio_pci_queue_kick_forward(const struct virtio_pci *transport, uint16_t index);
+/*
+ * The thread serving queue `index` read `kicks` from its kick eventfd (the
+ * eventfd's value is the number of notifications since the last read, by
+ * ioeventfd and MMIO alike): counted in the queue's statistics. Only that
+ * thread may call it (virtq_stats.h: one writer per queue).
+ */
+void virtio_pci_queue_kicks_received(struct virtio_pci *transport, uint16_t index, uint64_t kicks);
+/* Reads queue `index`'s kick eventfd (non-blocking) and counts what it held, as above. */
+void virtio_pci_queue_kick_drain(struct virtio_pci *transport, uint16_t index);
 
 /*
  * An eventfd whose writes raise queue `index`'s interrupt without kestrel
@@ -171,7 +180,10 @@ void virtio_pci_queue_kick_forward(const struct virtio_pci *transport, uint16_t 
  */
 int virtio_pci_queue_call_fd(struct virtio_pci *transport, uint16_t index);
 
-/* Device → driver: interrupt for queue `index` (after virtq_should_notify said so). */
+/*
+ * Device → driver: interrupt for queue `index` (after virtq_should_notify said so).
+ * Counted in the queue's statistics: call it only from the thread serving the queue.
+ */
 void virtio_pci_queue_interrupt(struct virtio_pci *transport, uint16_t index);
 /* The device changed its configuration: new config_generation, configuration interrupt. */
 void virtio_pci_config_changed(struct virtio_pci *transport);

@@ -1,5 +1,6 @@
 #include "virtio/virtq_state.h"
 
+#include <stddef.h>
 #include <string.h>
 
 /* State shared by both ring layouts; see virtq_state.h for why it sits below them. */
@@ -8,7 +9,8 @@ void virtq_state_reset(struct virtq *queue)
 {
     struct log_ratelimit keep_limit = queue->log_limit;
     uint64_t next_generation = queue->generation + 1;
-    memset(queue, 0, sizeof(*queue));
+    memset(queue, 0, offsetof(struct virtq, stats));
+    virtq_stats_set_in_flight(&queue->stats, 0);
     queue->log_limit = keep_limit;
     queue->generation = next_generation;
 }

@@ -20,6 +20,7 @@
 
 #include "mem/guest_memory.h"
 #include "util/log.h"
+#include "virtio/virtq_stats.h"
 
 /* Largest queue size a kestrel device offers (QEMU uses the same bound). */
 enum { VIRTQ_MAX_SIZE = 1024 };
@@ -54,6 +55,7 @@ struct virtq_request {
     uint64_t writable_bytes;
     /* The queue's generation when popped: a push from before the last reset or enable is refused. */
     uint64_t generation;
+    uint64_t popped_ns;        /* virtq_stats_now_ns() at pop, for the queue's latency histogram */
     struct iovec *segments;
     uint32_t segment_capacity;
 };
@@ -129,6 +131,11 @@ struct virtq {
         struct split_ring_state split;
         struct packed_ring_state packed;
     };
+    /*
+     * Last, so that a reset clears everything before it and leaves the
+     * totals alone: another thread may be reading them (virtq_stats.h).
+     */
+    struct virtq_stats stats;
 };
 
 /* Forgets everything but the log budget, and starts a new generation. */

@@ -44,10 +44,14 @@ enum virtq_pop_result virtq_pop(struct virtq *queue, struct virtq_request *reque
         return VIRTQ_POP_BROKEN;
     if (!queue->enabled)
         return VIRTQ_POP_EMPTY;
-    /* The layouts stamp the generation into the request they fill (a tail call keeps this path short). */
-    if (queue->config.layout == VIRTQ_LAYOUT_SPLIT)
-        return split_ring_pop(queue, request);
-    return packed_ring_pop(queue, request);
+    /* The layouts stamp the generation into the request they fill. */
+    enum virtq_pop_result result = queue->config.layout == VIRTQ_LAYOUT_SPLIT ? split_ring_pop(queue, request)
+                                                                             : packed_ring_pop(queue, request);
+    if (result == VIRTQ_POP_OK) {
+        request->popped_ns = virtq_stats_now_ns();
+        virtq_stats_set_in_flight(&queue->stats, queue->in_flight_count);
+    }
+    return result;
 }
 
 int virtq_push(struct virtq *queue, const struct virtq_request *request, uint32_t written)
@@ -57,9 +61,17 @@ int virtq_push(struct virtq *queue, const struct virtq_request *request, uint32_
     /* Popped before a reset: its id may belong to a request of the new rings now. */
     if (request->generation != queue->generation)
         return -1;
-    if (queue->config.layout == VIRTQ_LAYOUT_SPLIT)
-        return split_ring_push(queue, request, written);
-    return packed_ring_push(queue, request, written);
+    int result = queue->config.layout == VIRTQ_LAYOUT_SPLIT ? split_ring_push(queue, request, written)
+                                                            : packed_ring_push(queue, request, written);
+    if (result == 0) {
+        /* Clamped as the layouts clamp it: the bytes the driver is told were written. */
+        uint64_t filled = written < request->writable_bytes ? written : request->writable_bytes;
+        uint64_t now = virtq_stats_now_ns();
+        virtq_stats_count_completion(&queue->stats, request->readable_bytes + filled,
+                                     request->popped_ns && now > request->popped_ns ? now - request->popped_ns : 0);
+        virtq_stats_set_in_flight(&queue->stats, queue->in_flight_count);
+    }
+    return result;
 }
 
 bool virtq_should_notify(struct virtq *queue)
@@ -103,6 +115,11 @@ bool virtq_is_enabled(const struct virtq *queue)
 uint16_t virtq_size(const struct virtq *queue)
 {
     return queue->enabled ? queue->config.size : 0;
+}
+
+const struct virtq_stats *virtq_stats_of(const struct virtq *queue)
+{
+    return &queue->stats;
 }
 
 const char *virtq_broken_reason(const struct virtq *queue)

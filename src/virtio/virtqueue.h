@@ -62,6 +62,12 @@ bool virtq_is_broken(const struct virtq *queue);
 bool virtq_is_enabled(const struct virtq *queue);
 uint16_t virtq_size(const struct virtq *queue);
 const char *virtq_broken_reason(const struct virtq *queue);
+/*
+ * The queue's counters (virtq_stats.h): virtq_pop and virtq_push keep
+ * requests, bytes, in-flight depth and latency; the transport adds kicks
+ * and interrupts. Readable from any thread while the queue runs.
+ */
+const struct virtq_stats *virtq_stats_of(const struct virtq *queue);
 
 /*
  * The segment limit a device may advertise (virtio-blk seg_max, and the like).

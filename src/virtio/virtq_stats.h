@@ -1,0 +1,64 @@
+#ifndef KESTREL_VIRTIO_VIRTQ_STATS_H
+#define KESTREL_VIRTIO_VIRTQ_STATS_H
+
+/*
+ * Per-virtqueue counters for the live statistics (docs/stats.md). Each queue
+ * is served by one thread at a time, and only that thread writes its
+ * counters (relaxed stores, util/relaxed_counter.h): no lock, no locked
+ * instruction, no allocation. Any thread may take a snapshot while the queue
+ * runs. The counters are monotonic totals and survive queue resets, except
+ * `in_flight`, a gauge.
+ *
+ * Request latency goes into a fixed log-scale histogram: four buckets per
+ * power of two of nanoseconds (a bucket's width is at most a quarter of its
+ * lower bound), up to 2^36 ns (about 69 s); longer requests land in the last
+ * bucket. The maximum is kept exactly.
+ *
+ * Built with -DKESTREL_NO_QUEUE_STATS the hooks compile to nothing (for
+ * measuring their cost); the snapshot then reads zeros.
+ */
+
+#include <stdint.h>
+
+enum {
+    VIRTQ_LATENCY_SUB_BUCKETS = 4,
+    VIRTQ_LATENCY_MAX_EXPONENT = 36,
+    /* below 4 ns one bucket per value, then 4 per power of two, then one for 2^36 ns and above */
+    VIRTQ_LATENCY_BUCKETS = VIRTQ_LATENCY_SUB_BUCKETS * (VIRTQ_LATENCY_MAX_EXPONENT - 1) + 1,
+};
+
+struct virtq_stats {
+    uint64_t kicks;          /* guest notifications the serving thread received (eventfd counts) */
+    uint64_t interrupts;     /* used-buffer interrupts the device raised for this queue */
+    uint64_t requests;       /* requests completed (pushed back to the driver) */
+    uint64_t bytes;          /* readable bytes consumed plus bytes written, of completed requests */
+    uint64_t in_flight;      /* gauge: popped and not yet pushed */
+    uint64_t latency_sum_ns; /* pop to push, summed over completed requests */
+    uint64_t latency_max_ns;
+    uint64_t latency_buckets[VIRTQ_LATENCY_BUCKETS];
+};
+
+/* A consistent-enough copy for rendering: each field read once, whole. */
+struct virtq_stats_snapshot {
+    uint64_t kicks, interrupts, requests, bytes, in_flight;
+    uint64_t latency_count, latency_sum_ns, latency_max_ns;
+    uint64_t latency_p50_ns, latency_p99_ns;
+};
+
+/* The bucket a latency falls in, and the largest latency a bucket holds. */
+unsigned virtq_stats_bucket(uint64_t latency_ns);
+uint64_t virtq_stats_bucket_upper_ns(unsigned bucket);
+
+/* Writer side (the thread serving the queue). */
+void virtq_stats_count_completion(struct virtq_stats *stats, uint64_t bytes, uint64_t latency_ns);
+void virtq_stats_set_in_flight(struct virtq_stats *stats, uint64_t in_flight);
+void virtq_stats_count_kicks(struct virtq_stats *stats, uint64_t kicks);
+void virtq_stats_count_interrupt(struct virtq_stats *stats);
+
+/* Reader side, from any thread. Percentiles are the upper bound of the bucket holding them, capped by the max. */
+void virtq_stats_snapshot(const struct virtq_stats *stats, struct virtq_stats_snapshot *out);
+
+/* CLOCK_MONOTONIC in ns, for the pop and push timestamps (0 when stats are compiled out). */
+uint64_t virtq_stats_now_ns(void);
+
+#endif
