@@ -218,6 +218,8 @@ static void mmio_dispatch(struct pci_bus *bus, uint64_t address, void *data, uin
             continue;
         struct pci_device *device = entry->device;
         uint64_t offset = address - entry->base;
+        /* Several vCPUs may exit on one function at once: an atomic add, not a single-writer counter. */
+        __atomic_fetch_add(&device->bar_exits, 1, __ATOMIC_RELAXED);
         if (write && device->ops->bar_write)
             device->ops->bar_write(device, entry->bar, offset, data, size);
         else if (!write && device->ops->bar_read)

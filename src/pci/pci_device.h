@@ -114,6 +114,8 @@ struct pci_device {
     uint8_t last_capability;      /* offset of the last capability added, 0 if none */
     uint16_t next_capability;     /* where the next capability may go (256: full) */
     unsigned slot;                /* device number on bus 0, set by pci_bus_add_device */
+    /* BAR accesses the bus dispatched here (MMIO exits owned by this function); relaxed atomic adds. */
+    uint64_t bar_exits;
 };
 
 /* Fills the header; no BARs, no capabilities. */
