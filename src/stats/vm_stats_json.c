@@ -63,6 +63,17 @@ static struct json_object *queue_object(unsigned index, const struct virtq_stats
     json_object_object_add(latency, "max", json_u64(queue->latency_max_ns));
     json_object_object_add(latency, "count", json_u64(queue->latency_count));
     json_object_object_add(latency, "sum", json_u64(queue->latency_sum_ns));
+    /* [upper bound in ns, count] of each non-empty bucket: a client can take percentiles over an interval. */
+    struct json_object *histogram = json_object_new_array();
+    for (unsigned i = 0; histogram && i < VIRTQ_LATENCY_BUCKETS; i++) {
+        if (!queue->latency_buckets[i])
+            continue;
+        struct json_object *pair = json_object_new_array();
+        json_object_array_add(pair, json_u64(virtq_stats_bucket_upper_ns(i)));
+        json_object_array_add(pair, json_u64(queue->latency_buckets[i]));
+        json_object_array_add(histogram, pair);
+    }
+    json_object_object_add(latency, "histogram", histogram);
     json_object_object_add(object, "latency_ns", latency);
     return object;
 }

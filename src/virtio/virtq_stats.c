@@ -82,8 +82,7 @@ uint64_t virtq_stats_now_ns(void)
 }
 #endif
 
-/* The latency below which `permille`/1000 of the `count` samples lie, by bucket. */
-static uint64_t percentile(const uint64_t *buckets, uint64_t count, unsigned permille, uint64_t max_ns)
+uint64_t virtq_stats_percentile(const uint64_t *buckets, uint64_t count, unsigned permille, uint64_t max_ns)
 {
     if (count == 0)
         return 0;
@@ -104,22 +103,19 @@ static uint64_t percentile(const uint64_t *buckets, uint64_t count, unsigned per
 
 void virtq_stats_snapshot(const struct virtq_stats *stats, struct virtq_stats_snapshot *out)
 {
-    uint64_t buckets[VIRTQ_LATENCY_BUCKETS];
     uint64_t count = 0;
     for (unsigned i = 0; i < VIRTQ_LATENCY_BUCKETS; i++) {
-        buckets[i] = relaxed_counter_read(&stats->latency_buckets[i]);
-        count += buckets[i];
+        out->latency_buckets[i] = relaxed_counter_read(&stats->latency_buckets[i]);
+        count += out->latency_buckets[i];
     }
-    *out = (struct virtq_stats_snapshot){
-        .kicks = relaxed_counter_read(&stats->kicks),
-        .interrupts = relaxed_counter_read(&stats->interrupts),
-        .requests = relaxed_counter_read(&stats->requests),
-        .bytes = relaxed_counter_read(&stats->bytes),
-        .in_flight = relaxed_counter_read(&stats->in_flight),
-        .latency_count = count,
-        .latency_sum_ns = relaxed_counter_read(&stats->latency_sum_ns),
-        .latency_max_ns = relaxed_counter_read(&stats->latency_max_ns),
-    };
-    out->latency_p50_ns = percentile(buckets, count, 500, out->latency_max_ns);
-    out->latency_p99_ns = percentile(buckets, count, 990, out->latency_max_ns);
+    out->kicks = relaxed_counter_read(&stats->kicks);
+    out->interrupts = relaxed_counter_read(&stats->interrupts);
+    out->requests = relaxed_counter_read(&stats->requests);
+    out->bytes = relaxed_counter_read(&stats->bytes);
+    out->in_flight = relaxed_counter_read(&stats->in_flight);
+    out->latency_count = count;
+    out->latency_sum_ns = relaxed_counter_read(&stats->latency_sum_ns);
+    out->latency_max_ns = relaxed_counter_read(&stats->latency_max_ns);
+    out->latency_p50_ns = virtq_stats_percentile(out->latency_buckets, count, 500, out->latency_max_ns);
+    out->latency_p99_ns = virtq_stats_percentile(out->latency_buckets, count, 990, out->latency_max_ns);
 }

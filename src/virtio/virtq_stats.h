@@ -43,6 +43,7 @@ struct virtq_stats_snapshot {
     uint64_t kicks, interrupts, requests, bytes, in_flight;
     uint64_t latency_count, latency_sum_ns, latency_max_ns;
     uint64_t latency_p50_ns, latency_p99_ns;
+    uint64_t latency_buckets[VIRTQ_LATENCY_BUCKETS];
 };
 
 /* The bucket a latency falls in, and the largest latency a bucket holds. */
@@ -54,6 +55,12 @@ void virtq_stats_count_completion(struct virtq_stats *stats, uint64_t bytes, uin
 void virtq_stats_set_in_flight(struct virtq_stats *stats, uint64_t in_flight);
 void virtq_stats_count_kicks(struct virtq_stats *stats, uint64_t kicks);
 void virtq_stats_count_interrupt(struct virtq_stats *stats);
+
+/*
+ * The latency at `permille`/1000 of `count` samples in `buckets`: the upper
+ * bound of the bucket holding that sample, capped by `max_ns`; 0 without samples.
+ */
+uint64_t virtq_stats_percentile(const uint64_t *buckets, uint64_t count, unsigned permille, uint64_t max_ns);
 
 /* Reader side, from any thread. Percentiles are the upper bound of the bucket holding them, capped by the max. */
 void virtq_stats_snapshot(const struct virtq_stats *stats, struct virtq_stats_snapshot *out);
