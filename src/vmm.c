@@ -25,6 +25,7 @@
 #include "devices/rtc.h"
 #include "devices/serial.h"
 #include "kvm/exit_stats.h"
+#include "vmm_stats.h"
 #include "kvm/kvm_eventfd.h"
 #include "kvm/kvm_irq_routing.h"
 #include "kvm/kvm_system.h"
@@ -89,6 +90,9 @@ struct vmm {
     struct kvm_vcpu *vcpus;
     struct vcpu_loop *loops;
     pthread_t *threads;
+    /* The live statistics (GET /stats, /metrics): open from the vCPUs' creation to teardown. */
+    struct vmm_stats live_stats;
+    bool live_stats_open;
 
     /* Devices raise interrupts from several threads; the rate limiter's state is not atomic. */
     pthread_mutex_t irq_error_lock;
@@ -328,6 +332,25 @@ static int create_vcpus(struct vmm *vmm, struct error *error)
     return 0;
 }
 
+static int open_live_stats(struct vmm *vmm, struct error *error)
+{
+    const struct vmm_stats_inputs inputs = {
+        .vm = &vmm->vm,
+        .vcpus = vmm->vcpus,
+        .loops = vmm->loops,
+        .vcpu_count = vmm->vcpus_created,
+        .pio = &vmm->pio,
+        .mmio = &vmm->mmio,
+        .blk = &vmm->blk_devices,
+        .net = &vmm->net_devices,
+        .created_ns = startup_clock_now_ns(),
+    };
+    if (vmm_stats_open(&vmm->live_stats, &inputs, error) < 0)
+        return -1;
+    vmm->live_stats_open = true;
+    return 0;
+}
+
 static int start_vcpus(struct vmm *vmm, struct error *error)
 {
     for (unsigned i = 0; i < vmm->vcpu_count; i++) {
@@ -420,6 +443,9 @@ static void print_stats(struct vmm *vmm)
 static void destroy(struct vmm *vmm)
 {
     join_vcpus(vmm);
+    if (vmm->live_stats_open)
+        vmm_stats_close(&vmm->live_stats);
+    vmm->live_stats_open = false;
     if (vmm->console_open)
         console_stop_input(&vmm->console);
     for (unsigned i = 0; i < vmm->vcpus_created; i++)
@@ -517,7 +543,8 @@ int vmm_run(const struct vm_config *config, const struct startup_origin *origin)
         error_set(&error, EXIT_STATUS_FAILURE, "signalfd: %s", strerror(errno));
         goto fail;
     }
-    if (create_devices(vmm, &error) < 0 || create_vcpus(vmm, &error) < 0 || start_vcpus(vmm, &error) < 0)
+    if (create_devices(vmm, &error) < 0 || create_vcpus(vmm, &error) < 0 || open_live_stats(vmm, &error) < 0 ||
+        start_vcpus(vmm, &error) < 0)
         goto fail;
 
     wait_for_stop(vmm, signal_fd);

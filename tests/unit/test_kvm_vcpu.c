@@ -28,6 +28,9 @@
 #include "kvm/kvm_vm.h"
 #include "kvm_test_guest.h"
 #include "vcpu_loop.h"
+#include "vmm_stats.h"
+
+#include <json-c/json.h>
 
 enum { TEST_PORT = 0x3f8, DONE_OFFSET = 7, ENTRY_GPA = 0x100000 };
 
@@ -209,6 +212,58 @@ static void test_long_mode_entry_runs_guest_code(void **state)
     vm_stop_destroy(&stop);
 }
 
+static struct json_object *json_member(struct json_object *object, const char *key)
+{
+    struct json_object *value = NULL;
+    if (!json_object_object_get_ex(object, key, &value))
+        fail_msg("no \"%s\" in %s", key, json_object_to_json_string(object));
+    return value;
+}
+
+/* The live statistics of a vCPU that ran: kestrel's exit counts, KVM's where the host has them, the port's device. */
+static void test_live_stats_of_a_running_guest(void **state)
+{
+    struct fixture *fixture = *state;
+    struct error error;
+    assert_int_equal(regs_write_boot_gdt(&fixture->memory, BOOT_ENTRY_LINUX_64BIT, &error), 0);
+    assert_int_equal(regs_write_identity_page_tables(&fixture->memory, &error), 0);
+    assert_int_equal(guest_memory_write(&fixture->memory, ENTRY_GPA, long_mode_code, sizeof(long_mode_code)), 0);
+    struct boot_entry entry = {.mode = BOOT_ENTRY_LINUX_64BIT, .entry_gpa = ENTRY_GPA, .boot_info_gpa = 0x7000};
+    create_vcpu(fixture, 0, &entry);
+    struct io_bus pio, mmio;
+    io_bus_init(&pio, "pio");
+    io_bus_init(&mmio, "mmio");
+    struct port_recorder recorder = {.length = 0};
+    assert_int_equal(io_bus_register(&pio, TEST_PORT, 8, "recorder", &recorder_ops, &recorder, &error), 0);
+    struct vm_stop stop;
+    assert_int_equal(vm_stop_init(&stop, &error), 0);
+    struct vcpu_loop loop = {.vcpu = &fixture->vcpu, .pio = &pio, .mmio = &mmio, .stop = &stop};
+    struct vmm_stats stats;
+    const struct vmm_stats_inputs inputs = {
+        .vm = &fixture->vm, .vcpus = &fixture->vcpu, .loops = &loop, .vcpu_count = 1, .pio = &pio, .mmio = &mmio};
+    assert_int_equal(vmm_stats_open(&stats, &inputs, &error), 0);
+    kvm_test_run_until(&loop, &recorder.done);
+    assert_true(recorder.done);
+
+    char *text = vmm_stats_render(&stats, VM_STATS_JSON, NULL);
+    struct json_object *root = json_tokener_parse(text);
+    assert_non_null(root);
+    struct json_object *vcpu = json_object_array_get_idx(json_member(root, "vcpus"), 0);
+    assert_true(json_object_get_uint64(json_member(json_member(vcpu, "exits"), "io")) >= 2);
+    bool host_has_stats = kvm_system_check_extension(&fixture->kvm, KVM_CAP_BINARY_STATS_FD) > 0;
+    assert_string_equal(json_object_get_string(json_member(vcpu, "source")), host_has_stats ? "kvm" : "kestrel");
+    assert_string_equal(json_object_get_string(json_member(root, "source")), host_has_stats ? "kvm" : "kestrel");
+    if (host_has_stats)
+        assert_true(json_object_get_uint64(json_member(json_member(vcpu, "kvm"), "exits")) >= 2);
+    struct json_object *device = json_object_array_get_idx(json_member(root, "devices"), 0);
+    assert_string_equal(json_object_get_string(json_member(device, "name")), "recorder");
+    assert_true(json_object_get_uint64(json_member(device, "pio_exits")) >= 6);
+    json_object_put(root);
+    free(text);
+    vmm_stats_close(&stats);
+    vm_stop_destroy(&stop);
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -220,6 +275,7 @@ int main(void)
         TEST(test_boot_vcpu_state_reads_back),
         TEST(test_application_processor_keeps_reset_state),
         TEST(test_long_mode_entry_runs_guest_code),
+        TEST(test_live_stats_of_a_running_guest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
