@@ -131,6 +131,8 @@ struct virtq {
         struct split_ring_state split;
         struct packed_ring_state packed;
     };
+    /* Pops since the last one whose latency was timed (virtq_stats.h: timing is sampled). */
+    uint32_t pops_untimed;
     /*
      * Last, so that a reset clears everything before it and leaves the
      * totals alone: another thread may be reading them (virtq_stats.h).

@@ -28,9 +28,13 @@ uint64_t virtq_stats_bucket_upper_ns(unsigned bucket)
 }
 
 #ifdef KESTREL_NO_QUEUE_STATS
-void virtq_stats_count_completion(struct virtq_stats *stats, uint64_t bytes, uint64_t latency_ns)
+void virtq_stats_count_completion(struct virtq_stats *stats, uint64_t bytes)
 {
-    (void)stats, (void)bytes, (void)latency_ns;
+    (void)stats, (void)bytes;
+}
+void virtq_stats_count_latency(struct virtq_stats *stats, uint64_t latency_ns)
+{
+    (void)stats, (void)latency_ns;
 }
 void virtq_stats_set_in_flight(struct virtq_stats *stats, uint64_t in_flight)
 {
@@ -49,10 +53,14 @@ uint64_t virtq_stats_now_ns(void)
     return 0;
 }
 #else
-void virtq_stats_count_completion(struct virtq_stats *stats, uint64_t bytes, uint64_t latency_ns)
+void virtq_stats_count_completion(struct virtq_stats *stats, uint64_t bytes)
 {
     relaxed_counter_add(&stats->requests, 1);
     relaxed_counter_add(&stats->bytes, bytes);
+}
+
+void virtq_stats_count_latency(struct virtq_stats *stats, uint64_t latency_ns)
+{
     relaxed_counter_add(&stats->latency_sum_ns, latency_ns);
     relaxed_counter_add(&stats->latency_buckets[virtq_stats_bucket(latency_ns)], 1);
     if (latency_ns > relaxed_counter_read(&stats->latency_max_ns))

@@ -57,15 +57,19 @@ static void test_rates_from_kestrel_counters(void **state)
     struct vm_stats_sources sources = {.vcpus = &vcpu, .vcpu_count = 1, .devices = &device, .device_count = 1};
     struct virtq_stats *queue = &transport.queues[0].stats;
     /* Before: 10 slow requests (1 ms). */
-    for (unsigned i = 0; i < 10; i++)
-        virtq_stats_count_completion(queue, 4096, 1000000);
+    for (unsigned i = 0; i < 10; i++) {
+        virtq_stats_count_completion(queue, 4096);
+        virtq_stats_count_latency(queue, 1000000);
+    }
     exit_stats_count(&exits, KVM_EXIT_IO);
     char *before = vm_stats_render(&sources, VM_STATS_JSON, NULL);
     /* In the interval: 200 io exits, 100 fast requests (10 us) of 1 MB each, 50 kicks, 40 interrupts. */
     for (unsigned i = 0; i < 200; i++)
         exit_stats_count(&exits, KVM_EXIT_IO);
-    for (unsigned i = 0; i < 100; i++)
-        virtq_stats_count_completion(queue, 1000000, 10000);
+    for (unsigned i = 0; i < 100; i++) {
+        virtq_stats_count_completion(queue, 1000000);
+        virtq_stats_count_latency(queue, 10000);
+    }
     virtq_stats_count_kicks(queue, 50);
     for (unsigned i = 0; i < 40; i++)
         virtq_stats_count_interrupt(queue);

@@ -62,7 +62,8 @@ static void *writer_main(void *opaque)
         io_bus_write(&live->pio, 0x3f8, &byte, 1);
         virtq_stats_count_kicks(queue, 1);
         virtq_stats_set_in_flight(queue, i % 32);
-        virtq_stats_count_completion(queue, 4096, 1000 + i % 5000);
+        virtq_stats_count_completion(queue, 4096);
+        virtq_stats_count_latency(queue, 1000 + i % 5000);
         virtq_stats_count_interrupt(queue);
     }
     return NULL;

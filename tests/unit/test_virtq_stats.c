@@ -46,10 +46,14 @@ static void test_percentiles_of_known_samples(void **state)
     struct virtq_stats stats;
     memset(&stats, 0, sizeof(stats));
     /* 98 requests of 10 us, one of 1 ms and one of 50 ms. */
-    for (unsigned i = 0; i < 98; i++)
-        virtq_stats_count_completion(&stats, 4096, 10000);
-    virtq_stats_count_completion(&stats, 4096, 1000000);
-    virtq_stats_count_completion(&stats, 4096, 50000000);
+    for (unsigned i = 0; i < 98; i++) {
+        virtq_stats_count_completion(&stats, 4096);
+        virtq_stats_count_latency(&stats, 10000);
+    }
+    virtq_stats_count_completion(&stats, 4096);
+    virtq_stats_count_latency(&stats, 1000000);
+    virtq_stats_count_completion(&stats, 4096);
+    virtq_stats_count_latency(&stats, 50000000);
     struct virtq_stats_snapshot snapshot;
     virtq_stats_snapshot(&stats, &snapshot);
     assert_int_equal(snapshot.requests, 100);
@@ -67,7 +71,8 @@ static void test_percentile_is_capped_by_the_max(void **state)
     (void)state;
     struct virtq_stats stats;
     memset(&stats, 0, sizeof(stats));
-    virtq_stats_count_completion(&stats, 1, 1000);
+    virtq_stats_count_completion(&stats, 1);
+    virtq_stats_count_latency(&stats, 1000);
     struct virtq_stats_snapshot snapshot;
     virtq_stats_snapshot(&stats, &snapshot);
     assert_int_equal(snapshot.latency_p50_ns, 1000);
@@ -108,12 +113,42 @@ static void test_pop_and_push_count_requests_bytes_depth_latency(void **state)
     assert_int_equal(snapshot.in_flight, 0);
     assert_int_equal(snapshot.requests, 2);
     assert_int_equal(snapshot.bytes, 16 + 40 + 16 + 100);
-    assert_int_equal(snapshot.latency_count, 2);
+    /* The first found the queue idle and was timed; the second, popped behind it, was not (sampled). */
+    assert_int_equal(snapshot.latency_count, 1);
     assert_true(snapshot.latency_max_ns >= 2000000);
     /* A refused push (already returned) counts nothing. */
     assert_int_equal(virtq_push(&f->queue, &first, 40), -1);
     virtq_stats_snapshot(virtq_stats_of(&f->queue), &snapshot);
     assert_int_equal(snapshot.requests, 2);
+}
+
+/* Timing is sampled on a busy queue; the request that finds the queue idle is always timed. */
+static void test_busy_queue_times_one_request_in_the_period(void **state)
+{
+    struct fixture *f = *state;
+    enum { REQUESTS = 32 };
+    fixture_enable(f, 64, false, false);
+    struct virtq_request popped[REQUESTS];
+    for (unsigned i = 0; i < REQUESTS; i++)
+        offer_request(f, (uint16_t)(2 * i));
+    unsigned timed = 0;
+    for (unsigned i = 0; i < REQUESTS; i++) {
+        assert_int_equal(pop(f), VIRTQ_POP_OK);
+        popped[i] = f->request;
+        timed += popped[i].popped_ns != 0;
+    }
+    assert_true(popped[0].popped_ns != 0);
+    assert_int_equal(timed, 1 + (REQUESTS - 1) / VIRTQ_STATS_TIMING_PERIOD);
+    for (unsigned i = 0; i < REQUESTS; i++)
+        assert_int_equal(virtq_push(&f->queue, &popped[i], 1), 0);
+    struct virtq_stats_snapshot snapshot;
+    virtq_stats_snapshot(virtq_stats_of(&f->queue), &snapshot);
+    assert_int_equal(snapshot.requests, REQUESTS);
+    assert_int_equal(snapshot.latency_count, timed);
+    /* Idle again: the next request is timed whatever the count. */
+    offer_request(f, 0);
+    assert_int_equal(pop(f), VIRTQ_POP_OK);
+    assert_true(f->request.popped_ns != 0);
 }
 
 static void test_totals_survive_a_reset_depth_does_not(void **state)
@@ -144,6 +179,8 @@ int main(void)
         cmocka_unit_test(test_percentiles_of_known_samples),
         cmocka_unit_test(test_percentile_is_capped_by_the_max),
         cmocka_unit_test_setup_teardown(test_pop_and_push_count_requests_bytes_depth_latency, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_busy_queue_times_one_request_in_the_period, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_totals_survive_a_reset_depth_does_not, fixture_setup, fixture_teardown),
     };

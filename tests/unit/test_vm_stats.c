@@ -81,8 +81,10 @@ static int setup(void **state)
     struct virtq_stats *queue = &f->transport.queues[1].stats;
     virtq_stats_count_kicks(queue, 3);
     virtq_stats_count_interrupt(queue);
-    virtq_stats_count_completion(queue, 4113, 20000);
-    virtq_stats_count_completion(queue, 4113, 40000);
+    virtq_stats_count_completion(queue, 4113);
+    virtq_stats_count_latency(queue, 20000);
+    virtq_stats_count_completion(queue, 4113);
+    virtq_stats_count_latency(queue, 40000);
     virtq_stats_set_in_flight(queue, 7);
     f->devices[0] = (struct vm_stats_device_source){.name = "virtio-blk0", .transport = &f->transport};
 
