@@ -63,9 +63,12 @@ static void exits_table(FILE *out, struct json_object *result)
     }
     qsort(rows, count, sizeof(*rows), row_compare);
     fprintf(out, "%-20s %12s", "exits/s", "total");
-    for (size_t v = 0; v < columns; v++)
-        fprintf(out, " %9s%-3llu", "vcpu", (unsigned long long)json_object_get_uint64(
-                                                member(json_object_array_get_idx(vcpus, v), "index")));
+    for (size_t v = 0; v < columns; v++) {
+        char column[24];
+        snprintf(column, sizeof(column), "vcpu%llu",
+                 (unsigned long long)json_object_get_uint64(member(json_object_array_get_idx(vcpus, v), "index")));
+        fprintf(out, " %12s", column);
+    }
     fprintf(out, "\n%-20s %12.0f", "  (all)", number(member(result, "exits_per_s"), "total"));
     for (size_t v = 0; v < columns; v++)
         fprintf(out, " %12.0f", number(json_object_array_get_idx(vcpus, v), "exits_per_s"));

@@ -131,8 +131,8 @@ struct virtq {
         struct split_ring_state split;
         struct packed_ring_state packed;
     };
-    /* Pops since the last one whose latency was timed (virtq_stats.h: timing is sampled). */
-    uint32_t pops_untimed;
+    /* Pops until the next whose latency is timed (virtq_stats.h: timing is sampled); 0: time the next. */
+    uint32_t pops_until_timed;
     /*
      * Last, so that a reset clears everything before it and leaves the
      * totals alone: another thread may be reading them (virtq_stats.h).

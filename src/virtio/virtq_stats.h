@@ -12,10 +12,11 @@
  * Request latency (pop to push) goes into a fixed log-scale histogram: four
  * buckets per power of two of nanoseconds (a bucket's width is at most a
  * quarter of its lower bound), up to 2^36 ns (about 69 s); longer requests
- * land in the last bucket. Timing is sampled: a request popped from an idle
- * queue is always timed, a busy queue times one request in
- * VIRTQ_STATS_TIMING_PERIOD (two clock reads per request cost over 3% of a
- * fast device path in a VM). The maximum is that of the timed requests.
+ * land in the last bucket. Timing is sampled: the first request popped after
+ * the device found the ring empty is always timed (so a slow queue loses no
+ * sample), then one in VIRTQ_STATS_TIMING_PERIOD (two clock reads per request,
+ * 60-190 ns each in this VM, would cost percents of a fast device path). The
+ * maximum is that of the timed requests.
  *
  * Built with -DKESTREL_NO_QUEUE_STATS the hooks compile to nothing (for
  * measuring their cost); the snapshot then reads zeros.
@@ -28,7 +29,7 @@ enum {
     VIRTQ_LATENCY_MAX_EXPONENT = 36,
     /* below 4 ns one bucket per value, then 4 per power of two, then one for 2^36 ns and above */
     VIRTQ_LATENCY_BUCKETS = VIRTQ_LATENCY_SUB_BUCKETS * (VIRTQ_LATENCY_MAX_EXPONENT - 1) + 1,
-    /* A busy queue times one request in this many (an idle queue's every request is timed). */
+    /* A busy queue times one request in this many (the first after an empty ring always). */
     VIRTQ_STATS_TIMING_PERIOD = 8,
 };
 

@@ -49,15 +49,16 @@ enum virtq_pop_result virtq_pop(struct virtq *queue, struct virtq_request *reque
                                                                              : packed_ring_pop(queue, request);
     if (result == VIRTQ_POP_OK) {
         /*
-         * A clock read costs 20 ns on bare metal and over 100 in a VM: a busy
-         * queue times one request in VIRTQ_STATS_TIMING_PERIOD, and a request
-         * that finds the queue idle is always timed, so a slow queue loses no sample.
+         * A clock read costs 20 ns on bare metal and over 100 in a VM: the
+         * first request after the device found the ring empty is timed (so a
+         * slow queue loses no sample), then one in VIRTQ_STATS_TIMING_PERIOD.
          */
-        bool timed = queue->in_flight_count == 1 || ++queue->pops_untimed >= VIRTQ_STATS_TIMING_PERIOD;
+        bool timed = queue->pops_until_timed == 0;
+        queue->pops_until_timed = timed ? VIRTQ_STATS_TIMING_PERIOD - 1 : queue->pops_until_timed - 1;
         request->popped_ns = timed ? virtq_stats_now_ns() : 0;
-        if (timed)
-            queue->pops_untimed = 0;
         virtq_stats_set_in_flight(&queue->stats, queue->in_flight_count);
+    } else if (result == VIRTQ_POP_EMPTY) {
+        queue->pops_until_timed = 0;
     }
     return result;
 }
