@@ -6,6 +6,7 @@
 #include "stats/vm_stats.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,42 +138,34 @@ static void device_exits(FILE *out, const struct vm_stats_snapshot *snapshot)
     }
 }
 
-enum queue_field { QUEUE_KICKS, QUEUE_INTERRUPTS, QUEUE_REQUESTS, QUEUE_BYTES, QUEUE_IN_FLIGHT, QUEUE_LATENCY_MAX };
-
+/* The per-queue families other than the latency summary: each reads one field of the snapshot. */
 static const struct {
     const char *name, *type, *help;
+    size_t offset;  /* of a uint64_t in struct virtq_stats_snapshot */
+    bool seconds;   /* a time in ns, exposed in seconds */
 } queue_families[] = {
-    [QUEUE_KICKS] = {"kestrel_queue_kicks_total", "counter", "Guest notifications (kicks) the queue's thread received."},
-    [QUEUE_INTERRUPTS] = {"kestrel_queue_interrupts_total", "counter", "Used-buffer interrupts raised for the queue."},
-    [QUEUE_REQUESTS] = {"kestrel_queue_requests_total", "counter", "Requests completed on the queue."},
-    [QUEUE_BYTES] = {"kestrel_queue_bytes_total", "counter",
-                     "Bytes of completed requests: readable bytes consumed plus bytes written."},
-    [QUEUE_IN_FLIGHT] = {"kestrel_queue_in_flight", "gauge", "Requests popped and not yet completed."},
-    [QUEUE_LATENCY_MAX] = {"kestrel_queue_latency_max_seconds", "gauge", "Longest request, pop to completion."},
+    {"kestrel_queue_kicks_total", "counter", "Guest notifications (kicks) the queue's thread received.",
+     offsetof(struct virtq_stats_snapshot, kicks), false},
+    {"kestrel_queue_interrupts_total", "counter", "Used-buffer interrupts raised for the queue.",
+     offsetof(struct virtq_stats_snapshot, interrupts), false},
+    {"kestrel_queue_requests_total", "counter", "Requests completed on the queue.",
+     offsetof(struct virtq_stats_snapshot, requests), false},
+    {"kestrel_queue_bytes_total", "counter", "Bytes of completed requests: readable bytes consumed plus bytes written.",
+     offsetof(struct virtq_stats_snapshot, bytes), false},
+    {"kestrel_queue_in_flight", "gauge", "Requests popped and not yet completed.",
+     offsetof(struct virtq_stats_snapshot, in_flight), false},
+    {"kestrel_queue_latency_max_seconds", "gauge", "Longest timed request, pop to completion.",
+     offsetof(struct virtq_stats_snapshot, latency_max_ns), true},
 };
 
-static void queue_sample(FILE *out, enum queue_field field, const struct virtq_stats_snapshot *queue)
+static void queue_sample(FILE *out, unsigned family_index, const struct virtq_stats_snapshot *queue)
 {
-    switch (field) {
-    case QUEUE_KICKS:
-        fprintf(out, "%" PRIu64 "\n", queue->kicks);
-        break;
-    case QUEUE_INTERRUPTS:
-        fprintf(out, "%" PRIu64 "\n", queue->interrupts);
-        break;
-    case QUEUE_REQUESTS:
-        fprintf(out, "%" PRIu64 "\n", queue->requests);
-        break;
-    case QUEUE_BYTES:
-        fprintf(out, "%" PRIu64 "\n", queue->bytes);
-        break;
-    case QUEUE_IN_FLIGHT:
-        fprintf(out, "%" PRIu64 "\n", queue->in_flight);
-        break;
-    case QUEUE_LATENCY_MAX:
-        seconds(out, queue->latency_max_ns);
-        break;
-    }
+    uint64_t value;
+    memcpy(&value, (const char *)queue + queue_families[family_index].offset, sizeof(value));
+    if (queue_families[family_index].seconds)
+        seconds(out, value);
+    else
+        fprintf(out, "%" PRIu64 "\n", value);
 }
 
 static void queue_labels(FILE *out, const char *name, const struct vm_stats_device_snapshot *device, unsigned queue)
@@ -190,7 +183,7 @@ static void queue_stats(FILE *out, const struct vm_stats_snapshot *snapshot)
             for (unsigned q = 0; q < device->queue_count; q++) {
                 queue_labels(out, queue_families[f].name, device, q);
                 fputs("} ", out);
-                queue_sample(out, (enum queue_field)f, &device->queues[q]);
+                queue_sample(out, f, &device->queues[q]);
             }
         }
     }

@@ -185,31 +185,42 @@ static const uint8_t long_mode_code[] = {
     'h', 'e', 'l', 'l', 'o',
 };
 
-static void test_long_mode_entry_runs_guest_code(void **state)
+/* The long-mode guest above, loaded at the entry point, on a vCPU whose loop dispatches to a port recorder. */
+struct hello_guest {
+    struct io_bus pio, mmio;
+    struct port_recorder recorder;
+    struct vm_stop stop;
+    struct vcpu_loop loop;
+};
+
+static void hello_guest_prepare(struct fixture *fixture, struct hello_guest *guest)
 {
-    struct fixture *fixture = *state;
     struct error error;
     assert_int_equal(regs_write_boot_gdt(&fixture->memory, BOOT_ENTRY_LINUX_64BIT, &error), 0);
     assert_int_equal(regs_write_identity_page_tables(&fixture->memory, &error), 0);
     assert_int_equal(guest_memory_write(&fixture->memory, ENTRY_GPA, long_mode_code, sizeof(long_mode_code)), 0);
     struct boot_entry entry = {.mode = BOOT_ENTRY_LINUX_64BIT, .entry_gpa = ENTRY_GPA, .boot_info_gpa = 0x7000};
     create_vcpu(fixture, 0, &entry);
+    io_bus_init(&guest->pio, "pio");
+    io_bus_init(&guest->mmio, "mmio");
+    guest->recorder = (struct port_recorder){.length = 0};
+    assert_int_equal(io_bus_register(&guest->pio, TEST_PORT, 8, "recorder", &recorder_ops, &guest->recorder, &error), 0);
+    assert_int_equal(vm_stop_init(&guest->stop, &error), 0);
+    guest->loop = (struct vcpu_loop){.vcpu = &fixture->vcpu, .pio = &guest->pio, .mmio = &guest->mmio, .stop = &guest->stop};
+}
 
-    struct io_bus pio, mmio;
-    io_bus_init(&pio, "pio");
-    io_bus_init(&mmio, "mmio");
-    struct port_recorder recorder = {.length = 0};
-    assert_int_equal(io_bus_register(&pio, TEST_PORT, 8, "recorder", &recorder_ops, &recorder, &error), 0);
-    struct vm_stop stop;
-    assert_int_equal(vm_stop_init(&stop, &error), 0);
-    struct vcpu_loop loop = {.vcpu = &fixture->vcpu, .pio = &pio, .mmio = &mmio, .stop = &stop};
-    kvm_test_run_until(&loop, &recorder.done);
-    assert_true(recorder.done);
-    recorder.text[recorder.length] = '\0';
-    assert_string_equal(recorder.text, "hello");
-    assert_int_equal(vm_stop_current(&stop), VM_STOP_NONE);
-    assert_true(loop.stats.by_reason[KVM_EXIT_IO] >= 2);
-    vm_stop_destroy(&stop);
+static void test_long_mode_entry_runs_guest_code(void **state)
+{
+    struct fixture *fixture = *state;
+    struct hello_guest guest;
+    hello_guest_prepare(fixture, &guest);
+    kvm_test_run_until(&guest.loop, &guest.recorder.done);
+    assert_true(guest.recorder.done);
+    guest.recorder.text[guest.recorder.length] = '\0';
+    assert_string_equal(guest.recorder.text, "hello");
+    assert_int_equal(vm_stop_current(&guest.stop), VM_STOP_NONE);
+    assert_true(guest.loop.stats.by_reason[KVM_EXIT_IO] >= 2);
+    vm_stop_destroy(&guest.stop);
 }
 
 static struct json_object *json_member(struct json_object *object, const char *key)
@@ -225,25 +236,18 @@ static void test_live_stats_of_a_running_guest(void **state)
 {
     struct fixture *fixture = *state;
     struct error error;
-    assert_int_equal(regs_write_boot_gdt(&fixture->memory, BOOT_ENTRY_LINUX_64BIT, &error), 0);
-    assert_int_equal(regs_write_identity_page_tables(&fixture->memory, &error), 0);
-    assert_int_equal(guest_memory_write(&fixture->memory, ENTRY_GPA, long_mode_code, sizeof(long_mode_code)), 0);
-    struct boot_entry entry = {.mode = BOOT_ENTRY_LINUX_64BIT, .entry_gpa = ENTRY_GPA, .boot_info_gpa = 0x7000};
-    create_vcpu(fixture, 0, &entry);
-    struct io_bus pio, mmio;
-    io_bus_init(&pio, "pio");
-    io_bus_init(&mmio, "mmio");
-    struct port_recorder recorder = {.length = 0};
-    assert_int_equal(io_bus_register(&pio, TEST_PORT, 8, "recorder", &recorder_ops, &recorder, &error), 0);
-    struct vm_stop stop;
-    assert_int_equal(vm_stop_init(&stop, &error), 0);
-    struct vcpu_loop loop = {.vcpu = &fixture->vcpu, .pio = &pio, .mmio = &mmio, .stop = &stop};
+    struct hello_guest guest;
+    hello_guest_prepare(fixture, &guest);
     struct vmm_stats stats;
-    const struct vmm_stats_inputs inputs = {
-        .vm = &fixture->vm, .vcpus = &fixture->vcpu, .loops = &loop, .vcpu_count = 1, .pio = &pio, .mmio = &mmio};
+    const struct vmm_stats_inputs inputs = {.vm = &fixture->vm,
+                                            .vcpus = &fixture->vcpu,
+                                            .loops = &guest.loop,
+                                            .vcpu_count = 1,
+                                            .pio = &guest.pio,
+                                            .mmio = &guest.mmio};
     assert_int_equal(vmm_stats_open(&stats, &inputs, &error), 0);
-    kvm_test_run_until(&loop, &recorder.done);
-    assert_true(recorder.done);
+    kvm_test_run_until(&guest.loop, &guest.recorder.done);
+    assert_true(guest.recorder.done);
 
     char *text = vmm_stats_render(&stats, VM_STATS_JSON, NULL);
     struct json_object *root = json_tokener_parse(text);
@@ -261,7 +265,7 @@ static void test_live_stats_of_a_running_guest(void **state)
     json_object_put(root);
     free(text);
     vmm_stats_close(&stats);
-    vm_stop_destroy(&stop);
+    vm_stop_destroy(&guest.stop);
 }
 
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
