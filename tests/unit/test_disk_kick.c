@@ -70,6 +70,9 @@ static void test_kicks_wake_the_wait(void **state)
         if (reap.kicked_queues) {
             uint64_t expected = kicks % 2 ? 1ull << 40 : 1ull << 3;
             assert_true(reap.kicked_queues == expected);
+            /* One write, acknowledged before the next: exactly one notification counted, on its queue. */
+            assert_int_equal(disk_engine_take_kicks(fixture.engine, kicks % 2 ? 40 : 3), 1);
+            assert_int_equal(disk_engine_take_kicks(fixture.engine, kicks % 2 ? 3 : 40), 0);
             struct disk_request read = { .type = DISK_REQUEST_READ, .offset = 512 * (uint64_t)kicks,
                                          .segments = &segment, .segment_count = 1,
                                          .cookie = (void *)(uintptr_t)kicks };
@@ -88,6 +91,31 @@ static void test_kicks_wake_the_wait(void **state)
     close(kicker.kick_fds[0]);
     close(kicker.kick_fds[1]);
     close(kicker.ack_fd);
+}
+
+/* Several writes before the engine reads: one wake-up, and the eventfd's value counts them all (live stats). */
+static void test_merged_kicks_are_all_counted(void **state)
+{
+    (void)state;
+    struct engine_fixture fixture;
+    assert_int_equal(engine_fixture_open(&fixture, IMAGE_SIZE, DISK_CACHE_WRITEBACK, 8, 16), 0);
+    int kick_fd = eventfd(0, EFD_CLOEXEC);
+    struct error error;
+    assert_int_equal(disk_engine_add_kick(fixture.engine, kick_fd, 5, &error), 0);
+    for (unsigned i = 0; i < 5; i++)
+        assert_int_equal(eventfd_write(kick_fd, 1), 0);
+    uint64_t kicked = 0;
+    for (unsigned round = 0; round < 100 && !kicked; round++) {
+        struct disk_completion completions[1];
+        struct disk_reap reap = { .completions = completions, .capacity = 1 };
+        assert_true(disk_engine_wait(fixture.engine, &reap, true) >= 0);
+        kicked = reap.kicked_queues;
+    }
+    assert_true(kicked == 1ull << 5);
+    assert_int_equal(disk_engine_take_kicks(fixture.engine, 5), 5);
+    assert_int_equal(disk_engine_take_kicks(fixture.engine, 5), 0);
+    engine_fixture_close(&fixture);
+    close(kick_fd);
 }
 
 /* Kicks come while requests wait for a 2-entry ring: both are delivered, nothing is lost, drain leaves kicks armed. */
@@ -136,6 +164,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kicks_wake_the_wait),
+        cmocka_unit_test(test_merged_kicks_are_all_counted),
         cmocka_unit_test(test_kicks_and_completions_share_a_small_ring),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sys/eventfd.h>
+
 #include "virtio_pci_fixture.h"
 
 #define FEATURES ((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_TEST_FEATURE_DEVICE_BIT))
@@ -182,6 +184,30 @@ static void test_ioeventfds_follow_bar(void **state)
     assert_int_equal(fixture->device.ioeventfd_address[2], 0xd0000000u + VIRTIO_PCI_NOTIFY_OFFSET + 8);
 }
 
+/* Kicks counted from the eventfd's value (every write since the last read), interrupts as raised: the live stats. */
+static void test_queue_kicks_and_interrupts_are_counted(void **state)
+{
+    struct virtio_fixture *fixture = *state;
+    struct virtio_pci *transport = &fixture->device.transport;
+    int kick_fd = virtio_pci_queue_kick_fd(transport, 1);
+    for (unsigned i = 0; i < 3; i++)
+        assert_int_equal(eventfd_write(kick_fd, 1), 0);
+    virtio_pci_queue_kick_forward(transport, 1); /* the MMIO slow path writes the same eventfd */
+    virtio_pci_queue_kick_drain(transport, 1);
+    virtio_pci_queue_kick_drain(transport, 1); /* empty now: counts nothing */
+    virtio_pci_queue_interrupt(transport, 1);
+    virtio_pci_queue_interrupt(transport, 1);
+    virtio_pci_queue_interrupt(transport, 0xffff); /* no such queue: nothing counted anywhere */
+    virtio_pci_queue_kicks_received(transport, 0xffff, 9);
+    struct virtq_stats_snapshot queue1, queue0;
+    virtq_stats_snapshot(virtq_stats_of(&transport->queues[1]), &queue1);
+    virtq_stats_snapshot(virtq_stats_of(&transport->queues[0]), &queue0);
+    assert_int_equal(queue1.kicks, 4);
+    assert_int_equal(queue1.interrupts, 2);
+    assert_int_equal(queue0.kicks, 0);
+    assert_int_equal(queue0.interrupts, 0);
+}
+
 static void test_device_config_region(void **state)
 {
     struct virtio_fixture *fixture = *state;
@@ -275,6 +301,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_packed_when_negotiated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ring_flags_follow_negotiation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ioeventfds_follow_bar, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_kicks_and_interrupts_are_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_device_config_region, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_change_and_isr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
