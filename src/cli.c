@@ -178,11 +178,15 @@ static int parse_net(char *text, struct vm_config *config, struct error *error)
     return 0;
 }
 
-/* After every option: --cpus may come after --disk. */
-static int check_disks(const struct vm_config *config, struct error *error)
+/* After every option: --cpus may come after --disk and --net. */
+static int check_against_cpus(const struct vm_config *config, struct error *error)
 {
     for (unsigned i = 0; i < config->disk_count; i++) {
         if (cli_disk_check_against_cpus(&config->disks[i], config->cpu_count, error) < 0)
+            return -1;
+    }
+    for (unsigned i = 0; i < config->net_count; i++) {
+        if (cli_net_check_against_cpus(&config->nets[i], config->cpu_count, error) < 0)
             return -1;
     }
     return 0;
@@ -256,7 +260,7 @@ static int parse_run(int argc, char *const argv[], int first, enum cli_command *
     }
     if (!config->kernel_path)
         return error_set(error, EXIT_STATUS_USAGE, "run needs --kernel PATH (see kestrel run --help)");
-    if (check_disks(config, error) < 0 || cli_net_check_distinct(config->nets, config->net_count, error) < 0)
+    if (check_against_cpus(config, error) < 0 || cli_net_check_distinct(config->nets, config->net_count, error) < 0)
         return -1;
     *command = CLI_COMMAND_RUN;
     return 0;
