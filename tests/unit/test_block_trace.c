@@ -3,6 +3,7 @@
  * (rings, writer thread, header finished at close), drops counted when a ring
  * is full, nothing left on disk by a trace never started or refused, and
  * every kind of truncated or corrupt file refused in one line.
+ * KESTREL_TSAN_TEST: the writer thread drains rings the test fills.
  */
 #include <setjmp.h>
 #include <stdarg.h>
