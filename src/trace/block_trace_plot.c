@@ -101,8 +101,9 @@ static void write_sizes(const struct block_trace *trace, FILE *out)
     for (unsigned bucket = lowest; bucket <= highest && lowest < SIZE_BUCKETS; bucket++) {
         char label[32];
         block_trace_format_bytes(1ull << bucket, label, sizeof(label));
-        for (char *space = strchr(label, ' '); space; space = strchr(space, ' '))
-            *space = '_'; /* one column */
+        char *space = strchr(label, ' ');
+        if (space) /* one column: "4KiB" */
+            memmove(space, space + 1, strlen(space));
         fprintf(out, "%s %llu\n", label, (unsigned long long)counts[bucket]);
     }
     fputs("EOD\n", out);
@@ -177,7 +178,7 @@ int block_trace_plot_script(const struct block_trace *trace, bool png, FILE *out
                  "set yrange [0:%llu]\nset format y '%%.0f'\n",
             (unsigned long long)(trace->header.disk_size / trace->header.sector_size));
     plot_kinds(out, counts, "$reads using 1:2", "$writes using 1:2", "with points pt 7 ps 0.4");
-    fputs("set yrange [*:*]\nset title 'Request sizes (reads and writes)'\nset xlabel 'size (up to)'\n"
+    fputs("set yrange [*:*]\nset format y '%g'\nset title 'Request sizes (reads and writes)'\nset xlabel 'size (up to)'\n"
           "set ylabel 'requests'\nset style fill solid 0.8\nset boxwidth 0.7\nset xtics rotate by -45\n", out);
     if (counts[0] + counts[1])
         fputs("plot $sizes using 0:2:xtic(1) with boxes lc rgb '#2ca02c' notitle\n", out);
