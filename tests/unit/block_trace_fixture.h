@@ -2,6 +2,7 @@
 #ifndef KESTREL_TESTS_BLOCK_TRACE_FIXTURE_H
 #define KESTREL_TESTS_BLOCK_TRACE_FIXTURE_H
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,18 @@ static inline struct block_trace_record *trace_known_workload(size_t sequential,
                                                               .type = BLOCK_TRACE_READ};
     }
     return records;
+}
+
+/* Entries of a directory besides . and ..: what a refused or unstarted trace must not add to. */
+static inline unsigned trace_directory_entries(const char *path)
+{
+    DIR *directory = opendir(path);
+    unsigned count = 0;
+    for (struct dirent *entry; directory && (entry = readdir(directory));)
+        count += strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0;
+    if (directory)
+        closedir(directory);
+    return count;
 }
 
 #endif

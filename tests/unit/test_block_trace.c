@@ -12,7 +12,6 @@
 
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -56,17 +55,6 @@ static int tear_down(void **state)
     return 0;
 }
 
-static unsigned directory_entries(const char *path)
-{
-    DIR *directory = opendir(path);
-    unsigned count = 0;
-    for (struct dirent *entry; directory && (entry = readdir(directory));)
-        count += strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0;
-    if (directory)
-        closedir(directory);
-    return count;
-}
-
 static void test_round_trip_through_the_writer(void **state)
 {
     struct fixture *fixture = *state;
@@ -74,7 +62,7 @@ static void test_round_trip_through_the_writer(void **state)
     struct block_trace_writer *writer = block_trace_writer_create(fixture->path, &error);
     assert_non_null(writer);
     /* Nothing at the path before start. */
-    assert_int_equal(directory_entries(fixture->directory), 0);
+    assert_int_equal(trace_directory_entries(fixture->directory), 0);
     assert_int_equal(block_trace_writer_start(writer, 64 << 20, 2, &error), 0);
     uint64_t base = block_trace_clock_ns();
     enum { COUNT = 3000 }; /* more than one batch */
@@ -154,7 +142,7 @@ static void test_a_trace_never_started_leaves_nothing(void **state)
     struct block_trace_writer *writer = block_trace_writer_create(fixture->path, &error);
     assert_non_null(writer);
     block_trace_writer_close(writer);
-    assert_int_equal(directory_entries(fixture->directory), 1);
+    assert_int_equal(trace_directory_entries(fixture->directory), 1);
     struct stat status;
     assert_int_equal(stat(fixture->path, &status), 0);
     assert_int_equal(status.st_size, 5);
@@ -183,7 +171,7 @@ static void test_bad_paths_are_usage_errors(void **state)
     assert_refused("/dev/null", "is not a regular file");
     /* A directory nobody may write, whoever runs the test: /proc's. */
     assert_refused("/proc/kestrel.trace", "cannot create trace file /proc/kestrel.trace");
-    assert_int_equal(directory_entries(fixture->directory), 0);
+    assert_int_equal(trace_directory_entries(fixture->directory), 0);
 }
 
 /* A valid two-record trace to corrupt, one field at a time. */

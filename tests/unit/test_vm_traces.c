@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include <dirent.h>
+#include "block_trace_fixture.h"
 
 #include "disk_fixture.h"
 #include "vm_disks.h"
@@ -46,17 +46,6 @@ static int set_up(void **state)
     return 0;
 }
 
-static unsigned files_in(const char *path)
-{
-    DIR *directory = opendir(path);
-    unsigned count = 0;
-    for (struct dirent *entry; directory && (entry = readdir(directory));)
-        count += strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0;
-    if (directory)
-        closedir(directory);
-    return count;
-}
-
 static int tear_down(void **state)
 {
     struct fixture *fixture = *state;
@@ -78,7 +67,7 @@ static void expect_refusal(struct fixture *fixture, const char *fragment)
         fail_msg("'%s' does not mention '%s'", error.message, fragment);
     vm_traces_close(fixture->traces);
     /* The image and "empty": no trace, no temporary. */
-    assert_int_equal(files_in(fixture->scratch.directory), 2);
+    assert_int_equal(trace_directory_entries(fixture->scratch.directory), 2);
 }
 
 static void test_a_trace_on_a_disk_image_is_refused(void **state)
@@ -127,9 +116,9 @@ static void test_good_traces_appear_once_started(void **state)
     fixture->config.disks[1].trace_path = fixture->paths[2];
     struct error error = {0};
     assert_int_equal(vm_traces_create(&fixture->config, fixture->images, fixture->traces, &error), 0);
-    assert_int_equal(files_in(fixture->scratch.directory), 2);
+    assert_int_equal(trace_directory_entries(fixture->scratch.directory), 2);
     assert_int_equal(block_trace_writer_start(fixture->traces[0], 1 << 20, 1, &error), 0);
-    assert_int_equal(files_in(fixture->scratch.directory), 3);
+    assert_int_equal(trace_directory_entries(fixture->scratch.directory), 3);
     vm_traces_close(fixture->traces);
     /* The started one stays, finished; the other never existed. */
     assert_int_equal(access(fixture->paths[1], F_OK), 0);
