@@ -18,6 +18,15 @@ static int check_not_an_image(const struct vm_config *config, const struct disk_
             return error_set(error, EXIT_STATUS_USAGE, "--disk %s: trace=%s is the disk image of --disk %s",
                              config->disks[index].path, trace_path, config->disks[i].path);
     }
+    /* The trace replaces its file when the VM starts: never one of the VM's own inputs. */
+    const char *inputs[2][2] = {{"--kernel", config->kernel_path}, {"--initrd", config->initrd_path}};
+    for (unsigned i = 0; i < 2; i++) {
+        struct stat input;
+        if (inputs[i][1] && stat(inputs[i][1], &input) == 0 && input.st_dev == wanted.st_dev &&
+            input.st_ino == wanted.st_ino)
+            return error_set(error, EXIT_STATUS_USAGE, "--disk %s: trace=%s is the %s file", config->disks[index].path,
+                             trace_path, inputs[i][0]);
+    }
     return 0;
 }
 

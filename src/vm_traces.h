@@ -15,7 +15,7 @@
 /*
  * traces[i] for config->disks[i] with a trace path, else NULL. Refused: a
  * path that is one of the images, two disks tracing to one file, and what
- * block_trace_writer_create refuses. On failure what was made is left for
+ * block_trace_writer_create refuses; also the --kernel or --initrd file. On failure what was made is left for
  * vm_traces_close.
  */
 int vm_traces_create(const struct vm_config *config, const struct disk_image images[CLI_MAX_DISKS],

@@ -274,6 +274,8 @@ expect_trace_failure "disk trace: a missing directory" "--disk $data: trace file
     "${disk_kernel[@]}" --disk "$data,trace=$traces/missing/a.trace"
 expect_trace_failure "disk trace: the disk image itself" "--disk $data: trace=$data is the disk image of --disk $data" \
     "${disk_kernel[@]}" --disk "$data,trace=$data"
+expect_trace_failure "disk trace: the kernel file" "--disk $data: trace=$vmlinuz is the --kernel file" \
+    "${disk_kernel[@]}" --disk "$data,trace=$vmlinuz"
 expect_trace_failure "disk trace: a directory" "trace file $traces is a directory" \
     "${disk_kernel[@]}" --disk "$data,trace=$traces"
 expect_trace_failure "disk trace: two disks, one trace" "trace=$traces/./one.trace is also the trace of --disk $data" \

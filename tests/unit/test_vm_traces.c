@@ -85,6 +85,27 @@ static void test_a_trace_on_a_disk_image_is_refused(void **state)
     expect_refusal(fixture, "is the disk image of --disk");
 }
 
+static void test_a_trace_on_the_kernel_or_initrd_is_refused(void **state)
+{
+    struct fixture *fixture = *state;
+    snprintf(fixture->paths[1], sizeof(fixture->paths[1]), "%s/dir", fixture->scratch.directory);
+    FILE *kernel = fopen(fixture->paths[1], "w");
+    assert_non_null(kernel);
+    fclose(kernel);
+    fixture->config.kernel_path = fixture->paths[1];
+    fixture->config.disks[0].trace_path = fixture->paths[1];
+    char expected[PATH_MAX * 4];
+    snprintf(expected, sizeof(expected), "trace=%s is the --kernel file", fixture->paths[1]);
+    struct error error = {0};
+    assert_int_equal(vm_traces_create(&fixture->config, fixture->images, fixture->traces, &error), -1);
+    assert_non_null(strstr(error.message, expected));
+    fixture->config.kernel_path = "k";
+    fixture->config.initrd_path = fixture->paths[1];
+    assert_int_equal(vm_traces_create(&fixture->config, fixture->images, fixture->traces, &error), -1);
+    assert_non_null(strstr(error.message, "is the --initrd file"));
+    unlink(fixture->paths[1]);
+}
+
 static void test_two_disks_tracing_to_one_file_are_refused(void **state)
 {
     struct fixture *fixture = *state;
@@ -129,6 +150,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_a_trace_on_a_disk_image_is_refused, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_a_trace_on_the_kernel_or_initrd_is_refused, set_up, tear_down),
         cmocka_unit_test_setup_teardown(test_two_disks_tracing_to_one_file_are_refused, set_up, tear_down),
         cmocka_unit_test_setup_teardown(test_a_missing_directory_names_the_disk, set_up, tear_down),
         cmocka_unit_test_setup_teardown(test_good_traces_appear_once_started, set_up, tear_down),
