@@ -260,8 +260,9 @@ void block_trace_summary_print(const struct block_trace *trace, const struct blo
 {
     char disk[32];
     block_trace_format_bytes(trace->header.disk_size, disk, sizeof(disk));
-    fprintf(out, "trace: %s (version %u, disk %s, %u-byte sectors, %u queues, %s, %llu records dropped)\n", name,
+    fprintf(out, "trace: %s (version %u, disk %s, %u-byte sectors, %u queue%s, %s, %llu records dropped)\n", name,
             trace->header.version, disk, trace->header.sector_size, trace->header.queue_count,
+            trace->header.queue_count == 1 ? "" : "s",
             trace->finished ? "finished" : "unfinished: kestrel did not close it",
             (unsigned long long)trace->header.dropped_count);
     uint64_t duration = summary->last_completion_ns - summary->first_submission_ns;
