@@ -52,7 +52,8 @@ if disk_guest_initrd disk-trace; then
     check "disk-trace: the reads are random (<= 10% sequential: $read_sequential of $read_total)" \
         share_at_most "$read_sequential" "$read_total" 10
     check "disk-trace: 64 writes of 512 KiB (32 MiB), as fio issued them" test "$(trace_top_count '512 KiB')" = 64
-    check "disk-trace: at least 2 000 reads of 4 KiB" test "$(trace_top_count '4 KiB')" -ge 2000
+    small_reads=$(trace_top_count '4 KiB')
+    check "disk-trace: at least 2 000 reads of 4 KiB" test "${small_reads:-0}" -ge 2000
     status_is disk-trace 0 || show_tail disk-trace
 else
     not_ok "disk-trace: add-test-script.sh builds the guest's initrd"
