@@ -44,16 +44,19 @@ const char *cli_run_usage(void)
            "                      poll_us=N (0: no polling), trace=PATH (a block I/O trace file; see kestrel\n"
            "                      trace-plot). A comma in a path is written ,, ; the image is\n"
            "                      locked: shared with readonly=on, else exclusive\n"
-           "  --net user[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...[,mac=MAC]\n"
+           "  --net user[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...[,mac=MAC][,iothreads=1]\n"
            "                      a virtio-net NIC on user-mode networking (libslirp, no root): the guest is\n"
            "                      10.0.2.15 by DHCP, the host 10.0.2.2. hostfwd (repeatable, up to 16) forwards\n"
            "                      a host port to the guest; HOSTADDR defaults to 127.0.0.1, GUESTADDR to 10.0.2.15\n"
-           "  --net tap[,ifname=NAME][,vhost=on|off][,queues=N][,mac=MAC]\n"
+           "  --net tap[,ifname=NAME][,vhost=on|off][,queues=N][,iothreads=N][,mac=MAC]\n"
            "                      a virtio-net NIC on a tap device: ifname (up to 15 bytes) attaches to or creates\n"
            "                      that tap (default: the kernel names a new one); vhost=on needs /dev/vhost-net\n"
            "                      (default: on when it opens); queues=N queue pairs, 1..16 (default: one per\n"
            "                      vCPU, at most 16). Each --net is one NIC, up to 8; mac=52:54:00:12:34:56 (a\n"
-           "                      unicast address; default: one derived from the VM)\n"
+           "                      unicast address; default: one derived from the VM); iothreads=N (both\n"
+           "                      backends): N threads serve the queue pairs, 1..pairs (default: one per pair;\n"
+           "                      with vhost-net the kernel moves the frames and only the control queue's\n"
+           "                      thread is kestrel's)\n"
            "  --stats             print KVM exit counts per reason and per device, startup time and memory at exit\n"
            "  --help, -h          show this help\n"
            "\n"
@@ -180,11 +183,15 @@ static int parse_net(char *text, struct vm_config *config, struct error *error)
     return 0;
 }
 
-/* After every option: --cpus may come after --disk. */
-static int check_disks(const struct vm_config *config, struct error *error)
+/* After every option: --cpus may come after --disk and --net. */
+static int check_against_cpus(const struct vm_config *config, struct error *error)
 {
     for (unsigned i = 0; i < config->disk_count; i++) {
         if (cli_disk_check_against_cpus(&config->disks[i], config->cpu_count, error) < 0)
+            return -1;
+    }
+    for (unsigned i = 0; i < config->net_count; i++) {
+        if (cli_net_check_against_cpus(&config->nets[i], config->cpu_count, error) < 0)
             return -1;
     }
     return 0;
@@ -258,7 +265,7 @@ static int parse_run(int argc, char *const argv[], int first, enum cli_command *
     }
     if (!config->kernel_path)
         return error_set(error, EXIT_STATUS_USAGE, "run needs --kernel PATH (see kestrel run --help)");
-    if (check_disks(config, error) < 0 || cli_net_check_distinct(config->nets, config->net_count, error) < 0)
+    if (check_against_cpus(config, error) < 0 || cli_net_check_distinct(config->nets, config->net_count, error) < 0)
         return -1;
     *command = CLI_COMMAND_RUN;
     return 0;

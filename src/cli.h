@@ -63,8 +63,8 @@ struct disk_spec {
 
 /*
  * One --net user[,hostfwd=tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...[,mac=MAC]
- * or --net tap[,ifname=NAME][,vhost=on|off][,queues=N][,mac=MAC]: a virtio-net
- * device (docs/virtio-net.md). hostfwd may repeat; HOSTADDR defaults to
+ * or --net tap[,ifname=NAME][,vhost=on|off][,queues=N][,mac=MAC] (both also
+ * [,iothreads=N]): a virtio-net device (docs/virtio-net.md). hostfwd may repeat; HOSTADDR defaults to
  * 127.0.0.1 (not every address: a forwarded port is reachable by whoever can
  * reach that address), GUESTADDR to the guest's DHCP address 10.0.2.15.
  */
@@ -89,6 +89,7 @@ struct net_spec {
     const char *ifname;     /* tap: NULL lets the kernel name it; at most CLI_NET_IFNAME_MAX bytes */
     enum net_vhost_mode vhost; /* tap only */
     unsigned queue_pairs;   /* tap only; 0: one per vCPU (at most CLI_NET_MAX_QUEUE_PAIRS) */
+    unsigned io_threads;    /* 0: one per queue pair; else 1 .. the pairs (pair i on thread i mod N) */
     bool mac_given;
     uint8_t mac[6];         /* unicast and not all zero when given */
     struct net_hostfwd hostfwds[CLI_NET_MAX_HOSTFWDS]; /* user only (net_backend.h) */

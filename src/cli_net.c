@@ -11,6 +11,7 @@ enum net_key {
     NET_KEY_IFNAME,
     NET_KEY_VHOST,
     NET_KEY_QUEUES,
+    NET_KEY_IOTHREADS,
     NET_KEY_COUNT,
 };
 
@@ -21,7 +22,7 @@ static const struct {
 } net_keys[NET_KEY_COUNT] = {
     [NET_KEY_HOSTFWD] = {"hostfwd", true, false}, [NET_KEY_MAC] = {"mac", true, true},
     [NET_KEY_IFNAME] = {"ifname", false, true},   [NET_KEY_VHOST] = {"vhost", false, true},
-    [NET_KEY_QUEUES] = {"queues", false, true},
+    [NET_KEY_QUEUES] = {"queues", false, true},     [NET_KEY_IOTHREADS] = {"iothreads", true, true},
 };
 
 static const char *backend_name(enum net_backend_kind backend)
@@ -171,6 +172,27 @@ static int parse_queues(const char *value, struct net_spec *spec, struct error *
     return 0;
 }
 
+/* Worded as --disk's iothreads= (src/cli_disk.c). */
+static int parse_io_threads(const char *value, struct net_spec *spec, struct error *error)
+{
+    const char *name = backend_name(spec->backend);
+    unsigned number = 0;
+    for (const char *digit = value; *digit; digit++) {
+        if (*digit < '0' || *digit > '9')
+            return error_set(error, EXIT_STATUS_USAGE, "--net %s: iothreads='%s' is not a number", name, value);
+        /* Past the limit the value is only "too many": stop growing it so that it cannot wrap. */
+        if (number <= CLI_NET_MAX_QUEUE_PAIRS)
+            number = number * 10 + (unsigned)(*digit - '0');
+    }
+    if (number == 0)
+        return error_set(error, EXIT_STATUS_USAGE, "--net %s: iothreads must be at least 1", name);
+    if (number > CLI_NET_MAX_QUEUE_PAIRS)
+        return error_set(error, EXIT_STATUS_USAGE, "--net %s: iothreads=%s is more than a virtio-net device's queue "
+                         "pair limit (%u)", name, value, CLI_NET_MAX_QUEUE_PAIRS);
+    spec->io_threads = number;
+    return 0;
+}
+
 static int parse_value(enum net_key key, const char *value, struct net_spec *spec, struct error *error)
 {
     switch (key) {
@@ -184,6 +206,8 @@ static int parse_value(enum net_key key, const char *value, struct net_spec *spe
         return parse_vhost(value, spec, error);
     case NET_KEY_QUEUES:
         return parse_queues(value, spec, error);
+    case NET_KEY_IOTHREADS:
+        return parse_io_threads(value, spec, error);
     case NET_KEY_COUNT:
         break;
     }
@@ -205,7 +229,8 @@ static int parse_field(char *field, bool seen[NET_KEY_COUNT], struct net_spec *s
     if (key < 0)
         return error_set(error, EXIT_STATUS_USAGE, "--net %s: unknown key '%s' (keys: %s)",
                          backend_name(spec->backend), field,
-                         spec->backend == NET_BACKEND_TAP ? "ifname, vhost, queues, mac" : "hostfwd, mac");
+                         spec->backend == NET_BACKEND_TAP ? "ifname, vhost, queues, iothreads, mac"
+                                                           : "hostfwd, iothreads, mac");
     if (!key_fits((enum net_key)key, spec->backend))
         return error_set(error, EXIT_STATUS_USAGE, "--net %s: %s= is for --net %s only", backend_name(spec->backend),
                          field, spec->backend == NET_BACKEND_TAP ? "user" : "tap");
@@ -229,6 +254,33 @@ int cli_net_parse(char *text, struct net_spec *spec, struct error *error)
         if (parse_field(strsep(&cursor, ","), seen, spec, error) < 0)
             return -1;
     }
+    if (spec->backend == NET_BACKEND_USER && spec->io_threads > 1)
+        return error_set(error, EXIT_STATUS_USAGE,
+                         "--net user: iothreads=%u is more than its 1 queue pair (user networking has one)",
+                         spec->io_threads);
+    if (spec->queue_pairs != 0 && spec->io_threads > spec->queue_pairs)
+        return error_set(error, EXIT_STATUS_USAGE, "--net tap: iothreads=%u is more than queues=%u", spec->io_threads,
+                         spec->queue_pairs);
+    return 0;
+}
+
+unsigned cli_net_queue_pairs(const struct net_spec *spec, unsigned cpu_count)
+{
+    if (spec->backend == NET_BACKEND_USER)
+        return 1; /* libslirp is one stack on one thread */
+    unsigned pairs = spec->queue_pairs ? spec->queue_pairs : cpu_count;
+    if (pairs > CLI_NET_MAX_QUEUE_PAIRS)
+        pairs = CLI_NET_MAX_QUEUE_PAIRS;
+    return pairs ? pairs : 1;
+}
+
+int cli_net_check_against_cpus(const struct net_spec *spec, unsigned cpu_count, struct error *error)
+{
+    unsigned pairs = cli_net_queue_pairs(spec, cpu_count);
+    if (spec->io_threads > pairs)
+        return error_set(error, EXIT_STATUS_USAGE,
+                         "--net %s: iothreads=%u is more than its %u queue pairs (one per vCPU unless queues= says)",
+                         backend_name(spec->backend), spec->io_threads, pairs);
     return 0;
 }
 

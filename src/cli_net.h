@@ -26,6 +26,15 @@
 int cli_net_parse(char *text, struct net_spec *spec, struct error *error);
 
 /*
+ * The queue pairs a NIC gets: queues= for a tap, else one per vCPU (at most
+ * CLI_NET_MAX_QUEUE_PAIRS); always one for user networking.
+ */
+unsigned cli_net_queue_pairs(const struct net_spec *spec, unsigned cpu_count);
+
+/* After every option (--cpus may come later): iothreads= within the NIC's queue pairs. */
+int cli_net_check_against_cpus(const struct net_spec *spec, unsigned cpu_count, struct error *error);
+
+/*
  * What needs every --net at once: no two NICs with the same mac= or ifname=,
  * and no host port forwarded twice (per protocol) across them.
  */

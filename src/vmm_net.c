@@ -5,6 +5,7 @@
 
 #include "backends/net_slirp.h"
 #include "backends/net_tap.h"
+#include "cli_net.h"
 #include "pci/pci_ioeventfd.h"
 #include "util/log.h"
 
@@ -46,15 +47,7 @@ static void choose_mac(struct vmm_net_devices *nets, const struct vm_config *con
         mac[5]++;
 }
 
-static unsigned pairs_for(const struct net_spec *spec, unsigned cpu_count)
-{
-    if (spec->backend == NET_BACKEND_USER)
-        return 1; /* libslirp is one stack on one thread */
-    unsigned pairs = spec->queue_pairs ? spec->queue_pairs : cpu_count;
-    if (pairs > VIRTIO_NET_MAX_PAIRS)
-        pairs = VIRTIO_NET_MAX_PAIRS;
-    return pairs ? pairs : 1;
-}
+_Static_assert(CLI_NET_MAX_QUEUE_PAIRS == VIRTIO_NET_MAX_PAIRS, "the parser's queue pair limit is the device's");
 
 static int open_vhost(struct vmm_net_device *net, const struct guest_memory *memory, struct error *error)
 {
@@ -77,7 +70,7 @@ static int open_one(struct vmm_net_devices *nets, const struct vm_config *config
     struct vmm_net_device *net = &nets->devices[index];
     const struct net_spec *spec = &config->nets[index];
     net->spec = spec;
-    net->pair_count = pairs_for(spec, config->cpu_count);
+    net->pair_count = cli_net_queue_pairs(spec, config->cpu_count);
     choose_mac(nets, config, index, net->mac);
     if (spec->backend == NET_BACKEND_USER) {
         const struct net_slirp_options options = {
@@ -125,6 +118,7 @@ static int create_one(struct vmm_net_device *net, const struct guest_memory *mem
     struct virtio_net_options options = {
         .backend = &net->backend,
         .pair_count = net->pair_count,
+        .io_threads = net->spec->io_threads,
         .queue_size = VIRTIO_NET_DEFAULT_QUEUE_SIZE,
         .mtu = user ? VIRTIO_NET_USER_MTU : 0,
         /* vhost-net does not do the packed ring; kestrel's own data path does. */

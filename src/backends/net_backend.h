@@ -3,10 +3,11 @@
 
 /*
  * What a virtio-net device asks of the host side of a NIC (a tap device,
- * libslirp), in one ops table. The device owns the virtqueues; one thread per
- * queue pair waits in poll(2) on the queue kicks and on the fds the backend
- * adds, and calls the backend only from that thread, so a backend needs no
- * locks for a pair's state.
+ * libslirp), in one ops table. The device owns the virtqueues; each queue
+ * pair is served by one I/O thread (which may serve other pairs too), waiting
+ * in poll(2) on the queue kicks and on the fds the backend adds, and the
+ * device calls the backend for a pair only from that thread, so a backend
+ * needs no locks for a pair's state.
  *
  * Receiving copies each frame at most once: the backend asks the device for
  * guest buffers through a receive sink and writes the frame straight into

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 
+#include "devices/virtio_net_thread.h"
 #include "devices/virtio_net_vhost.h"
 
 static uint64_t bit(unsigned feature)
@@ -74,13 +75,25 @@ static void net_config_write(void *opaque, uint32_t offset, const void *data, ui
     (void)opaque, (void)offset, (void)data, (void)size;
 }
 
+/* Thread 0 serves the control queue and wakes the others, so it stops first and starts last. */
 static void stop_pairs(struct virtio_net *device)
 {
+    for (unsigned i = 0; i < device->thread_count; i++)
+        virtio_net_thread_stop(&device->threads[i]);
     for (unsigned i = 0; i < device->options.pair_count; i++)
-        virtio_net_pair_stop(&device->pairs[i]);
+        virtio_net_pair_release(&device->pairs[i]);
 }
 
-static int start_pair(struct virtio_net *device, unsigned index, bool data_path, int control_queue)
+/* On thread 0, before it acks VQ_PAIRS_SET: its own pairs see the change in its next serve. */
+static void settle_threads(void *opaque, uint16_t pairs)
+{
+    struct virtio_net *device = opaque;
+    (void)pairs;
+    for (unsigned i = 1; i < device->thread_count; i++)
+        virtio_net_thread_settle(&device->threads[i]);
+}
+
+static int prepare_pair(struct virtio_net *device, unsigned index, bool data_path, int control_queue)
 {
     const struct virtio_net_pair_setup setup = {
         .shared = &device->shared,
@@ -89,9 +102,30 @@ static int start_pair(struct virtio_net *device, unsigned index, bool data_path,
         .control_queue = control_queue,
     };
     struct error error;
-    if (virtio_net_pair_start(&device->pairs[index], &setup, &error) < 0) {
+    if (virtio_net_pair_prepare(&device->pairs[index], &setup, &error) < 0) {
         log_error("%s", error.message);
         return -1;
+    }
+    return 0;
+}
+
+/* Pair i goes to thread i mod thread_count; pairs left unprepared (queues not enabled) go nowhere. */
+static int start_threads(struct virtio_net *device)
+{
+    for (unsigned t = device->thread_count; t-- > 0;) {
+        struct virtio_net_pair *served[VIRTIO_NET_THREAD_MAX_PAIRS];
+        unsigned count = 0;
+        for (unsigned i = t; i < device->options.pair_count; i += device->thread_count)
+            if (device->pairs[i].prepared)
+                served[count++] = &device->pairs[i];
+        if (count == 0)
+            continue;
+        struct error error;
+        if (virtio_net_thread_start(&device->threads[t], served, count, &error) < 0) {
+            log_error("%s", error.message);
+            stop_pairs(device);
+            return -1;
+        }
     }
     return 0;
 }
@@ -106,6 +140,7 @@ static int net_activate(void *opaque, uint64_t features, struct virtq *queues, u
     if (control >= queue_count || (control >= 0 && !virtq_is_enabled(&queues[control])))
         control = -1;
     device->shared.features = features;
+    atomic_store(&device->shared.active_pairs, 1);
     pthread_mutex_lock(&device->shared.filter_lock);
     virtio_net_filter_reset(&device->shared.filter);
     pthread_mutex_unlock(&device->shared.filter_lock);
@@ -121,7 +156,8 @@ static int net_activate(void *opaque, uint64_t features, struct virtq *queues, u
             return -1;
         }
         /* The kernel serves the data queues; kestrel keeps the control queue. */
-        if (control >= 0 && start_pair(device, 0, false, control) < 0) {
+        if (control >= 0 && (prepare_pair(device, 0, false, control) < 0 || start_threads(device) < 0)) {
+            stop_pairs(device);
             virtio_net_vhost_stop(vhost);
             return -1;
         }
@@ -133,11 +169,13 @@ static int net_activate(void *opaque, uint64_t features, struct virtq *queues, u
         int pair_control = i == 0 ? control : -1;
         if (!enabled && pair_control < 0)
             continue;
-        if (start_pair(device, i, enabled, pair_control) < 0) {
+        if (prepare_pair(device, i, enabled, pair_control) < 0) {
             stop_pairs(device);
             return -1;
         }
     }
+    if (start_threads(device) < 0)
+        return -1;
     atomic_store(&device->active, true);
     return 0;
 }
@@ -177,6 +215,9 @@ static int check_options(const struct virtio_net_options *options, struct error 
     if (options->pair_count == 0 || options->pair_count > limit)
         return error_set(error, EXIT_STATUS_USAGE, "virtio-net: %u queue pairs (1 to %u with this backend)",
                          options->pair_count, limit);
+    if (options->io_threads > options->pair_count)
+        return error_set(error, EXIT_STATUS_USAGE, "virtio-net: %u I/O threads for %u queue pairs",
+                         options->io_threads, options->pair_count);
     uint16_t size = options->queue_size;
     if (size < 2 || size > VIRTQ_MAX_SIZE || (size & (size - 1)) != 0)
         return error_set(error, EXIT_STATUS_USAGE, "virtio-net: queue size %u (a power of two, 2 to %u)", size,
@@ -211,15 +252,25 @@ int virtio_net_init(struct virtio_net *device, const struct virtio_net_options *
         return -1;
     build_config(device);
     atomic_init(&device->active, false);
+    device->thread_count = device->options.io_threads ? device->options.io_threads : device->options.pair_count;
     device->pairs = calloc(device->options.pair_count, sizeof(*device->pairs));
-    if (!device->pairs)
+    device->threads = calloc(device->thread_count, sizeof(*device->threads));
+    if (!device->pairs || !device->threads) {
+        free(device->pairs);
+        free(device->threads);
+        device->pairs = NULL;
+        device->threads = NULL;
         return error_set(error, EXIT_STATUS_FAILURE, "virtio-net: out of memory");
+    }
     struct virtio_net_shared *shared = &device->shared;
     shared->transport = &device->transport;
     shared->backend = device->options.backend;
     memcpy(shared->mac, device->options.mac, sizeof(shared->mac));
     shared->data_valid = device->options.data_valid;
     shared->max_pairs = (uint16_t)device->options.pair_count;
+    atomic_init(&shared->active_pairs, 1);
+    shared->pairs_changed = settle_threads;
+    shared->pairs_changed_opaque = device;
     pthread_mutex_init(&shared->filter_lock, NULL);
     virtio_net_filter_reset(&shared->filter);
     const struct virtio_device_info info = {
@@ -236,7 +287,9 @@ int virtio_net_init(struct virtio_net *device, const struct virtio_net_options *
                         delivery, delivery_opaque, error) < 0) {
         pthread_mutex_destroy(&shared->filter_lock);
         free(device->pairs);
+        free(device->threads);
         device->pairs = NULL;
+        device->threads = NULL;
         return -1;
     }
     return 0;
@@ -251,5 +304,7 @@ void virtio_net_destroy(struct virtio_net *device)
     virtio_pci_destroy(&device->transport);
     pthread_mutex_destroy(&device->shared.filter_lock);
     free(device->pairs);
+    free(device->threads);
     device->pairs = NULL;
+    device->threads = NULL;
 }

@@ -5,15 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "mem/iovec.h"
 
+/*
+ * Frames a pair transmits per pass of its thread before the thread looks at
+ * everything else it serves: a guest that keeps one TX ring full cannot
+ * starve that pair's receive side, nor the other pairs on the same thread.
+ * A pass costs one poll(2), small beside 64 frames' writes.
+ */
 enum {
-    /* Frames per queue per wake-up: a guest that keeps the TX ring full cannot starve receive. */
-    TX_BUDGET = 256,
-    SERVE_ROUNDS = 8,
-    FIXED_FDS = 4, /* stop, TX kick, RX kick, control kick */
+    TX_BUDGET = 64,
+    SERVE_ROUNDS = 8, /* of emptying the ring and re-enabling kicks, which a racing guest can prolong */
 };
 
 static struct virtq *queue_at(struct virtio_net_pair *pair, unsigned index)
@@ -99,10 +102,10 @@ static int transmit(struct virtio_net_pair *pair, const struct virtq_request *re
 
 enum tx_outcome { TX_EMPTY, TX_BUDGET_SPENT, TX_BLOCKED, TX_BROKEN };
 
-static enum tx_outcome transmit_all(struct virtio_net_pair *pair)
+static enum tx_outcome transmit_all(struct virtio_net_pair *pair, unsigned *budget)
 {
     struct virtq *ring = queue_at(pair, pair->tx_queue);
-    for (unsigned i = 0; i < TX_BUDGET; i++) {
+    for (; *budget > 0; (*budget)--) {
         struct virtq_request request = {.segments = pair->tx_segments, .segment_capacity = pair->tx_capacity};
         enum virtq_pop_result result = virtq_pop(ring, &request);
         if (result == VIRTQ_POP_EMPTY)
@@ -132,8 +135,9 @@ static void serve_transmit(struct virtio_net_pair *pair)
     }
     struct virtq *ring = queue_at(pair, pair->tx_queue);
     virtq_disable_kicks(ring);
-    for (unsigned round = 0; round < SERVE_ROUNDS; round++) {
-        enum tx_outcome outcome = transmit_all(pair);
+    unsigned budget = TX_BUDGET;
+    for (unsigned round = 0; round < SERVE_ROUNDS && budget > 0; round++) {
+        enum tx_outcome outcome = transmit_all(pair, &budget);
         if (outcome == TX_BROKEN)
             return mark_broken(pair, pair->tx_queue);
         /* Blocked: kicks stay off until the backend can take more (POLLOUT brings us back). */
@@ -174,8 +178,10 @@ static void serve_control(struct virtio_net_pair *pair)
             if (backend->ops->set_active_pairs(backend->state, effect.pairs) < 0) {
                 log_ratelimited(&pair->log_limit, "virtio-net: the backend cannot use %u queue pairs", effect.pairs);
                 ack = VIRTIO_NET_ERR;
-            } else if (shared->pairs_changed) {
-                shared->pairs_changed(shared->pairs_changed_opaque, effect.pairs);
+            } else {
+                atomic_store_explicit(&shared->active_pairs, effect.pairs, memory_order_release);
+                if (shared->pairs_changed)
+                    shared->pairs_changed(shared->pairs_changed_opaque, effect.pairs);
             }
         }
         if (outcome == VIRTIO_NET_CONTROL_NO_ACK) {
@@ -208,90 +214,93 @@ static void drain_eventfd(int fd)
     (void)eventfd_read(fd, &value);
 }
 
-static void add_fd(struct pollfd *fds, unsigned *count, int fd)
+static int add_fd(struct pollfd *fds, unsigned *count, int fd)
 {
     fds[*count] = (struct pollfd){.fd = fd, .events = POLLIN};
-    (*count)++;
+    return (int)(*count)++;
 }
 
-static void *pair_main(void *opaque)
+/* A pair beyond the driver's VQ_PAIRS_SET is not served: the driver may not use it (virtio 1.2, 5.1.6.5.5). */
+static bool data_active(struct virtio_net_pair *pair)
 {
-    struct virtio_net_pair *pair = opaque;
     struct virtio_net_shared *shared = pair->setup.shared;
-    struct net_backend *backend = shared->backend;
-    struct virtio_pci *transport = shared->transport;
-    struct pollfd fds[FIXED_FDS + NET_BACKEND_MAX_POLL_FDS];
-    const struct net_receive_sink sink = sink_of(pair);
-    bool serve_tx = pair->setup.data_path, serve_ctrl = pair->setup.control_queue >= 0;
-    for (;;) {
-        unsigned count = 0;
-        add_fd(fds, &count, pair->stop_fd);
-        int tx_slot = -1, rx_slot = -1, control_slot = -1;
-        if (pair->setup.data_path) {
-            tx_slot = (int)count;
-            add_fd(fds, &count, virtio_pci_queue_kick_fd(transport, pair->tx_queue));
-            rx_slot = (int)count;
-            add_fd(fds, &count, virtio_pci_queue_kick_fd(transport, pair->rx_queue));
-        }
-        if (pair->setup.control_queue >= 0) {
-            control_slot = (int)count;
-            add_fd(fds, &count, virtio_pci_queue_kick_fd(transport, (uint16_t)pair->setup.control_queue));
-        }
-        /* Everything the guest may have queued before its kicks were seen, once at the start. */
-        if (serve_tx || serve_ctrl) {
-            if (serve_tx)
-                serve_transmit(pair);
-            if (serve_ctrl)
-                serve_control(pair);
-            notify_touched(pair);
-            serve_tx = serve_ctrl = false;
-        }
-        int timeout = pair->tx_more ? 0 : -1;
-        unsigned backend_first = count, backend_count = 0;
-        if (pair->setup.data_path) {
-            bool want_receive = !pair->receive.starved && !pair->receive.broken;
-            backend_count = backend->ops->poll_fill(backend->state, pair->setup.index, fds + count,
-                                                    NET_BACKEND_MAX_POLL_FDS, want_receive, pair->tx_has_waiting,
-                                                    &timeout);
-            count += backend_count;
-        }
-        if (poll(fds, count, timeout) < 0) {
-            if (errno == EINTR)
-                continue;
-            log_error("virtio-net: queue pair %u stops: poll: %s", pair->setup.index, strerror(errno));
-            break;
-        }
-        if (fds[0].revents)
-            break;
-        if (rx_slot >= 0 && fds[rx_slot].revents) {
-            drain_eventfd(fds[rx_slot].fd);
-            /* Buffers came; further refills need no kick until the ring runs dry again (which re-enables them). */
-            pair->receive.starved = false;
-            virtq_disable_kicks(queue_at(pair, pair->rx_queue));
-        }
-        if (tx_slot >= 0 && fds[tx_slot].revents) {
-            drain_eventfd(fds[tx_slot].fd);
-            serve_tx = true;
-        }
-        if (control_slot >= 0 && fds[control_slot].revents) {
-            drain_eventfd(fds[control_slot].fd);
-            serve_ctrl = true;
-        }
-        if (pair->setup.data_path) {
-            backend->ops->poll_dispatch(backend->state, pair->setup.index, fds + backend_first, backend_count, &sink);
-            if (pair->receive.broken)
-                mark_broken(pair, pair->rx_queue);
-            report_received(pair);
-            if (pair->tx_more || pair->tx_has_waiting)
-                serve_tx = true;
-        }
-        if (!serve_tx && !serve_ctrl)
-            notify_touched(pair);
-    }
-    return NULL;
+    return pair->setup.data_path &&
+           pair->setup.index < atomic_load_explicit(&shared->active_pairs, memory_order_acquire);
 }
 
-static void release(struct virtio_net_pair *pair)
+void virtio_net_pair_serve(struct virtio_net_pair *pair)
+{
+    bool active = data_active(pair);
+    /* Turned on (or just started): whatever the guest queued while nobody looked. */
+    if (active && !pair->data_serving)
+        pair->serve_tx = true;
+    pair->data_serving = active;
+    if (pair->serve_tx && active)
+        serve_transmit(pair);
+    if (pair->serve_control)
+        serve_control(pair);
+    pair->serve_tx = pair->serve_control = false;
+    notify_touched(pair);
+}
+
+unsigned virtio_net_pair_poll_fill(struct virtio_net_pair *pair, struct pollfd *fds, int *timeout_ms)
+{
+    struct virtio_net_shared *shared = pair->setup.shared;
+    struct virtio_pci *transport = shared->transport;
+    unsigned count = 0;
+    pair->tx_slot = pair->rx_slot = pair->control_slot = -1;
+    pair->backend_count = 0;
+    *timeout_ms = -1;
+    if (pair->data_serving) {
+        pair->tx_slot = add_fd(fds, &count, virtio_pci_queue_kick_fd(transport, pair->tx_queue));
+        pair->rx_slot = add_fd(fds, &count, virtio_pci_queue_kick_fd(transport, pair->rx_queue));
+    }
+    if (pair->setup.control_queue >= 0)
+        pair->control_slot =
+            add_fd(fds, &count, virtio_pci_queue_kick_fd(transport, (uint16_t)pair->setup.control_queue));
+    if (!pair->data_serving)
+        return count;
+    if (pair->tx_more)
+        *timeout_ms = 0;
+    struct net_backend *backend = shared->backend;
+    bool want_receive = !pair->receive.starved && !pair->receive.broken;
+    pair->backend_first = count;
+    pair->backend_count = backend->ops->poll_fill(backend->state, pair->setup.index, fds + count,
+                                                  NET_BACKEND_MAX_POLL_FDS, want_receive, pair->tx_has_waiting,
+                                                  timeout_ms);
+    return count + pair->backend_count;
+}
+
+void virtio_net_pair_poll_dispatch(struct virtio_net_pair *pair, const struct pollfd *fds)
+{
+    if (pair->rx_slot >= 0 && fds[pair->rx_slot].revents) {
+        drain_eventfd(fds[pair->rx_slot].fd);
+        /* Buffers came; further refills need no kick until the ring runs dry again (which re-enables them). */
+        pair->receive.starved = false;
+        virtq_disable_kicks(queue_at(pair, pair->rx_queue));
+    }
+    if (pair->tx_slot >= 0 && fds[pair->tx_slot].revents) {
+        drain_eventfd(fds[pair->tx_slot].fd);
+        pair->serve_tx = true;
+    }
+    if (pair->control_slot >= 0 && fds[pair->control_slot].revents) {
+        drain_eventfd(fds[pair->control_slot].fd);
+        pair->serve_control = true;
+    }
+    if (!pair->data_serving)
+        return;
+    struct net_backend *backend = pair->setup.shared->backend;
+    const struct net_receive_sink sink = sink_of(pair);
+    backend->ops->poll_dispatch(backend->state, pair->setup.index, fds + pair->backend_first, pair->backend_count,
+                                &sink);
+    if (pair->receive.broken)
+        mark_broken(pair, pair->rx_queue);
+    report_received(pair);
+    if (pair->tx_more || pair->tx_has_waiting)
+        pair->serve_tx = true;
+}
+
+void virtio_net_pair_release(struct virtio_net_pair *pair)
 {
     if (pair->receive_ready)
         virtio_net_receive_destroy(&pair->receive);
@@ -300,9 +309,7 @@ static void release(struct virtio_net_pair *pair)
     free(pair->tx_send);
     free(pair->control_segments);
     pair->tx_segments = pair->tx_send = pair->control_segments = NULL;
-    if (pair->stop_fd >= 0)
-        close(pair->stop_fd);
-    pair->stop_fd = -1;
+    pair->prepared = false;
 }
 
 static int prepare_data_path(struct virtio_net_pair *pair, struct error *error)
@@ -329,18 +336,17 @@ static int prepare_data_path(struct virtio_net_pair *pair, struct error *error)
     return 0;
 }
 
-int virtio_net_pair_start(struct virtio_net_pair *pair, const struct virtio_net_pair_setup *setup,
-                          struct error *error)
+int virtio_net_pair_prepare(struct virtio_net_pair *pair, const struct virtio_net_pair_setup *setup,
+                            struct error *error)
 {
     memset(pair, 0, sizeof(*pair));
     pair->setup = *setup;
     pair->rx_queue = (uint16_t)(setup->index * 2);
     pair->tx_queue = (uint16_t)(setup->index * 2 + 1);
-    pair->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (pair->stop_fd < 0)
-        return error_set(error, EXIT_STATUS_FAILURE, "virtio-net: eventfd: %s", strerror(errno));
+    pair->serve_control = setup->control_queue >= 0;
+    pair->prepared = true;
     if (setup->data_path && prepare_data_path(pair, error) < 0) {
-        release(pair);
+        virtio_net_pair_release(pair);
         return -1;
     }
     if (setup->control_queue >= 0) {
@@ -348,27 +354,9 @@ int virtio_net_pair_start(struct virtio_net_pair *pair, const struct virtio_net_
         pair->control_capacity = size ? size : 1;
         pair->control_segments = calloc(pair->control_capacity, sizeof(*pair->control_segments));
         if (!pair->control_segments) {
-            release(pair);
+            virtio_net_pair_release(pair);
             return error_set(error, EXIT_STATUS_FAILURE, "virtio-net: out of memory for the control queue");
         }
     }
-    int result = pthread_create(&pair->thread, NULL, pair_main, pair);
-    if (result != 0) {
-        release(pair);
-        return error_set(error, EXIT_STATUS_FAILURE, "virtio-net: cannot start a queue pair thread: %s",
-                         strerror(result));
-    }
-    pair->running = true;
     return 0;
-}
-
-void virtio_net_pair_stop(struct virtio_net_pair *pair)
-{
-    if (!pair->running)
-        return;
-    if (eventfd_write(pair->stop_fd, 1) < 0)
-        log_error("virtio-net: cannot wake a queue pair thread: %s", strerror(errno));
-    pthread_join(pair->thread, NULL);
-    pair->running = false;
-    release(pair);
 }

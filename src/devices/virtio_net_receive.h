@@ -15,7 +15,7 @@
  * buffers held. Then the header's num_buffers (or the whole header, for a
  * backend that writes none) is written and the chains are pushed.
  *
- * Driven by one thread: the queue pair's.
+ * Driven by one thread: the I/O thread serving its queue pair.
  */
 
 #include <pthread.h>

@@ -341,6 +341,10 @@ key of the other backend (hostfwd on tap)|--net tap: hostfwd= is for --net user 
 key of the other backend (queues on user)|--net user: queues= is for --net tap only|user,queues=2
 queues=0|--net tap: queues=0: must be at least 1|tap,queues=0
 queues above the device limit|--net tap: queues=17: more than 16 queue pairs|tap,queues=17
+iothreads=0|--net tap: iothreads must be at least 1|tap,iothreads=0
+iothreads not a number|--net tap: iothreads='x' is not a number|tap,iothreads=x
+iothreads above queues|--net tap: iothreads=3 is more than queues=2|tap,queues=2,iothreads=3
+iothreads above user's one pair|--net user: iothreads=2 is more than its 1 queue pair|user,iothreads=2
 bad vhost|--net tap: vhost=maybe: not on or off|tap,vhost=maybe
 empty value|--net tap: ifname= is empty|tap,ifname=
 key given twice|--net tap: key 'vhost' is given twice|tap,vhost=on,vhost=off
@@ -357,6 +361,9 @@ expect_failure "net: one MAC on two NICs" 2 "--net: mac=52:54:00:12:34:56 is giv
     "${disk_kernel[@]}" --net tap,mac=52:54:00:12:34:56 --net user,mac=52-54-00-12-34-56
 expect_failure "net: one ifname on two NICs" 2 "--net: ifname=kestrel0 is given to two NICs (--net 1 and 2)" \
     "${disk_kernel[@]}" --net tap,ifname=kestrel0 --net tap,ifname=kestrel0,vhost=off
+expect_failure "net: iothreads above the pairs --cpus gives" 2 \
+    "--net tap: iothreads=3 is more than its 2 queue pairs (one per vCPU unless queues= says)" \
+    "${disk_kernel[@]}" --net tap,iothreads=3 --cpus 2
 expect_failure "net: more than 8 NICs" 2 "--net: at most 8 NICs" "${disk_kernel[@]}" \
     --net user --net user --net user --net user --net user --net user --net user --net user --net user
 # Good --net values pass the parser: on a PVM host kestrel then stops at the PVM refusal (status 1).

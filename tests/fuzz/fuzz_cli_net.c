@@ -42,6 +42,10 @@ static void check_spec(const struct net_spec *spec, const char *buffer, size_t s
         abort();
     if (spec->queue_pairs > CLI_NET_MAX_QUEUE_PAIRS || spec->hostfwd_count > CLI_NET_MAX_HOSTFWDS)
         abort();
+    /* iothreads: none, or within the pairs the NIC can have (queues= when given, one for user). */
+    if (spec->io_threads > CLI_NET_MAX_QUEUE_PAIRS || (spec->queue_pairs && spec->io_threads > spec->queue_pairs) ||
+        (spec->backend == NET_BACKEND_USER && spec->io_threads > 1))
+        abort();
     if (spec->vhost != NET_VHOST_AUTO && spec->vhost != NET_VHOST_ON && spec->vhost != NET_VHOST_OFF)
         abort();
     if (spec->ifname && (spec->ifname < buffer || spec->ifname >= buffer + size || !ifname_valid(spec->ifname)))

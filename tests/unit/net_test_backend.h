@@ -49,6 +49,7 @@ struct net_test_backend {
     bool refuse_pairs;      /* set_active_pairs fails */
     bool echo;              /* transmit answers at once through the sink, as libslirp answers ARP and ping */
     unsigned mtu;           /* the link's, as a tap's: without segmentation offloads frames fit it (1500) */
+    unsigned transmit_delay_us[NET_TEST_MAX_PAIRS]; /* each transmit on the pair takes this long: a busy pair */
 };
 
 static inline struct net_test_backend *net_test_backend_of(void *state)
@@ -149,9 +150,12 @@ static inline int net_test_backend_transmit(void *state, unsigned pair, const st
     struct net_test_backend *test = net_test_backend_of(state);
     pthread_mutex_lock(&test->lock);
     bool full = test->transmit_full, echo = test->echo;
+    unsigned delay_us = pair < NET_TEST_MAX_PAIRS ? test->transmit_delay_us[pair] : 0;
     test->transmits++;
     test->first_segment = count ? segments[0].iov_base : NULL;
     pthread_mutex_unlock(&test->lock);
+    if (delay_us)
+        usleep(delay_us);
     if (full)
         return -EAGAIN;
     if (echo && test->ops.header_size == 0) {

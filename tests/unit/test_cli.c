@@ -468,6 +468,12 @@ static void test_net_options(void **state)
     assert_usage_error(&parsed, "--net: no backend given");
     parsed = PARSE_DISK("--net", "tap,queues=0");
     assert_usage_error(&parsed, "--net tap: queues=0: must be at least 1");
+    /* iothreads= against the pairs --cpus gives, wherever --cpus comes. */
+    parsed = PARSE("run", "--kernel", "k", "--net", "tap,iothreads=3", "--cpus", "2");
+    assert_usage_error(&parsed, "--net tap: iothreads=3 is more than its 2 queue pairs");
+    parsed = PARSE("run", "--kernel", "k", "--cpus", "3", "--net", "tap,iothreads=3");
+    assert_int_equal(parsed.result, 0);
+    assert_int_equal(parsed.config.nets[0].io_threads, 3);
     /* A --net error stops the parse even when a later option is fine. */
     parsed = PARSE_DISK("--net", "slirp", "--cpus", "2");
     assert_usage_error(&parsed, "--net: unknown backend 'slirp'");

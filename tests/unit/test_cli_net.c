@@ -190,8 +190,8 @@ static void test_syntax_errors(void **state)
     assert_refused("USER", "unknown backend 'USER'");
     assert_refused("tap0", "unknown backend 'tap0'");
     assert_refused("user=1", "unknown backend 'user=1'");
-    assert_refused("user,bogus=1", "--net user: unknown key 'bogus' (keys: hostfwd, mac)");
-    assert_refused("tap,bogus=1", "--net tap: unknown key 'bogus' (keys: ifname, vhost, queues, mac)");
+    assert_refused("user,bogus=1", "--net user: unknown key 'bogus' (keys: hostfwd, iothreads, mac)");
+    assert_refused("tap,bogus=1", "--net tap: unknown key 'bogus' (keys: ifname, vhost, queues, iothreads, mac)");
     assert_refused("tap,MAC=52:54:00:12:34:56", "unknown key 'MAC'");
     assert_refused("tap,=on", "unknown key ''");
     assert_refused("tap,mac", "--net tap: 'mac' is not key=value");
@@ -212,6 +212,8 @@ static void test_syntax_errors(void **state)
     assert_refused("tap,ifname=", "--net tap: ifname= is empty");
     assert_refused("tap,vhost=", "--net tap: vhost= is empty");
     assert_refused("tap,queues=", "--net tap: queues= is empty");
+    assert_refused("tap,iothreads=", "--net tap: iothreads= is empty");
+    assert_refused("tap,iothreads=1,iothreads=1", "--net tap: key 'iothreads' is given twice");
     assert_refused("user,hostfwd=", "--net user: hostfwd= is empty");
 }
 
@@ -270,6 +272,59 @@ static void test_tap_value_errors(void **state)
         {"tap,ifname=tap%d", "--net tap: ifname=tap%d: '%' is not allowed"},
     };
     ASSERT_ALL_REFUSED(cases);
+}
+
+static void test_io_threads(void **state)
+{
+    (void)state;
+    assert_int_equal(parse_ok("tap").io_threads, 0); /* one per pair */
+    assert_int_equal(parse_ok("user").io_threads, 0);
+    assert_int_equal(parse_ok("user,iothreads=1").io_threads, 1);
+    assert_int_equal(parse_ok("tap,iothreads=16").io_threads, 16);
+    struct net_spec spec = parse_ok("tap,iothreads=02,queues=4");
+    assert_int_equal(spec.io_threads, 2);
+    assert_int_equal(spec.queue_pairs, 4);
+    assert_int_equal(parse_ok("tap,queues=3,iothreads=3").io_threads, 3);
+    assert_int_equal(parse_ok("tap,vhost=on,iothreads=1").io_threads, 1);
+    static const struct refusal cases[] = {
+        {"tap,iothreads=0", "--net tap: iothreads must be at least 1"},
+        {"user,iothreads=000", "--net user: iothreads must be at least 1"},
+        {"tap,iothreads=x", "--net tap: iothreads='x' is not a number"},
+        {"tap,iothreads=-1", "iothreads='-1' is not a number"},
+        {"tap,iothreads=+1", "iothreads='+1' is not a number"},
+        {"tap,iothreads= 1", "iothreads=' 1' is not a number"},
+        {"tap,iothreads=1x", "iothreads='1x' is not a number"},
+        {"tap,iothreads=17", "--net tap: iothreads=17 is more than a virtio-net device's queue pair limit (16)"},
+        {"tap,iothreads=99999999999999999999999", "iothreads=99999999999999999999999 is more than"},
+        {"tap,queues=2,iothreads=3", "--net tap: iothreads=3 is more than queues=2"},
+        {"tap,iothreads=3,queues=2", "--net tap: iothreads=3 is more than queues=2"},
+        {"user,iothreads=2", "--net user: iothreads=2 is more than its 1 queue pair"},
+    };
+    ASSERT_ALL_REFUSED(cases);
+}
+
+/* iothreads= against the pairs a NIC gets from --cpus, checked once every option is read. */
+static void test_io_threads_against_cpus(void **state)
+{
+    (void)state;
+    struct error error = {0};
+    struct net_spec spec = parse_ok("tap,iothreads=3");
+    assert_int_equal(cli_net_queue_pairs(&spec, 2), 2);
+    assert_int_equal(cli_net_check_against_cpus(&spec, 2, &error), -1);
+    assert_int_equal(error.exit_status, EXIT_STATUS_USAGE);
+    assert_string_equal(error.message,
+                        "--net tap: iothreads=3 is more than its 2 queue pairs (one per vCPU unless queues= says)");
+    assert_int_equal(cli_net_check_against_cpus(&spec, 3, &error), 0);
+    assert_int_equal(cli_net_check_against_cpus(&spec, 100, &error), 0);
+    assert_int_equal(cli_net_queue_pairs(&spec, 100), CLI_NET_MAX_QUEUE_PAIRS);
+    spec = parse_ok("tap,queues=4,iothreads=4");
+    assert_int_equal(cli_net_check_against_cpus(&spec, 1, &error), 0); /* queues= may exceed --cpus */
+    spec = parse_ok("user,iothreads=1");
+    assert_int_equal(cli_net_queue_pairs(&spec, 8), 1);
+    assert_int_equal(cli_net_check_against_cpus(&spec, 8, &error), 0);
+    spec = parse_ok("tap");
+    assert_int_equal(cli_net_queue_pairs(&spec, 0), 1);
+    assert_int_equal(cli_net_check_against_cpus(&spec, 1, &error), 0);
 }
 
 static void test_hostfwd_errors(void **state)
@@ -401,7 +456,8 @@ int main(void)
         cmocka_unit_test(test_tap_every_key),    cmocka_unit_test(test_syntax_errors),
         cmocka_unit_test(test_mac_errors),       cmocka_unit_test(test_tap_value_errors),
         cmocka_unit_test(test_hostfwd_errors),   cmocka_unit_test(test_long_values_stay_one_bounded_line),
-        cmocka_unit_test(test_distinct_nics),
+        cmocka_unit_test(test_distinct_nics),    cmocka_unit_test(test_io_threads),
+        cmocka_unit_test(test_io_threads_against_cpus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,8 @@
  * VQ_PAIRS_SET within and beyond the maximum, commands with bad lengths, no
  * ack byte, or outside RAM. Then two queue pairs carrying traffic at once,
  * and a device reset while frames flow both ways (the threads stop, nothing
- * crashes, the driver starts the device again and it works).
+ * crashes, the driver starts the device again and it works); the two-pair
+ * cases also with both pairs on one I/O thread (iothreads=1).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,7 +25,13 @@
 
 enum { RX = 0, TX = 1, QUIET_MS = 150 };
 
-static enum virtq_layout split = VIRTQ_LAYOUT_SPLIT, packed = VIRTQ_LAYOUT_PACKED;
+/* A ring layout, and the I/O threads (0: one per pair; 1: both pairs on one thread). */
+struct variant {
+    enum virtq_layout layout;
+    unsigned io_threads;
+};
+static struct variant split = {VIRTQ_LAYOUT_SPLIT, 0}, packed = {VIRTQ_LAYOUT_PACKED, 0};
+static struct variant split_one_thread = {VIRTQ_LAYOUT_SPLIT, 1}, packed_one_thread = {VIRTQ_LAYOUT_PACKED, 1};
 static const uint8_t other_unicast[6] = {0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc};
 static const uint8_t listed_unicast[6] = {0x52, 0x54, 0x00, 0x01, 0x02, 0x03};
 static const uint8_t listed_multicast[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb};
@@ -33,10 +40,11 @@ static const uint8_t broadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 static struct net_fixture *start(void **state, unsigned pairs, uint64_t wanted)
 {
-    const struct net_fixture_options options = {.pairs = pairs, .header_size = NET_BACKEND_HEADER_SIZE};
+    const struct variant *variant = *state;
+    const struct net_fixture_options options = {
+        .pairs = pairs, .header_size = NET_BACKEND_HEADER_SIZE, .io_threads = variant->io_threads};
     struct net_fixture *fixture = net_fixture_create(&options);
-    enum virtq_layout layout = *(enum virtq_layout *)*state;
-    assert_true(net_fixture_start(fixture, layout, 64, wanted) & VIRTIO_CONFIG_S_DRIVER_OK);
+    assert_true(net_fixture_start(fixture, variant->layout, 64, wanted) & VIRTIO_CONFIG_S_DRIVER_OK);
     return fixture;
 }
 
@@ -265,6 +273,9 @@ static void *flood_main(void *opaque)
 static void test_reset_while_traffic_flows(void **state)
 {
     struct net_fixture *fixture = start(state, 2, CONTROL | MQ | MRG);
+    const uint16_t both_pairs = htole16(2);
+    assert_int_equal(net_control(fixture, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &both_pairs, 2),
+                     VIRTIO_NET_OK);
     struct flood flood = {.backend = fixture->backend};
     atomic_init(&flood.stop, false);
     pthread_t thread;
@@ -284,8 +295,11 @@ static void test_reset_while_traffic_flows(void **state)
         /* The reset returns once the pairs' threads stopped; then the driver starts again. */
         virtio_pci_guest_bar_write(&fixture->guest, COMMON_STATUS, 0, 1);
         assert_int_equal(net_fixture_status(fixture), 0);
-        enum virtq_layout layout = *(enum virtq_layout *)*state;
-        assert_true(net_fixture_start(fixture, layout, 64, CONTROL | MQ | MRG) & VIRTIO_CONFIG_S_DRIVER_OK);
+        const struct variant *variant = *state;
+        assert_true(net_fixture_start(fixture, variant->layout, 64, CONTROL | MQ | MRG) & VIRTIO_CONFIG_S_DRIVER_OK);
+        /* A new driver starts on one pair (the reset forgot VQ_PAIRS_SET) and turns the second on again. */
+        assert_int_equal(net_control(fixture, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &both_pairs, 2),
+                         VIRTIO_NET_OK);
     }
     atomic_store(&flood.stop, true);
     pthread_join(thread, NULL);
@@ -311,6 +325,8 @@ static void test_reset_while_traffic_flows(void **state)
 }
 
 #define BOTH(test) cmocka_unit_test_prestate(test, &split), cmocka_unit_test_prestate(test, &packed)
+#define ONE_THREAD(test)                                                                                               \
+    cmocka_unit_test_prestate(test, &split_one_thread), cmocka_unit_test_prestate(test, &packed_one_thread)
 
 int main(void)
 {
@@ -321,7 +337,10 @@ int main(void)
         BOTH(test_command_outside_ram),
         BOTH(test_queue_pairs_set),
         BOTH(test_two_pairs_carry_traffic),
+        ONE_THREAD(test_two_pairs_carry_traffic),
         BOTH(test_reset_while_traffic_flows),
+        ONE_THREAD(test_reset_while_traffic_flows),
+        ONE_THREAD(test_queue_pairs_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,6 +50,7 @@ struct net_fixture_options {
     uint16_t mtu;
     bool data_valid;
     uint16_t queue_size;   /* default 64 */
+    unsigned io_threads;   /* default 0: one per pair */
 };
 
 struct net_fixture {
@@ -120,6 +121,7 @@ static inline struct net_fixture *net_fixture_create(const struct net_fixture_op
     struct virtio_net_options net_options = {
         .backend = &fixture->backend->backend,
         .pair_count = pairs,
+        .io_threads = options->io_threads,
         .queue_size = options->queue_size ? options->queue_size : 64,
         .mtu = options->mtu,
         .data_valid = options->data_valid,
