@@ -20,6 +20,8 @@ packages=(
   iperf3 ethtool libc6-dev iproute2 socat
   # the live statistics (src/stats/) render JSON through json-c
   libjson-c-dev
+  # kestrel trace-plot draws with gnuplot (svg and pngcairo terminals); its test parses the SVG with xmllint
+  gnuplot-nox libxml2-utils
 )
 
 missing=()

@@ -36,8 +36,8 @@ enum cli_command {
 
 /*
  * One --disk PATH[,readonly=on|off][,cache=none|writeback][,queues=N][,iothreads=N]
- * [,serial=STR][,packed=on|off][,poll_us=N]: a virtio-blk device. A comma in
- * PATH is written ",,"; a serial cannot hold one.
+ * [,serial=STR][,packed=on|off][,poll_us=N][,trace=PATH]: a virtio-blk device.
+ * A comma in PATH (either) is written ",,"; a serial cannot hold one.
  */
 #define CLI_MAX_DISKS 8
 #define CLI_DISK_SERIAL_MAX 20 /* VIRTIO_BLK_ID_BYTES: GET_ID answers at most this many bytes */
@@ -58,6 +58,7 @@ struct disk_spec {
     const char *serial;         /* NULL: none; at most CLI_DISK_SERIAL_MAX bytes */
     bool packed;                /* offer VIRTIO_F_RING_PACKED; default true */
     unsigned poll_us;           /* adaptive polling of the queues before re-enabling kicks; 0: off */
+    const char *trace_path;     /* trace=PATH: a block I/O trace (docs/trace-format.md); NULL: none */
 };
 
 /*

@@ -13,13 +13,14 @@ enum disk_key {
     DISK_KEY_SERIAL,
     DISK_KEY_PACKED,
     DISK_KEY_POLL_US,
+    DISK_KEY_TRACE,
     DISK_KEY_COUNT,
 };
 
 static const char *const key_names[DISK_KEY_COUNT] = {
     [DISK_KEY_READONLY] = "readonly", [DISK_KEY_CACHE] = "cache",   [DISK_KEY_QUEUES] = "queues",
     [DISK_KEY_IOTHREADS] = "iothreads", [DISK_KEY_SERIAL] = "serial", [DISK_KEY_PACKED] = "packed",
-    [DISK_KEY_POLL_US] = "poll_us",
+    [DISK_KEY_POLL_US] = "poll_us", [DISK_KEY_TRACE] = "trace",
 };
 
 /*
@@ -135,6 +136,11 @@ static int parse_value(const char *path, enum disk_key key, const char *value, s
         return parse_count(path, name, value, 0, CLI_DISK_MAX_POLL_US, "the polling limit", &spec->poll_us, error);
     case DISK_KEY_SERIAL:
         return parse_serial(path, value, spec, error);
+    case DISK_KEY_TRACE:
+        if (value[0] == '\0')
+            return error_set(error, EXIT_STATUS_USAGE, "--disk %s: trace= is empty", path);
+        spec->trace_path = value;
+        return 0;
     case DISK_KEY_COUNT:
         break;
     }
@@ -174,7 +180,7 @@ int cli_disk_parse(char *text, struct disk_spec *spec, struct error *error)
         if (key < 0)
             return error_set(error, EXIT_STATUS_USAGE,
                              "--disk %s: unknown key '%s' (keys: readonly, cache, queues, iothreads, serial, packed, "
-                             "poll_us)",
+                             "poll_us, trace)",
                              path, field);
         if (seen[key])
             return error_set(error, EXIT_STATUS_USAGE, "--disk %s: key '%s' is given twice", path, field);

@@ -1,7 +1,9 @@
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "trace_plot_command.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/startup_clock.h"
@@ -11,6 +13,9 @@ int main(int argc, char *argv[])
 {
     /* First of all: --stats reports the first KVM_RUN relative to this when no launcher gave an exec time. */
     uint64_t main_ns = startup_clock_now_ns();
+    /* A command of its own, with its own arguments: it reads a trace file and never starts a VM. */
+    if (argc >= 2 && strcmp(argv[1], "trace-plot") == 0)
+        return trace_plot_command(argc - 1, argv + 1);
     enum cli_command command;
     static struct vm_config config;
     struct error error = {0};

@@ -38,6 +38,7 @@
 #include "virtio/virtio_pci.h"
 #include "vcpu_loop.h"
 #include "vm_disks.h"
+#include "vm_traces.h"
 #include "vmm_blk.h"
 #include "vmm_net.h"
 #include "vm_stop.h"
@@ -53,6 +54,7 @@ struct vmm {
     struct boot_entry boot_entry;
     struct disk_image disk_images[CLI_MAX_DISKS]; /* one per --disk, in order; the blk devices stand on them */
     unsigned disks_opened;
+    struct block_trace_writer *disk_traces[CLI_MAX_DISKS]; /* --disk ...,trace=PATH; NULL: none */
     struct vmm_blk_devices blk_devices; /* one virtio-blk per --disk, on disk_images */
     struct vmm_net_devices net_devices; /* one virtio-net per --net, backends opened with the input */
     struct boot_peak_memory load_peak;
@@ -164,6 +166,8 @@ static int check_input_and_load(struct vmm *vmm, struct error *error)
     if (boot_load(&vmm->memory, &request, &vmm->boot_entry, error) < 0)
         return -1;
     if (vm_disks_open(config, vmm->disk_images, &vmm->disks_opened, error) < 0)
+        return -1;
+    if (vm_traces_create(config, vmm->disk_images, vmm->disk_traces, error) < 0)
         return -1;
     if (vmm_net_open(&vmm->net_devices, config, &vmm->memory, error) < 0)
         return -1;
@@ -286,6 +290,7 @@ static int create_devices(struct vmm *vmm, struct error *error)
     const struct vmm_blk_context blk = {
         .config = vmm->config,
         .images = vmm->disk_images,
+        .traces = vmm->disk_traces,
         .memory = &vmm->memory,
         .vm = &vmm->vm,
         .routing = &vmm->routing,
@@ -455,6 +460,8 @@ static void destroy(struct vmm *vmm)
     free(vmm->threads);
     /* The I/O threads stop (their I/O drained) while guest memory, the images and KVM's routes still exist. */
     vmm_blk_destroy(&vmm->blk_devices);
+    /* After the I/O threads: the last records are in the rings, and the traces write them and their counts. */
+    vm_traces_close(vmm->disk_traces);
     vmm_net_destroy(&vmm->net_devices);
     if (vmm->pci_created)
         pci_bus_destroy(&vmm->pci);

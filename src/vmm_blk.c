@@ -37,7 +37,11 @@ static int create_device(struct vmm_blk_device *blk, unsigned index, const struc
         .serial = spec->serial,
         .packed = spec->packed,
         .poll_us = spec->poll_us,
+        .trace = context->traces ? context->traces[index] : NULL,
     };
+    /* Time 0 of the trace: before the device exists, so before any request. */
+    if (options.trace && block_trace_writer_start(options.trace, options.image->size, queues, error) < 0)
+        return -1;
     if (virtio_blk_init(&blk->device, &options, context->memory, &pci_ioeventfd_kvm_ops, context->vm,
                         &msix_kvm_delivery, &blk->delivery, error) < 0)
         return -1;

@@ -37,6 +37,7 @@ struct vmm_blk_devices {
 struct vmm_blk_context {
     const struct vm_config *config;
     struct disk_image *images; /* images[i] for config->disks[i], open */
+    struct block_trace_writer **traces; /* traces[i] for config->disks[i], created, not started; NULL: none */
     const struct guest_memory *memory;
     struct kvm_vm *vm;
     struct gsi_routing *routing;

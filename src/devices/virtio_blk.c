@@ -125,6 +125,7 @@ static int blk_activate(void *opaque, uint64_t features, struct virtq *queues, u
             .queue_mask = mask,
             .poll_us = device->options.poll_us,
             .requests_completed = &device->requests_completed,
+            .trace = device->options.trace,
         };
         struct error error;
         if (virtio_blk_io_thread_start(&device->threads[thread], &setup, &error) < 0) {

@@ -38,6 +38,7 @@ struct virtio_blk_options {
     const char *serial;       /* GET_ID's answer (truncated to 20 bytes); NULL: empty */
     bool packed;              /* offer VIRTIO_F_RING_PACKED */
     unsigned poll_us;         /* poll a queue this long before re-enabling its kicks; 0: off */
+    struct block_trace_writer *trace; /* started by the caller for queue_count queues; NULL: no trace */
 };
 
 struct virtio_blk {

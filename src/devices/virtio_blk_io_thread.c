@@ -14,6 +14,9 @@ struct virtio_blk_in_flight {
     uint8_t *status;
     uint32_t type;
     uint16_t queue;
+    uint32_t data_bytes;   /* the rest only when traced */
+    uint64_t sector;
+    uint64_t submitted_ns;
 };
 
 enum {
@@ -60,11 +63,50 @@ static void notify_touched(struct virtio_blk_io_thread *thread)
             virtio_pci_queue_interrupt(thread->setup.transport, (uint16_t)queue);
 }
 
+static uint8_t trace_type(uint32_t virtio_type)
+{
+    switch (virtio_type) {
+    case VIRTIO_BLK_T_IN:
+        return BLOCK_TRACE_READ;
+    case VIRTIO_BLK_T_OUT:
+        return BLOCK_TRACE_WRITE;
+    case VIRTIO_BLK_T_FLUSH:
+        return BLOCK_TRACE_FLUSH;
+    case VIRTIO_BLK_T_DISCARD:
+        return BLOCK_TRACE_DISCARD;
+    case VIRTIO_BLK_T_WRITE_ZEROES:
+        return BLOCK_TRACE_WRITE_ZEROES;
+    case VIRTIO_BLK_T_GET_ID:
+        return BLOCK_TRACE_GET_ID;
+    default:
+        return BLOCK_TRACE_OTHER;
+    }
+}
+
+/* A request's trace record; only requests that moved data keep their length (the format's rule). */
+static void trace_request(struct virtio_blk_io_thread *thread, unsigned queue, uint32_t type, uint8_t status,
+                          uint64_t sector, uint32_t data_bytes, uint64_t submitted_ns, uint64_t completed_ns)
+{
+    struct block_trace_record record = {
+        .sector = sector,
+        .length = status == VIRTIO_BLK_S_OK ? data_bytes : 0,
+        .queue = (uint16_t)queue,
+        .type = trace_type(type),
+        .status = status <= VIRTIO_BLK_S_UNSUPP ? status : VIRTIO_BLK_S_IOERR,
+    };
+    block_trace_writer_add(thread->setup.trace, &record, submitted_ns, completed_ns);
+}
+
 static void complete_batch(struct virtio_blk_io_thread *thread, const struct disk_reap *reap)
 {
+    /* One clock read per batch: its requests completed together as far as the guest can tell. */
+    uint64_t completed_ns = thread->setup.trace && reap->count ? block_trace_clock_ns() : 0;
     for (unsigned i = 0; i < reap->count; i++) {
         struct virtio_blk_in_flight *record = reap->completions[i].cookie;
         *record->status = reap->completions[i].status;
+        if (thread->setup.trace)
+            trace_request(thread, record->queue, record->type, reap->completions[i].status, record->sector,
+                          record->data_bytes, record->submitted_ns, completed_ns);
         answer(thread, record->queue, &record->request,
                virtio_blk_request_used(record->type, reap->completions[i].bytes_done));
         record->next = thread->free_records;
@@ -81,15 +123,24 @@ static void handle_request(struct virtio_blk_io_thread *thread, unsigned queue, 
         log_ratelimited(&thread->log_limit, "virtio-blk: queue %u: a request without a status byte", queue);
         return answer(thread, queue, request, 0);
     }
+    uint64_t submitted_ns = thread->setup.trace ? block_trace_clock_ns() : 0;
     if (parsed.outcome == VIRTIO_BLK_DONE) {
         *parsed.status = parsed.status_value;
+        if (thread->setup.trace)
+            trace_request(thread, queue, parsed.type, parsed.status_value, parsed.sector, 0, submitted_ns,
+                          submitted_ns);
         return answer(thread, queue, request, parsed.used);
     }
     struct virtio_blk_in_flight *record = thread->free_records;
     if (record) {
         thread->free_records = record->next;
-        *record = (struct virtio_blk_in_flight){
-            .request = *request, .status = parsed.status, .type = parsed.type, .queue = (uint16_t)queue};
+        *record = (struct virtio_blk_in_flight){.request = *request,
+                                                .status = parsed.status,
+                                                .type = parsed.type,
+                                                .queue = (uint16_t)queue,
+                                                .data_bytes = parsed.data_bytes,
+                                                .sector = parsed.sector,
+                                                .submitted_ns = submitted_ns};
         record->request.segments = NULL;
         parsed.disk.cookie = record;
         if (disk_engine_submit(thread->engine, &parsed.disk) == 0)
@@ -100,6 +151,8 @@ static void handle_request(struct virtio_blk_io_thread *thread, unsigned queue, 
     /* More requests than the queues can hold in flight: a device bug, answered rather than lost. */
     log_ratelimited(&thread->log_limit, "virtio-blk: queue %u: no room for a request", queue);
     *parsed.status = VIRTIO_BLK_S_IOERR;
+    if (thread->setup.trace)
+        trace_request(thread, queue, parsed.type, VIRTIO_BLK_S_IOERR, parsed.sector, 0, submitted_ns, submitted_ns);
     answer(thread, queue, request, 1);
 }
 

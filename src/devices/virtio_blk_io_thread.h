@@ -21,6 +21,7 @@
 
 #include "backends/disk_engine.h"
 #include "devices/virtio_blk_request.h"
+#include "trace/block_trace_writer.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "virtio/virtio_pci.h"
@@ -34,6 +35,7 @@ struct virtio_blk_io_thread_setup {
     uint64_t queue_mask; /* bit q: this thread serves transport->queues[q] (enabled, q < 64) */
     unsigned poll_us;    /* poll the queues this long before re-enabling kicks; 0: never */
     _Atomic uint64_t *requests_completed; /* the device's count, for --stats; added to once per batch */
+    struct block_trace_writer *trace;     /* one record per request; NULL: not traced */
 };
 
 struct virtio_blk_io_thread {

@@ -71,6 +71,7 @@ static void parse_transfer(const struct virtq_request *request, const struct vir
         .segments = scratch,
         .segment_count = count,
     };
+    parsed->data_bytes = (uint32_t)data;
 }
 
 static void parse_get_id(const struct virtq_request *request, const struct virtio_blk_limits *limits,
@@ -99,6 +100,7 @@ static void parse_range(const struct virtq_request *request, const struct virtio
     uint64_t sector = le64toh(range.sector);
     uint32_t sectors = le32toh(range.num_sectors);
     uint32_t flags = le32toh(range.flags);
+    parsed->sector = sector;
     uint32_t allowed_flags = discard ? 0 : VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
     if (flags & ~allowed_flags)
         return finish(parsed, VIRTIO_BLK_S_UNSUPP, 1);
@@ -115,6 +117,9 @@ static void parse_range(const struct virtq_request *request, const struct virtio
         .offset = sector * VIRTIO_BLK_SECTOR_SIZE,
         .length = (uint64_t)sectors * VIRTIO_BLK_SECTOR_SIZE,
     };
+    /* The device's ranges are at most 2 GiB; larger limits would saturate at the last whole sector below 4 GiB. */
+    uint64_t bytes = (uint64_t)sectors * VIRTIO_BLK_SECTOR_SIZE;
+    parsed->data_bytes = bytes > UINT32_MAX ? UINT32_MAX - (VIRTIO_BLK_SECTOR_SIZE - 1) : (uint32_t)bytes;
 }
 
 /* The last writable byte, skipping empty writable segments; NULL when there is none. */
@@ -143,6 +148,7 @@ void virtio_blk_request_parse(const struct virtq_request *request, const struct 
         return finish(parsed, VIRTIO_BLK_S_IOERR, 1);
     parsed->type = le32toh(header.type);
     uint64_t sector = le64toh(header.sector);
+    parsed->sector = sector;
     switch (parsed->type) {
     case VIRTIO_BLK_T_IN:
     case VIRTIO_BLK_T_OUT:

@@ -47,6 +47,8 @@ struct virtio_blk_parsed {
     uint8_t *status;         /* the last writable byte; NULL for NO_STATUS */
     uint8_t status_value;    /* DONE */
     uint32_t used;           /* DONE: bytes written, the status byte included */
+    uint64_t sector;         /* the header's sector, or the range's for DISCARD and WRITE_ZEROES (the trace) */
+    uint32_t data_bytes;     /* SUBMIT: the bytes the request moves or covers; 0 otherwise (the trace) */
     struct disk_request disk; /* SUBMIT; disk.segments points into the caller's scratch array */
 };
 

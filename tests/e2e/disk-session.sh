@@ -1,13 +1,15 @@
 #!/bin/sh
-# sh disk-session.sh VMM
+# sh disk-session.sh VMM [--trace-only]
 # The disk checks (tests/e2e/disk-checks.sh) on their own, with VMM a kestrel
 # binary or "qemu": QEMU validates the guest side of the checks (a check that
 # fails under QEMU is the check's bug). Run it where guests can run, e.g.
 #   flock /work/l1.lock tests/testhost/run-in-l1.sh --timeout 1500 tests/e2e/disk-session.sh qemu
 # after tests/testhost/build-guest-disk.sh. TAP lines between
 # E2E-SESSION-BEGIN and E2E-SESSION-END, like guest-session.sh.
-if [ $# -ne 1 ]; then
-    echo "usage: $0 VMM" >&2
+# --trace-only: instead, the block trace check alone (tests/e2e/trace-checks.sh,
+# kestrel only; one boot), with disk-checks.sh's helpers but not its boots.
+if [ $# -lt 1 ] || [ $# -gt 2 ] || { [ $# = 2 ] && [ "$2" != --trace-only ]; }; then
+    echo "usage: $0 VMM [--trace-only]" >&2
     exit 2
 fi
 disk_vmm=$1
@@ -19,7 +21,14 @@ failed=0
 boots=0
 echo E2E-SESSION-BEGIN
 . "$repo/tests/e2e/session-lib.sh"
-. "$repo/tests/e2e/disk-checks.sh"
+if [ "${2:-}" = --trace-only ]; then
+    disk_initrd=$repo/build/guest/initrd-disk.img
+    disk_cmdline="console=ttyS0 panic=-1 quiet"
+    eval "$(sed -n '/^disk_boot() {/,/^}/p; /^disk_guest_initrd() {/,/^}/p' "$repo/tests/e2e/disk-checks.sh")"
+    . "$repo/tests/e2e/trace-checks.sh"
+else
+    . "$repo/tests/e2e/disk-checks.sh"
+fi
 echo "# $boots guests booted; removing $out"
 rm -rf "$out"
 echo E2E-SESSION-END

@@ -8,7 +8,7 @@
 #
 # --boots prints how many guests the session boots: run.sh sizes the session's
 # time budget by it. The session counts its boots and fails if they differ.
-planned_boots=21  # 14 + tests/e2e/disk-checks.sh's 2 + 5 durability runs
+planned_boots=22  # 14 + tests/e2e/disk-checks.sh's 2 + 5 durability runs + tests/e2e/trace-checks.sh's 1
 if [ "${1:-}" = --boots ]; then
     echo "$planned_boots"
     exit 0
@@ -222,6 +222,8 @@ report_checks entry-bzimage 1
 # file system, cache=none, kill -9 durability
 disk_vmm=$kestrel
 . "$repo/tests/e2e/disk-checks.sh"
+# --- block traces (issue 14): a known fio job traced with --disk trace=, read back by trace-plot --summary
+. "$repo/tests/e2e/trace-checks.sh"
 
 check "the session booted the $planned_boots guests it plans for (run.sh's time budget)" test "$boots" = "$planned_boots"
 rm -rf "$out"

@@ -257,6 +257,65 @@ empty path|--disk needs a path|1|,readonly=on
 stray comma|an empty key=value|1|$data,
 CASES
 
+# --disk ...,trace=PATH (src/vm_traces.c): refused in one line, the image unchanged, and no trace or temporary
+# file left in the trace's directory.
+traces=$work/traces
+mkdir -m 755 "$traces"
+# expect_trace_failure NAME FRAGMENT KESTREL-ARGS...: expect_disk_failure, then nothing new in $traces.
+expect_trace_failure() {
+    local name=$1 fragment=$2
+    shift 2
+    local before
+    before=$(ls -A "$traces")
+    expect_disk_failure "$name" "$fragment" "$data" "$@"
+    if [ "$(ls -A "$traces")" = "$before" ]; then ok "$name: nothing left on disk"; else not_ok "$name: files left in $traces: $(ls -A "$traces")"; fi
+}
+expect_trace_failure "disk trace: a missing directory" "--disk $data: trace file $traces/missing/a.trace: directory $traces/missing does not exist" \
+    "${disk_kernel[@]}" --disk "$data,trace=$traces/missing/a.trace"
+expect_trace_failure "disk trace: the disk image itself" "--disk $data: trace=$data is the disk image of --disk $data" \
+    "${disk_kernel[@]}" --disk "$data,trace=$data"
+expect_trace_failure "disk trace: the kernel file" "--disk $data: trace=$vmlinuz is the --kernel file" \
+    "${disk_kernel[@]}" --disk "$data,trace=$vmlinuz"
+expect_trace_failure "disk trace: a directory" "trace file $traces is a directory" \
+    "${disk_kernel[@]}" --disk "$data,trace=$traces"
+expect_trace_failure "disk trace: two disks, one trace" "trace=$traces/./one.trace is also the trace of --disk $data" \
+    "${disk_kernel[@]}" --disk "$data,trace=$traces/one.trace" --disk "$disks/readonly.img,readonly=on,trace=$traces/./one.trace"
+expect_trace_failure "disk trace: empty" "--disk $data: trace= is empty" "${disk_kernel[@]}" --disk "$data,trace="
+# Unwritable: a directory only root may write, as user nobody (root writes anywhere).
+if [ -n "$user_as" ]; then
+    mkdir -m 755 "$traces/root-only"
+    KESTREL_AS=$user_as KESTREL=$user_kestrel expect_trace_failure "disk trace: a directory kestrel may not write" \
+        "cannot create trace file $traces/root-only/a.trace: Permission denied" \
+        "${user_kernel[@]}" --disk "$data,readonly=on,trace=$traces/root-only/a.trace"
+    : >"$traces/root-only/old.trace"
+    chmod 644 "$traces/root-only/old.trace"
+    chmod 777 "$traces/root-only"
+    KESTREL_AS=$user_as KESTREL=$user_kestrel expect_trace_failure "disk trace: a file kestrel may not write" \
+        "trace file $traces/root-only/old.trace is not writable: Permission denied" \
+        "${user_kernel[@]}" --disk "$data,readonly=on,trace=$traces/root-only/old.trace"
+    rm -rf "$traces/root-only"
+else
+    ok "disk trace: unwritable paths # SKIP not-root: no other user to be"
+fi
+# A good trace path passes this stage, and a VM that never ran leaves no trace behind.
+if [ -d /sys/module/kvm_pvm ]; then
+    expect_failure "disk trace: a good trace= reaches the next stage (PVM refusal)" 1 "PVM" "${disk_kernel[@]}" \
+        --disk "$data,trace=$traces/good.trace"
+    if [ -e "$traces/good.trace" ] || [ -n "$(ls -A "$traces")" ]; then not_ok "disk trace: no trace of a VM that never ran"; else ok "disk trace: no trace of a VM that never ran"; fi
+else
+    ok "disk trace: a good trace= reaches the next stage # SKIP not-pvm: /dev/kvm here is not PVM, and a real KVM would boot the guest"
+fi
+# kestrel trace-plot on files that are not traces: one line, status 2.
+head -c 100 /dev/urandom >"$traces/random.trace"
+printf 'KESTRLBT' >"$traces/short.trace"
+expect_failure "trace-plot: not a trace" 2 "trace $traces/random.trace: not a kestrel block trace (bad magic)" \
+    trace-plot --summary "$traces/random.trace"
+expect_failure "trace-plot: a truncated header" 2 "trace $traces/short.trace: truncated header (8 bytes, 64 needed)" \
+    trace-plot "$traces/short.trace" -o "$traces/plot.svg"
+expect_failure "trace-plot: a missing trace" 2 "trace $traces/none.trace: does not exist" trace-plot --summary "$traces/none.trace"
+expect_failure "trace-plot: no trace named" 2 "trace-plot needs a trace file" trace-plot --summary
+if [ -e "$traces/plot.svg" ]; then not_ok "trace-plot: no plot of a bad trace"; else ok "trace-plot: no plot of a bad trace"; fi
+
 # A good disk passes this stage: on a PVM host kestrel then stops at the PVM refusal (status 1), not at the disk.
 if [ -d /sys/module/kvm_pvm ]; then
     expect_failure "disk: good --disk options reach the next stage (PVM refusal)" 1 "PVM" "${disk_kernel[@]}" --cpus 2 \

@@ -295,6 +295,25 @@ static void test_disk_every_key(void **state)
     assert_int_equal(parsed.config.disks[0].poll_us, 0);
 }
 
+static void test_disk_trace_key(void **state)
+{
+    (void)state;
+    struct parsed parsed = PARSE_DISK("--disk", "a.img,trace=/tmp/a.trace");
+    assert_int_equal(parsed.result, 0);
+    assert_string_equal(parsed.config.disks[0].trace_path, "/tmp/a.trace");
+    assert_null(PARSE_DISK("--disk", "a.img").config.disks[0].trace_path);
+    /* A comma in the trace's path is written ",,", as in the image's. */
+    parsed = PARSE_DISK("--disk", "a,,b.img,trace=t,,1.trace,readonly=on");
+    assert_int_equal(parsed.result, 0);
+    assert_string_equal(parsed.config.disks[0].path, "a,b.img");
+    assert_string_equal(parsed.config.disks[0].trace_path, "t,1.trace");
+    assert_true(parsed.config.disks[0].read_only);
+    parsed = PARSE_DISK("--disk", "a.img,trace=");
+    assert_usage_error(&parsed, "--disk a.img: trace= is empty");
+    parsed = PARSE_DISK("--disk", "a.img,trace=x,trace=y");
+    assert_usage_error(&parsed, "--disk a.img: key 'trace' is given twice");
+}
+
 static void test_disk_escaped_comma(void **state)
 {
     (void)state;
@@ -494,7 +513,7 @@ int main(void)
         cmocka_unit_test(test_kernel_entry),
         cmocka_unit_test(test_last_value_wins),
         cmocka_unit_test(test_disk_defaults),   cmocka_unit_test(test_disk_every_key),
-        cmocka_unit_test(test_disk_escaped_comma), cmocka_unit_test(test_disk_several),
+        cmocka_unit_test(test_disk_trace_key), cmocka_unit_test(test_disk_escaped_comma), cmocka_unit_test(test_disk_several),
         cmocka_unit_test(test_disk_syntax_errors), cmocka_unit_test(test_disk_value_errors),
         cmocka_unit_test(test_disk_against_cpus),
         cmocka_unit_test(test_net_options),     cmocka_unit_test(test_net_limit),

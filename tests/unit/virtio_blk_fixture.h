@@ -51,6 +51,7 @@ struct blk_fixture_options {
     unsigned io_threads; /* default 1 */
     const char *serial;
     unsigned poll_us;
+    struct block_trace_writer *trace; /* started by the test for `queues` queues; NULL: none */
 };
 
 struct blk_fixture {
@@ -133,6 +134,7 @@ static inline void blk_fixture_build(struct blk_fixture *fixture, struct disk_im
         .serial = options->serial,
         .packed = true,
         .poll_us = options->poll_us,
+        .trace = options->trace,
     };
     if (virtio_blk_init(&fixture->device, &blk_options, &fixture->memory, &msix_recorder_ioeventfd_ops, NULL,
                         &blk_fixture_delivery, fixture, &error) < 0 ||
