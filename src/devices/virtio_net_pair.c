@@ -224,6 +224,12 @@ static void *pair_main(void *opaque)
     const struct net_receive_sink sink = sink_of(pair);
     bool serve_tx = pair->setup.data_path, serve_ctrl = pair->setup.control_queue >= 0;
     for (;;) {
+        if (thread_pause_requested(&pair->pause)) {
+            notify_touched(pair);
+            thread_pause_park(&pair->pause, &pair->stopping);
+        }
+        if (atomic_load_explicit(&pair->stopping, memory_order_acquire))
+            break;
         unsigned count = 0;
         add_fd(fds, &count, pair->stop_fd);
         int tx_slot = -1, rx_slot = -1, control_slot = -1;
@@ -261,8 +267,11 @@ static void *pair_main(void *opaque)
             log_error("virtio-net: queue pair %u stops: poll: %s", pair->setup.index, strerror(errno));
             break;
         }
-        if (fds[0].revents)
-            break;
+        if (fds[0].revents) {
+            drain_eventfd(pair->stop_fd);
+            if (atomic_load_explicit(&pair->stopping, memory_order_acquire))
+                break;
+        }
         if (rx_slot >= 0 && fds[rx_slot].revents) {
             drain_eventfd(fds[rx_slot].fd);
             /* Buffers came; further refills need no kick until the ring runs dry again (which re-enables them). */
@@ -288,6 +297,7 @@ static void *pair_main(void *opaque)
         if (!serve_tx && !serve_ctrl)
             notify_touched(pair);
     }
+    thread_pause_exit(&pair->pause);
     return NULL;
 }
 
@@ -352,8 +362,14 @@ int virtio_net_pair_start(struct virtio_net_pair *pair, const struct virtio_net_
             return error_set(error, EXIT_STATUS_FAILURE, "virtio-net: out of memory for the control queue");
         }
     }
+    atomic_init(&pair->stopping, false);
+    if (thread_pause_init(&pair->pause, error) < 0) {
+        release(pair);
+        return -1;
+    }
     int result = pthread_create(&pair->thread, NULL, pair_main, pair);
     if (result != 0) {
+        thread_pause_destroy(&pair->pause);
         release(pair);
         return error_set(error, EXIT_STATUS_FAILURE, "virtio-net: cannot start a queue pair thread: %s",
                          strerror(result));
@@ -366,9 +382,29 @@ void virtio_net_pair_stop(struct virtio_net_pair *pair)
 {
     if (!pair->running)
         return;
+    atomic_store_explicit(&pair->stopping, true, memory_order_release);
     if (eventfd_write(pair->stop_fd, 1) < 0)
         log_error("virtio-net: cannot wake a queue pair thread: %s", strerror(errno));
+    thread_pause_wake(&pair->pause);
     pthread_join(pair->thread, NULL);
+    thread_pause_destroy(&pair->pause);
     pair->running = false;
     release(pair);
+}
+
+void virtio_net_pair_pause(struct virtio_net_pair *pair)
+{
+    if (!pair->running)
+        return;
+    thread_pause_request(&pair->pause);
+    if (eventfd_write(pair->stop_fd, 1) < 0)
+        log_error("virtio-net: cannot wake a queue pair thread: %s", strerror(errno));
+    thread_pause_wait_parked(&pair->pause);
+}
+
+void virtio_net_pair_resume(struct virtio_net_pair *pair)
+{
+    if (!pair->running)
+        return;
+    thread_pause_release(&pair->pause);
 }

@@ -28,6 +28,7 @@
 #include "devices/virtio_net_receive.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/thread_pause.h"
 #include "virtio/virtio_pci.h"
 
 /* What a device's pair threads share. */
@@ -70,7 +71,9 @@ struct virtio_net_pair {
     uint64_t frames_reported, bytes_reported; /* of receive's counts, added to the shared ones */
     uint64_t touched;             /* queues pushed to since the last interrupt check */
     uint64_t broken;              /* queues found broken: no longer served */
-    int stop_fd;
+    int stop_fd;                  /* written to wake the thread for a stop or a pause */
+    atomic_bool stopping;
+    struct thread_pause pause;
     pthread_t thread;
     bool running;
     struct log_ratelimit log_limit;
@@ -78,6 +81,15 @@ struct virtio_net_pair {
 
 int virtio_net_pair_start(struct virtio_net_pair *pair, const struct virtio_net_pair_setup *setup,
                           struct error *error);
+/*
+ * A VM pause: the thread finishes what it is doing (a frame it is passing
+ * on, the interrupts it owes) and parks; it takes nothing more from the
+ * guest's queues or the backend until the resume. A frame the backend had no
+ * room for stays held and goes out after the resume. No-ops when not running.
+ */
+void virtio_net_pair_pause(struct virtio_net_pair *pair);
+void virtio_net_pair_resume(struct virtio_net_pair *pair);
+
 /* Stops and joins the thread; a no-op when not running. */
 void virtio_net_pair_stop(struct virtio_net_pair *pair);
 
