@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "control.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/startup_clock.h"
@@ -28,6 +29,8 @@ int main(int argc, char *argv[])
     case CLI_COMMAND_VERSION:
         printf("kestrel %s\n", KESTREL_VERSION);
         return EXIT_STATUS_OK;
+    case CLI_COMMAND_CONTROL:
+        return control_main(argc, argv);
     case CLI_COMMAND_RUN:
         break;
     }

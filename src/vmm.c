@@ -40,6 +40,8 @@
 #include "vmm_blk.h"
 #include "vmm_net.h"
 #include "vm_stop.h"
+#include "vm_pause.h"
+#include "vmm_api.h"
 
 _Static_assert(CLI_DISK_MAX_QUEUES == VIRTIO_PCI_MAX_QUEUES, "--disk queues= is bounded by the transport's limit");
 
@@ -89,6 +91,10 @@ struct vmm {
     struct kvm_vcpu *vcpus;
     struct vcpu_loop *loops;
     pthread_t *threads;
+
+    struct vmm_api api; /* --api-sock / --name: claimed with the input, served once the vCPUs run */
+    struct vm_pause pause;
+    bool pause_ready;
 
     /* Devices raise interrupts from several threads; the rate limiter's state is not atomic. */
     pthread_mutex_t irq_error_lock;
@@ -172,6 +178,8 @@ static int check_input_and_load(struct vmm *vmm, struct error *error)
     if (console_open(&vmm->console, &config->console, &vmm->platform, error) < 0)
         return -1;
     vmm->console_open = true;
+    if (vmm_api_listen(&vmm->api, config, error) < 0)
+        return -1;
     if (!kvm_opened) {
         *error = kvm_error;
         return -1;
@@ -322,6 +330,7 @@ static int create_vcpus(struct vmm *vmm, struct error *error)
             .pio = &vmm->pio,
             .mmio = &vmm->mmio,
             .stop = &vmm->stop,
+            .pause = &vmm->pause,
             .first_run_ns = i == 0 ? &vmm->first_run_ns : NULL,
         };
     }
@@ -339,15 +348,39 @@ static int start_vcpus(struct vmm *vmm, struct error *error)
     return 0;
 }
 
-/* Waits for a stop request; SIGINT/SIGTERM/SIGHUP (blocked, read through signalfd) become one. */
+static void devices_pause(void *opaque, bool pause)
+{
+    struct vmm *vmm = opaque;
+    vmm_blk_pause(&vmm->blk_devices, pause);
+    vmm_net_pause(&vmm->net_devices, pause);
+}
+
+/* After the vCPUs started: the API's callbacks may pause them. */
+static int start_api(struct vmm *vmm, struct error *error)
+{
+    const struct vm_control control = {.stop = &vmm->stop, .pause = &vmm->pause, .vm = &vmm->vm,
+                                       .acpi_pm = &vmm->acpi_pm, .devices_pause = devices_pause,
+                                       .devices_opaque = vmm, .vcpu_count = vmm->vcpu_count};
+    return vmm_api_start(&vmm->api, vmm->config, &control, error);
+}
+
+/* Waits for a stop request; SIGINT/SIGTERM/SIGHUP (blocked, read through signalfd) become one, as does a Stop's timeout. */
 static void wait_for_stop(struct vmm *vmm, int signal_fd)
 {
+    struct vm_control *control = vmm->api.control_ready ? &vmm->api.control : NULL;
     while (vm_stop_current(&vmm->stop) == VM_STOP_NONE) {
-        struct pollfd fds[2] = {
+        struct pollfd fds[3] = {
             {.fd = vmm->stop.wake_fd, .events = POLLIN},
             {.fd = signal_fd, .events = POLLIN},
+            {.fd = control ? control->wake_fd : -1, .events = POLLIN},
         };
-        int ready = poll(fds, 2, -1);
+        int timeout = control ? vm_control_stop_wait_ms(control) : -1;
+        int ready = poll(fds, 3, timeout);
+        if (control && vm_control_stop_due(control, fds[2].revents & POLLIN)) {
+            if (vm_stop_request(&vmm->stop, VM_STOP_QUIT))
+                log_warn("the guest did not power off within 10 s of the API's Stop; stopping it");
+            break;
+        }
         if (ready < 0 && errno != EINTR) {
             log_error("poll: %s", strerror(errno));
             vm_stop_request(&vmm->stop, VM_STOP_ERROR);
@@ -419,6 +452,7 @@ static void print_stats(struct vmm *vmm)
 
 static void destroy(struct vmm *vmm)
 {
+    vmm_api_stop(&vmm->api);
     join_vcpus(vmm);
     if (vmm->console_open)
         console_stop_input(&vmm->console);
@@ -455,6 +489,9 @@ static void destroy(struct vmm *vmm)
     free(vmm->supported_msrs);
     if (vmm->memory_created)
         guest_memory_destroy(&vmm->memory);
+    vmm_api_destroy(&vmm->api);
+    if (vmm->pause_ready)
+        vm_pause_destroy(&vmm->pause);
     if (vmm->stop_ready)
         vm_stop_destroy(&vmm->stop);
 }
@@ -492,6 +529,7 @@ int vmm_run(const struct vm_config *config, const struct startup_origin *origin)
     pthread_mutex_init(&vmm->irq_error_lock, NULL);
     vmm->vm.fd = -1;
     vmm->kvm.fd = -1;
+    vmm->api.fd = -1;
     struct error error = {.exit_status = EXIT_STATUS_FAILURE};
     int signal_fd = -1;
     int status = EXIT_STATUS_FAILURE;
@@ -503,6 +541,9 @@ int vmm_run(const struct vm_config *config, const struct startup_origin *origin)
     if (vm_stop_init(&vmm->stop, &error) < 0)
         goto fail;
     vmm->stop_ready = true;
+    if (vm_pause_init(&vmm->pause, config->cpu_count, &error) < 0)
+        goto fail;
+    vmm->pause_ready = true;
     if (vm_stop_install_kick_handler(&error) < 0)
         goto fail;
     /* Blocked before any thread starts, so only the main thread's signalfd sees them. */
@@ -517,10 +558,12 @@ int vmm_run(const struct vm_config *config, const struct startup_origin *origin)
         error_set(&error, EXIT_STATUS_FAILURE, "signalfd: %s", strerror(errno));
         goto fail;
     }
-    if (create_devices(vmm, &error) < 0 || create_vcpus(vmm, &error) < 0 || start_vcpus(vmm, &error) < 0)
+    if (create_devices(vmm, &error) < 0 || create_vcpus(vmm, &error) < 0 || start_vcpus(vmm, &error) < 0 ||
+        start_api(vmm, &error) < 0)
         goto fail;
 
     wait_for_stop(vmm, signal_fd);
+    vmm_api_stop(&vmm->api); /* no API call may pause or poke the VM while it comes down */
     join_vcpus(vmm);
     /* The console first: the terminal is restored before kestrel's last words. */
     if (vmm->console_open) {
