@@ -20,6 +20,9 @@ static void acpi_pm_request_stop(struct acpi_pm *pm, enum platform_stop_reason r
 static void update_sci(struct acpi_pm *pm)
 {
     bool level = (pm->status & pm->enable & ACPI_PM1_STATUS_PWRBTN) != 0;
+    if (level == pm->sci_level)
+        return;
+    pm->sci_level = level;
     if (pm->platform && pm->platform->set_irq_level)
         pm->platform->set_irq_level(pm->platform->opaque, LAYOUT_ACPI_SCI_IRQ, level);
 }

@@ -9,6 +9,7 @@
  */
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "bus/io_bus.h"
@@ -30,6 +31,7 @@ struct acpi_pm {
     uint16_t status;  /* PM1_STS, write 1 to clear */
     uint16_t enable;  /* PM1_EN */
     uint16_t control; /* PM1_CNT without the write-only SLP_EN */
+    bool sci_level;   /* as last driven: only changes are sent */
     struct log_ratelimit sleep_log_limit;
     struct log_ratelimit power_off_log_limit;
 };

@@ -344,11 +344,8 @@ void virtio_blk_io_thread_pause(struct virtio_blk_io_thread *thread)
 {
     if (!thread->running)
         return;
-    thread_pause_request(&thread->pause);
     /* As for a stop: a kick ends its io_uring_enter; the queue is then found empty or served after the resume. */
-    if (eventfd_write(thread->wake_fd, 1) < 0)
-        log_error("virtio-blk: cannot wake an I/O thread: %s", strerror(errno));
-    thread_pause_wait_parked(&thread->pause);
+    thread_pause_hold(&thread->pause, thread->wake_fd, "virtio-blk");
 }
 
 void virtio_blk_io_thread_resume(struct virtio_blk_io_thread *thread)

@@ -396,10 +396,7 @@ void virtio_net_pair_pause(struct virtio_net_pair *pair)
 {
     if (!pair->running)
         return;
-    thread_pause_request(&pair->pause);
-    if (eventfd_write(pair->stop_fd, 1) < 0)
-        log_error("virtio-net: cannot wake a queue pair thread: %s", strerror(errno));
-    thread_pause_wait_parked(&pair->pause);
+    thread_pause_hold(&pair->pause, pair->stop_fd, "virtio-net");
 }
 
 void virtio_net_pair_resume(struct virtio_net_pair *pair)

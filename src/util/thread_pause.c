@@ -1,6 +1,10 @@
 #include "util/thread_pause.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/eventfd.h>
+
+#include "util/log.h"
 
 int thread_pause_init(struct thread_pause *pause, struct error *error)
 {
@@ -69,4 +73,12 @@ void thread_pause_exit(struct thread_pause *pause)
     pause->exited = true;
     pthread_cond_broadcast(&pause->changed);
     pthread_mutex_unlock(&pause->lock);
+}
+
+void thread_pause_hold(struct thread_pause *pause, int wake_fd, const char *who)
+{
+    thread_pause_request(pause);
+    if (eventfd_write(wake_fd, 1) < 0)
+        log_error("%s: cannot wake a thread to pause it: %s", who, strerror(errno));
+    thread_pause_wait_parked(pause);
 }

@@ -29,6 +29,8 @@ void thread_pause_destroy(struct thread_pause *pause);
 /* Controller: ask; then wake the thread; then wait until it parked (or exited). */
 void thread_pause_request(struct thread_pause *pause);
 void thread_pause_wait_parked(struct thread_pause *pause);
+/* All three, for a thread that an eventfd write wakes; `who` names it in the log line of a failed wake. */
+void thread_pause_hold(struct thread_pause *pause, int wake_fd, const char *who);
 void thread_pause_release(struct thread_pause *pause);
 /* Stopping a paused thread: wakes it; it sees its stop flag and returns from thread_pause_park. */
 void thread_pause_wake(struct thread_pause *pause);
