@@ -22,8 +22,7 @@ WARNINGS   := -Wall -Wextra -Werror
 BASE_FLAGS := -std=gnu11 -D_GNU_SOURCE -DKESTREL_VERSION='"$(VERSION)"' $(WARNINGS) -g -Isrc -Itests -MMD -MP
 CFLAGS     ?= -O2
 LDLIBS     := -lpthread -llzma -lzstd -lz -llz4 -lnettle -lxxhash -luring -lslirp
-# src/stats/: JSON for GET /stats
-LDLIBS     += -ljson-c
+LDLIBS     += -lmicrohttpd -ljson-c -lcurl  # the control API (src/api/), JSON for GET /stats (src/stats/)
 
 # Test flavours define KESTREL_TEST_SEAMS: hooks that let tests act between a check and a use; absent from release.
 # -Wno-tsan: GCC cannot model atomic_thread_fence under TSan and says so; the rings use

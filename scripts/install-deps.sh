@@ -18,8 +18,8 @@ packages=(
   # the net guest's tools (tests/testhost/build-guest-net.sh, static net_rtt needs libc6-dev), and level 1's
   # side of the net checks and bench: ip, socat, iperf3, ethtool
   iperf3 ethtool libc6-dev iproute2 socat
-  # the live statistics (src/stats/) render JSON through json-c
-  libjson-c-dev
+  # the control API (src/api/): HTTP server, JSON (also the live statistics, src/stats/), the CLI's HTTP client
+  libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev
   # kestrel trace-plot draws with gnuplot (svg and pngcairo terminals); its test parses the SVG with xmllint
   gnuplot-nox libxml2-utils
 )

@@ -7,6 +7,7 @@
 
 #include "cli_disk.h"
 #include "cli_net.h"
+#include "api/api_socket.h"
 #include "util/checked_math.h"
 
 /* A bound for the parser alone; the VMM checks KVM's real limit. */
@@ -19,6 +20,9 @@ const char *cli_usage(void)
            "commands:\n"
            "  run          boot a Linux kernel (see kestrel run --help)\n"
            "  trace-plot   plot or summarise a block I/O trace (see kestrel trace-plot --help)\n"
+           "  list         the running VMs (started with --name): name, PID, state, vCPUs, memory, uptime\n"
+           "  pause NAME   pause a running VM; resume NAME continues it\n"
+           "  stop NAME    ask the VM to power off (ACPI power button), forced after 10 s\n"
            "\n"
            "options:\n"
            "  --help, -h   show this help\n"
@@ -57,6 +61,9 @@ const char *cli_run_usage(void)
            "                      backends): N threads serve the queue pairs, 1..pairs (default: one per pair;\n"
            "                      with vhost-net the kernel moves the frames and only the control queue's\n"
            "                      thread is kestrel's)\n"
+           "  --api-sock PATH     serve the control API (HTTP on a Unix socket; docs/api.md) at PATH\n"
+           "  --name NAME         name the VM: its API socket goes in the runtime directory, for kestrel list,\n"
+           "                      pause, resume and stop (NAME: 1..64 of letters, digits, . _ -)\n"
            "  --stats             print KVM exit counts per reason and per device, startup time and memory at exit\n"
            "  --help, -h          show this help\n"
            "\n"
@@ -161,7 +168,8 @@ static int parse_kernel_entry(const char *text, enum boot_kernel_entry *entry, s
 }
 
 static const char *const value_options[] = {"--kernel", "--initrd",       "--cmdline", "--memory", "--cpus",
-                                            "--console", "--kernel-entry", "--disk",    "--net"};
+                                            "--console", "--kernel-entry", "--disk",    "--net",
+                                            "--api-sock", "--name"};
 
 static int parse_disk(char *text, struct vm_config *config, struct error *error)
 {
@@ -259,6 +267,14 @@ static int parse_run(int argc, char *const argv[], int first, enum cli_command *
         } else if (strcmp(option, "--net") == 0) {
             if (parse_net(value, config, error) < 0)
                 return -1;
+        } else if (strcmp(option, "--api-sock") == 0) {
+            if (value[0] == '\0')
+                return error_set(error, EXIT_STATUS_USAGE, "--api-sock needs a path");
+            config->api_socket_path = value;
+        } else if (strcmp(option, "--name") == 0) {
+            if (api_name_check(value, error) < 0)
+                return -1;
+            config->name = value;
         } else if (console_parse_spec(value, &config->console, error) < 0) {
             return -1;
         }
@@ -294,6 +310,11 @@ int cli_parse(int argc, char *const argv[], enum cli_command *command, struct vm
     }
     if (strcmp(first, "run") == 0)
         return parse_run(argc, argv, 2, command, config, error);
+    if (strcmp(first, "list") == 0 || strcmp(first, "pause") == 0 || strcmp(first, "resume") == 0 ||
+        strcmp(first, "stop") == 0) {
+        *command = CLI_COMMAND_CONTROL;
+        return 0;
+    }
     if (first[0] == '-')
         return error_set(error, EXIT_STATUS_USAGE, "unknown option '%s' (see kestrel --help)", first);
     return error_set(error, EXIT_STATUS_USAGE, "unknown command '%s' (see kestrel --help)", first);

@@ -28,6 +28,7 @@ enum cli_command {
     CLI_COMMAND_HELP,     /* kestrel --help */
     CLI_COMMAND_RUN_HELP, /* kestrel run --help */
     CLI_COMMAND_VERSION,
+    CLI_COMMAND_CONTROL, /* kestrel list | pause|resume|stop NAME: a client of a running kestrel (control.c) */
 };
 
 #define CLI_DEFAULT_MEMORY   (512ull << 20)
@@ -109,6 +110,9 @@ struct vm_config {
     unsigned disk_count;
     struct net_spec nets[CLI_MAX_NETS];
     unsigned net_count;
+    /* The control API (docs/api.md): --api-sock PATH, or --name NAME (the socket in the runtime directory). */
+    const char *api_socket_path;
+    const char *name;
 };
 
 /*

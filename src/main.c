@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "trace_plot_command.h"
+#include "control.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/startup_clock.h"
@@ -33,6 +34,8 @@ int main(int argc, char *argv[])
     case CLI_COMMAND_VERSION:
         printf("kestrel %s\n", KESTREL_VERSION);
         return EXIT_STATUS_OK;
+    case CLI_COMMAND_CONTROL:
+        return control_main(argc, argv);
     case CLI_COMMAND_RUN:
         break;
     }

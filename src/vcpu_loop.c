@@ -117,10 +117,16 @@ void *vcpu_loop_thread(void *argument)
     /* Taken once, outside the loop: the measurement costs nothing per exit. */
     if (loop->first_run_ns)
         atomic_store_explicit(loop->first_run_ns, startup_clock_now_ns(), memory_order_relaxed);
+    /* Registered first, so a pause requested from now on either kicks this vCPU or is seen here. */
+    if (loop->pause)
+        vm_pause_park_if_requested(loop->pause, loop->stop, loop->vcpu->run);
     while (vm_stop_current(loop->stop) == VM_STOP_NONE) {
         if (kvm_vcpu_run(loop->vcpu) < 0) {
             if (errno == EINTR || errno == EAGAIN) {
                 exit_stats_count(&loop->stats, KVM_EXIT_INTR);
+                /* Only here: KVM has finished any access it was in the middle of. */
+                if (loop->pause)
+                    vm_pause_park_if_requested(loop->pause, loop->stop, loop->vcpu->run);
                 continue;
             }
             log_error("KVM_RUN on vCPU %u: %s", loop->vcpu->index, strerror(errno));

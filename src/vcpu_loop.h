@@ -16,6 +16,7 @@
 #include "bus/io_bus.h"
 #include "kvm/exit_stats.h"
 #include "kvm/kvm_vcpu.h"
+#include "vm_pause.h"
 #include "vm_stop.h"
 
 struct vcpu_loop {
@@ -23,6 +24,7 @@ struct vcpu_loop {
     struct io_bus *pio;
     struct io_bus *mmio;
     struct vm_stop *stop;
+    struct vm_pause *pause; /* NULL: never paused */
     struct exit_stats stats; /* written only by the vCPU thread; readable live (exit_stats_read) */
     /* Boot vCPU only (else NULL): CLOCK_MONOTONIC ns just before its first KVM_RUN, for --stats. */
     _Atomic uint64_t *first_run_ns;

@@ -64,6 +64,14 @@ void vm_stop_register_vcpu(struct vm_stop *stop, struct kvm_run *run)
     pthread_mutex_unlock(&stop->lock);
 }
 
+void vm_stop_kick_vcpus(struct vm_stop *stop)
+{
+    pthread_mutex_lock(&stop->lock);
+    for (unsigned i = 0; i < stop->vcpu_count; i++)
+        kick(stop->vcpus[i].run, stop->vcpus[i].thread);
+    pthread_mutex_unlock(&stop->lock);
+}
+
 bool vm_stop_request(struct vm_stop *stop, enum vm_stop_reason reason)
 {
     int expected = VM_STOP_NONE;

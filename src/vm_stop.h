@@ -52,6 +52,9 @@ int vm_stop_install_kick_handler(struct error *error);
 /* Called by each vCPU thread before its first KVM_RUN. */
 void vm_stop_register_vcpu(struct vm_stop *stop, struct kvm_run *run);
 
+/* Kicks every registered vCPU out of KVM_RUN without a stop (a pause); its loop decides what next. */
+void vm_stop_kick_vcpus(struct vm_stop *stop);
+
 /* Returns true when this request set the reason (it was the first). */
 bool vm_stop_request(struct vm_stop *stop, enum vm_stop_reason reason);
 

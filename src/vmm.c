@@ -42,6 +42,9 @@
 #include "vmm_blk.h"
 #include "vmm_net.h"
 #include "vm_stop.h"
+#include "vm_pause.h"
+#include "vmm_api.h"
+#include "vmm_report.h"
 
 _Static_assert(CLI_DISK_MAX_QUEUES == VIRTIO_PCI_MAX_QUEUES, "--disk queues= is bounded by the transport's limit");
 
@@ -95,6 +98,10 @@ struct vmm {
     /* The live statistics (GET /stats, /metrics): open from the vCPUs' creation to teardown. */
     struct vmm_stats live_stats;
     bool live_stats_open;
+
+    struct vmm_api api; /* --api-sock / --name: claimed with the input, served once the vCPUs run */
+    struct vm_pause pause;
+    bool pause_ready;
 
     /* Devices raise interrupts from several threads; the rate limiter's state is not atomic. */
     pthread_mutex_t irq_error_lock;
@@ -180,6 +187,8 @@ static int check_input_and_load(struct vmm *vmm, struct error *error)
     if (console_open(&vmm->console, &config->console, &vmm->platform, error) < 0)
         return -1;
     vmm->console_open = true;
+    if (vmm_api_listen(&vmm->api, config, error) < 0)
+        return -1;
     if (!kvm_opened) {
         *error = kvm_error;
         return -1;
@@ -331,6 +340,7 @@ static int create_vcpus(struct vmm *vmm, struct error *error)
             .pio = &vmm->pio,
             .mmio = &vmm->mmio,
             .stop = &vmm->stop,
+            .pause = &vmm->pause,
             .first_run_ns = i == 0 ? &vmm->first_run_ns : NULL,
         };
     }
@@ -367,28 +377,21 @@ static int start_vcpus(struct vmm *vmm, struct error *error)
     return 0;
 }
 
-/* Waits for a stop request; SIGINT/SIGTERM/SIGHUP (blocked, read through signalfd) become one. */
-static void wait_for_stop(struct vmm *vmm, int signal_fd)
+static void devices_pause(void *opaque, bool pause)
 {
-    while (vm_stop_current(&vmm->stop) == VM_STOP_NONE) {
-        struct pollfd fds[2] = {
-            {.fd = vmm->stop.wake_fd, .events = POLLIN},
-            {.fd = signal_fd, .events = POLLIN},
-        };
-        int ready = poll(fds, 2, -1);
-        if (ready < 0 && errno != EINTR) {
-            log_error("poll: %s", strerror(errno));
-            vm_stop_request(&vmm->stop, VM_STOP_ERROR);
-            break;
-        }
-        if (ready > 0 && (fds[1].revents & POLLIN)) {
-            struct signalfd_siginfo info;
-            if (read(signal_fd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
-                if (vm_stop_request(&vmm->stop, VM_STOP_SIGNAL))
-                    log_error("stopping the guest on signal %s", strsignal((int)info.ssi_signo));
-            }
-        }
-    }
+    struct vmm *vmm = opaque;
+    vmm_blk_pause(&vmm->blk_devices, pause);
+    vmm_net_pause(&vmm->net_devices, pause);
+}
+
+/* After the vCPUs started: the API's callbacks may pause them. */
+static int start_api(struct vmm *vmm, struct error *error)
+{
+    const struct vm_control control = {.stop = &vmm->stop, .pause = &vmm->pause, .vm = &vmm->vm,
+                                       .acpi_pm = &vmm->acpi_pm, .devices_pause = devices_pause,
+                                       .devices_opaque = vmm, .vcpu_count = vmm->vcpu_count,
+                                       .live_stats = &vmm->live_stats};
+    return vmm_api_start(&vmm->api, vmm->config, &control, error);
 }
 
 static void join_vcpus(struct vmm *vmm)
@@ -396,37 +399,6 @@ static void join_vcpus(struct vmm *vmm)
     for (unsigned i = 0; i < vmm->threads_started; i++)
         pthread_join(vmm->threads[i], NULL);
     vmm->threads_started = 0;
-}
-
-static void print_memory_line(const char *label, const struct process_memory_usage *usage)
-{
-    fprintf(stderr, "%s: RSS %llu KiB = guest RAM touched %llu KiB + VMM overhead %llu KiB\n", label,
-            (unsigned long long)usage->total_rss_kib, (unsigned long long)usage->guest_rss_kib,
-            (unsigned long long)(usage->total_rss_kib - usage->guest_rss_kib));
-}
-
-static void print_startup_and_memory(struct vmm *vmm)
-{
-    const char *origin = vmm->origin.from_exec ? "exec" : "main";
-    uint64_t first_run = atomic_load(&vmm->first_run_ns);
-    if (first_run == 0)
-        fprintf(stderr, "startup: no KVM_RUN was reached\n");
-    else if (first_run < vmm->origin.ns)
-        fprintf(stderr, "startup: first KVM_RUN before %s's time (clock mismatch)\n", origin);
-    else
-        fprintf(stderr, "startup: first KVM_RUN %.3f ms after %s\n", (double)(first_run - vmm->origin.ns) / 1e6,
-                origin);
-    struct process_memory_usage usage;
-    struct error error = {0};
-    if (boot_memory_measure(&vmm->memory, &usage, &error) < 0)
-        fprintf(stderr, "memory: not measured: %s\n", error.message);
-    else
-        print_memory_line("memory", &usage);
-    if (!vmm->load_peak.measured)
-        fprintf(stderr, "memory peak: not measured%s%s\n", vmm->load_peak.problem[0] ? ": " : "",
-                vmm->load_peak.problem);
-    else
-        print_memory_line("memory peak", &vmm->load_peak.usage);
 }
 
 static void print_stats(struct vmm *vmm)
@@ -441,12 +413,13 @@ static void print_stats(struct vmm *vmm)
     io_bus_print_stats(&vmm->mmio, stderr);
     vmm_blk_print_stats(&vmm->blk_devices, stderr);
     vmm_net_print_stats(&vmm->net_devices, stderr);
-    print_startup_and_memory(vmm);
+    vmm_report_startup_and_memory(&vmm->origin, atomic_load(&vmm->first_run_ns), &vmm->memory, &vmm->load_peak);
     fflush(stderr);
 }
 
 static void destroy(struct vmm *vmm)
 {
+    vmm_api_stop(&vmm->api);
     join_vcpus(vmm);
     if (vmm->live_stats_open)
         vmm_stats_close(&vmm->live_stats);
@@ -488,6 +461,9 @@ static void destroy(struct vmm *vmm)
     free(vmm->supported_msrs);
     if (vmm->memory_created)
         guest_memory_destroy(&vmm->memory);
+    vmm_api_destroy(&vmm->api);
+    if (vmm->pause_ready)
+        vm_pause_destroy(&vmm->pause);
     if (vmm->stop_ready)
         vm_stop_destroy(&vmm->stop);
 }
@@ -525,6 +501,7 @@ int vmm_run(const struct vm_config *config, const struct startup_origin *origin)
     pthread_mutex_init(&vmm->irq_error_lock, NULL);
     vmm->vm.fd = -1;
     vmm->kvm.fd = -1;
+    vmm->api.fd = -1;
     struct error error = {.exit_status = EXIT_STATUS_FAILURE};
     int signal_fd = -1;
     int status = EXIT_STATUS_FAILURE;
@@ -536,6 +513,9 @@ int vmm_run(const struct vm_config *config, const struct startup_origin *origin)
     if (vm_stop_init(&vmm->stop, &error) < 0)
         goto fail;
     vmm->stop_ready = true;
+    if (vm_pause_init(&vmm->pause, config->cpu_count, &error) < 0)
+        goto fail;
+    vmm->pause_ready = true;
     if (vm_stop_install_kick_handler(&error) < 0)
         goto fail;
     /* Blocked before any thread starts, so only the main thread's signalfd sees them. */
@@ -551,10 +531,11 @@ int vmm_run(const struct vm_config *config, const struct startup_origin *origin)
         goto fail;
     }
     if (create_devices(vmm, &error) < 0 || create_vcpus(vmm, &error) < 0 || open_live_stats(vmm, &error) < 0 ||
-        start_vcpus(vmm, &error) < 0)
+        start_vcpus(vmm, &error) < 0 || start_api(vmm, &error) < 0)
         goto fail;
 
-    wait_for_stop(vmm, signal_fd);
+    vm_control_wait_for_stop(&vmm->stop, vmm->api.control_ready ? &vmm->api.control : NULL, signal_fd);
+    vmm_api_stop(&vmm->api); /* no API call may pause or poke the VM while it comes down */
     join_vcpus(vmm);
     /* The console first: the terminal is restored before kestrel's last words. */
     if (vmm->console_open) {

@@ -96,3 +96,15 @@ void vmm_blk_print_stats(const struct vmm_blk_devices *devices, FILE *out)
         fputc('\n', out);
     }
 }
+
+void vmm_blk_pause(const struct vmm_blk_devices *devices, bool pause)
+{
+    for (unsigned i = 0; i < devices->count; i++) {
+        if (!devices->devices[i].device_ready)
+            continue;
+        if (pause)
+            virtio_pci_pause(&devices->devices[i].device.transport);
+        else
+            virtio_pci_resume(&devices->devices[i].device.transport);
+    }
+}

@@ -61,4 +61,7 @@ void vmm_blk_print_stats(const struct vmm_blk_devices *devices, FILE *out);
 /* After the vCPUs stopped and before guest memory goes: stops the I/O threads (in-flight I/O drained), frees all. */
 void vmm_blk_destroy(struct vmm_blk_devices *devices);
 
+/* A VM pause or resume of every disk's I/O threads (virtio_pci_pause / _resume). */
+void vmm_blk_pause(const struct vmm_blk_devices *devices, bool pause);
+
 #endif

@@ -184,3 +184,15 @@ void vmm_net_destroy(struct vmm_net_devices *nets)
     nets->devices = NULL;
     nets->count = 0;
 }
+
+void vmm_net_pause(const struct vmm_net_devices *nets, bool pause)
+{
+    for (unsigned i = 0; i < nets->count; i++) {
+        if (!nets->devices[i].device_ready)
+            continue;
+        if (pause)
+            virtio_pci_pause(&nets->devices[i].device.transport);
+        else
+            virtio_pci_resume(&nets->devices[i].device.transport);
+    }
+}

@@ -59,4 +59,7 @@ void vmm_net_print_stats(const struct vmm_net_devices *nets, FILE *out);
 /* After the vCPUs stopped and before guest memory goes. */
 void vmm_net_destroy(struct vmm_net_devices *nets);
 
+/* A VM pause or resume of every NIC's queue-pair threads; vhost-net's kernel threads keep running. */
+void vmm_net_pause(const struct vmm_net_devices *nets, bool pause);
+
 #endif

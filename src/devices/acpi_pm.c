@@ -16,6 +16,25 @@ static void acpi_pm_request_stop(struct acpi_pm *pm, enum platform_stop_reason r
         pm->platform->request_stop(pm->platform->opaque, reason);
 }
 
+/* Lock held. The SCI follows "an enabled event is pending"; the power button is the only event. */
+static void update_sci(struct acpi_pm *pm)
+{
+    bool level = (pm->status & pm->enable & ACPI_PM1_STATUS_PWRBTN) != 0;
+    if (level == pm->sci_level)
+        return;
+    pm->sci_level = level;
+    if (pm->platform && pm->platform->set_irq_level)
+        pm->platform->set_irq_level(pm->platform->opaque, LAYOUT_ACPI_SCI_IRQ, level);
+}
+
+void acpi_pm_press_power_button(struct acpi_pm *pm)
+{
+    pthread_mutex_lock(&pm->lock);
+    pm->status |= ACPI_PM1_STATUS_PWRBTN;
+    update_sci(pm);
+    pthread_mutex_unlock(&pm->lock);
+}
+
 static void acpi_pm_event_read(void *device, uint64_t offset, void *data, uint32_t size)
 {
     struct acpi_pm *pm = device;
@@ -40,6 +59,7 @@ static void acpi_pm_event_write(void *device, uint64_t offset, const void *data,
             pm->enable = (uint16_t)((pm->enable & ~(0xffu << (8 * (index - 2)))) |
                                     ((uint16_t)bytes[i] << (8 * (index - 2))));
     }
+    update_sci(pm);
     pthread_mutex_unlock(&pm->lock);
 }
 

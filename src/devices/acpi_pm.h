@@ -9,6 +9,7 @@
  */
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "bus/io_bus.h"
@@ -17,6 +18,7 @@
 #include "util/log.h"
 
 enum {
+    ACPI_PM1_STATUS_PWRBTN = 1u << 8, /* PM1_STS.PWRBTN_STS and PM1_EN.PWRBTN_EN */
     ACPI_PM1_CONTROL_SCI_EN = 1u << 0,
     ACPI_PM1_CONTROL_SLP_TYP_SHIFT = 10,
     ACPI_PM1_CONTROL_SLP_TYP_MASK = 7u << 10,
@@ -29,6 +31,7 @@ struct acpi_pm {
     uint16_t status;  /* PM1_STS, write 1 to clear */
     uint16_t enable;  /* PM1_EN */
     uint16_t control; /* PM1_CNT without the write-only SLP_EN */
+    bool sci_level;   /* as last driven: only changes are sent */
     struct log_ratelimit sleep_log_limit;
     struct log_ratelimit power_off_log_limit;
 };
@@ -37,5 +40,12 @@ int acpi_pm_create(struct acpi_pm *pm, const struct platform *platform, struct e
 void acpi_pm_destroy(struct acpi_pm *pm);
 /* Claims the PM1a event block and control block ports from layout.h. */
 int acpi_pm_attach(struct acpi_pm *pm, struct io_bus *pio, struct error *error);
+
+/*
+ * The fixed-feature power button is pressed: PWRBTN_STS is set and the SCI
+ * (level, LAYOUT_ACPI_SCI_IRQ) raised while PWRBTN_EN is set; the guest's
+ * ACPI driver clears the status, which lowers it.
+ */
+void acpi_pm_press_power_button(struct acpi_pm *pm);
 
 #endif

@@ -154,12 +154,29 @@ static void blk_reset(void *opaque)
     stop_threads(device);
 }
 
+/* One thread at a time: each drains its own requests; the vCPUs are parked, so no new ones arrive by MMIO. */
+static void blk_pause(void *opaque)
+{
+    struct virtio_blk *device = opaque;
+    for (unsigned i = 0; i < device->options.io_thread_count; i++)
+        virtio_blk_io_thread_pause(&device->threads[i]);
+}
+
+static void blk_resume(void *opaque)
+{
+    struct virtio_blk *device = opaque;
+    for (unsigned i = 0; i < device->options.io_thread_count; i++)
+        virtio_blk_io_thread_resume(&device->threads[i]);
+}
+
 static const struct virtio_device_ops blk_ops = {
     .config_read = blk_config_read,
     .config_write = blk_config_write,
     .activate = blk_activate,
     .kick = blk_kick,
     .reset = blk_reset,
+    .pause = blk_pause,
+    .resume = blk_resume,
 };
 
 static int check_options(const struct virtio_blk_options *options, struct error *error)

@@ -111,6 +111,7 @@ static void complete_batch(struct virtio_blk_io_thread *thread, const struct dis
                virtio_blk_request_used(record->type, reap->completions[i].bytes_done));
         record->next = thread->free_records;
         thread->free_records = record;
+        thread->in_flight--;
     }
     notify_touched(thread);
 }
@@ -143,8 +144,10 @@ static void handle_request(struct virtio_blk_io_thread *thread, unsigned queue, 
                                                 .submitted_ns = submitted_ns};
         record->request.segments = NULL;
         parsed.disk.cookie = record;
-        if (disk_engine_submit(thread->engine, &parsed.disk) == 0)
+        if (disk_engine_submit(thread->engine, &parsed.disk) == 0) {
+            thread->in_flight++;
             return;
+        }
         record->next = thread->free_records;
         thread->free_records = record;
     }
@@ -212,7 +215,8 @@ static bool poll_queue(struct virtio_blk_io_thread *thread, unsigned queue, enum
     for (unsigned i = 0; i < POLL_MAX_ITERATIONS; i++) {
         uint64_t now = now_ns();
         /* A reset waits for this thread: it must not wait for the guest to go quiet. */
-        if (now >= deadline || atomic_load_explicit(&thread->stopping, memory_order_acquire))
+        if (now >= deadline || atomic_load_explicit(&thread->stopping, memory_order_acquire) ||
+            thread_pause_requested(&thread->pause))
             break;
         if (reap_now(thread) > 0)
             deadline = now + window;
@@ -252,6 +256,23 @@ static void serve_queue(struct virtio_blk_io_thread *thread, unsigned queue)
     thread->pending |= 1ull << queue;
 }
 
+/* Answers everything in the engine (kicks seen meanwhile stay pending), then parks until the resume. */
+static void drain_and_park(struct virtio_blk_io_thread *thread)
+{
+    struct disk_completion done[REAP_BATCH];
+    while (thread->in_flight > 0 && !atomic_load_explicit(&thread->stopping, memory_order_acquire)) {
+        struct disk_reap reap = {.completions = done, .capacity = REAP_BATCH};
+        if (disk_engine_wait(thread->engine, &reap, true) < 0) {
+            if (errno == EINTR)
+                continue;
+            log_error("virtio-blk: pausing an I/O thread: io_uring_enter: %s", strerror(errno));
+            break;
+        }
+        take_reap(thread, &reap);
+    }
+    thread_pause_park(&thread->pause, &thread->stopping);
+}
+
 static void *io_thread_main(void *opaque)
 {
     struct virtio_blk_io_thread *thread = opaque;
@@ -259,6 +280,10 @@ static void *io_thread_main(void *opaque)
     /* Every queue once at the start: the driver may have added requests before its first kick was armed. */
     thread->pending = thread->setup.queue_mask;
     while (!atomic_load_explicit(&thread->stopping, memory_order_acquire)) {
+        if (thread_pause_requested(&thread->pause)) {
+            drain_and_park(thread);
+            continue;
+        }
         struct disk_reap reap = {.completions = done, .capacity = REAP_BATCH};
         if (disk_engine_wait(thread->engine, &reap, thread->pending == 0) < 0) {
             if (errno == EINTR)
@@ -279,6 +304,7 @@ static void *io_thread_main(void *opaque)
             if (serve & 1)
                 serve_queue(thread, queue);
     }
+    thread_pause_exit(&thread->pause);
     return NULL;
 }
 
@@ -342,8 +368,13 @@ int virtio_blk_io_thread_start(struct virtio_blk_io_thread *thread, const struct
         }
     }
     atomic_init(&thread->stopping, false);
+    if (thread_pause_init(&thread->pause, error) < 0) {
+        release(thread);
+        return -1;
+    }
     int result = pthread_create(&thread->thread, NULL, io_thread_main, thread);
     if (result != 0) {
+        thread_pause_destroy(&thread->pause);
         release(thread);
         return error_set(error, EXIT_STATUS_FAILURE, "virtio-blk: cannot start an I/O thread: %s", strerror(result));
     }
@@ -359,8 +390,25 @@ void virtio_blk_io_thread_stop(struct virtio_blk_io_thread *thread)
     /* The thread sleeps only in io_uring_enter, which a kick ends; the spurious kick is harmless. */
     if (eventfd_write(thread->wake_fd, 1) < 0)
         log_error("virtio-blk: cannot wake an I/O thread: %s", strerror(errno));
+    thread_pause_wake(&thread->pause);
     pthread_join(thread->thread, NULL);
+    thread_pause_destroy(&thread->pause);
     thread->running = false;
     /* Destroying the engine drains it first: nothing in the kernel touches guest memory after this. */
     release(thread);
+}
+
+void virtio_blk_io_thread_pause(struct virtio_blk_io_thread *thread)
+{
+    if (!thread->running)
+        return;
+    /* As for a stop: a kick ends its io_uring_enter; the queue is then found empty or served after the resume. */
+    thread_pause_hold(&thread->pause, thread->wake_fd, "virtio-blk");
+}
+
+void virtio_blk_io_thread_resume(struct virtio_blk_io_thread *thread)
+{
+    if (!thread->running)
+        return;
+    thread_pause_release(&thread->pause);
 }

@@ -24,6 +24,7 @@
 #include "trace/block_trace_writer.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/thread_pause.h"
 #include "virtio/virtio_pci.h"
 
 struct virtio_blk_in_flight;
@@ -52,6 +53,8 @@ struct virtio_blk_io_thread {
     uint64_t broken;    /* queues found broken: no longer served */
     int wake_fd;        /* a served queue's kick eventfd, written to wake the thread for a stop */
     atomic_bool stopping;
+    struct thread_pause pause;
+    unsigned in_flight; /* requests in the engine; the thread's own */
     pthread_t thread;
     bool running;
     struct log_ratelimit log_limit;
@@ -60,6 +63,15 @@ struct virtio_blk_io_thread {
 /* Creates the engine, adds the queues' kick eventfds and starts the thread. */
 int virtio_blk_io_thread_start(struct virtio_blk_io_thread *thread, const struct virtio_blk_io_thread_setup *setup,
                                struct error *error);
+
+/*
+ * A VM pause: the thread stops popping requests, waits for every request in
+ * the engine and answers it to the guest, then parks; this returns once it
+ * has. Kicks that arrive meanwhile are kept and served after the resume, so
+ * no request is lost or done twice. No-ops when not running.
+ */
+void virtio_blk_io_thread_pause(struct virtio_blk_io_thread *thread);
+void virtio_blk_io_thread_resume(struct virtio_blk_io_thread *thread);
 
 /* Stops and joins the thread, drains its I/O, frees everything; a no-op when not running. */
 void virtio_blk_io_thread_stop(struct virtio_blk_io_thread *thread);

@@ -198,12 +198,32 @@ static void net_reset(void *opaque)
         virtio_net_vhost_stop(device->options.vhost);
 }
 
+/*
+ * The user-space queue pairs park; vhost-net's queues are served by the
+ * kernel and keep running under a pause (docs/api.md).
+ */
+static void net_pause(void *opaque)
+{
+    struct virtio_net *device = opaque;
+    for (unsigned i = 0; i < device->thread_count; i++) /* thread 0 first: it serves the control queue */
+        virtio_net_thread_pause(&device->threads[i]);
+}
+
+static void net_resume(void *opaque)
+{
+    struct virtio_net *device = opaque;
+    for (unsigned i = 0; i < device->thread_count; i++)
+        virtio_net_thread_resume(&device->threads[i]);
+}
+
 static const struct virtio_device_ops net_ops = {
     .config_read = net_config_read,
     .config_write = net_config_write,
     .activate = net_activate,
     .kick = net_kick,
     .reset = net_reset,
+    .pause = net_pause,
+    .resume = net_resume,
 };
 
 static int check_options(const struct virtio_net_options *options, struct error *error)

@@ -45,6 +45,10 @@ static void *thread_main(void *opaque)
             pthread_cond_broadcast(&thread->pass_done_changed);
             pthread_mutex_unlock(&thread->pass_lock);
         }
+        if (thread_pause_requested(&thread->pause)) {
+            thread_pause_park(&thread->pause, &thread->stopping);
+            continue; /* the pairs may have more to do, and the fds above are from before the pause */
+        }
         if (poll(fds, count, timeout) < 0) {
             if (errno == EINTR)
                 continue;
@@ -58,6 +62,7 @@ static void *thread_main(void *opaque)
         for (unsigned i = 0; i < thread->pair_count; i++)
             virtio_net_pair_poll_dispatch(thread->pairs[i], fds + thread->first_fd[i]);
     }
+    thread_pause_exit(&thread->pause);
     pthread_mutex_lock(&thread->pass_lock);
     thread->exited = true;
     pthread_cond_broadcast(&thread->pass_done_changed);
@@ -67,6 +72,7 @@ static void *thread_main(void *opaque)
 
 static void release(struct virtio_net_thread *thread)
 {
+    thread_pause_destroy(&thread->pause);
     pthread_cond_destroy(&thread->pass_done_changed);
     pthread_mutex_destroy(&thread->pass_lock);
     free(thread->fds);
@@ -88,6 +94,11 @@ int virtio_net_thread_start(struct virtio_net_thread *thread, struct virtio_net_
     atomic_init(&thread->stopping, false);
     pthread_mutex_init(&thread->pass_lock, NULL);
     pthread_cond_init(&thread->pass_done_changed, NULL);
+    if (thread_pause_init(&thread->pause, error) < 0) {
+        pthread_cond_destroy(&thread->pass_done_changed);
+        pthread_mutex_destroy(&thread->pass_lock);
+        return -1;
+    }
     thread->fds = calloc(1 + (size_t)count * VIRTIO_NET_PAIR_MAX_POLL_FDS, sizeof(*thread->fds));
     if (!thread->fds) {
         release(thread);
@@ -135,7 +146,20 @@ void virtio_net_thread_stop(struct virtio_net_thread *thread)
         return;
     atomic_store_explicit(&thread->stopping, true, memory_order_release);
     wake(thread);
+    thread_pause_wake(&thread->pause);
     pthread_join(thread->thread, NULL);
     thread->running = false;
     release(thread);
+}
+
+void virtio_net_thread_pause(struct virtio_net_thread *thread)
+{
+    if (thread->running)
+        thread_pause_hold(&thread->pause, thread->wake_fd, "virtio-net");
+}
+
+void virtio_net_thread_resume(struct virtio_net_thread *thread)
+{
+    if (thread->running)
+        thread_pause_release(&thread->pause);
 }

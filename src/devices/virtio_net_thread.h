@@ -20,6 +20,7 @@
 
 #include "devices/virtio_net_pair.h"
 #include "util/error.h"
+#include "util/thread_pause.h"
 
 enum { VIRTIO_NET_THREAD_MAX_PAIRS = 16 };
 
@@ -34,6 +35,7 @@ struct virtio_net_thread {
     pthread_cond_t pass_done_changed;
     uint64_t pass_requested, pass_done; /* guarded by pass_lock */
     bool exited;                        /* guarded by pass_lock */
+    struct thread_pause pause;
     pthread_t thread;
     bool running;
 };
@@ -47,6 +49,15 @@ int virtio_net_thread_start(struct virtio_net_thread *thread, struct virtio_net_
  * queue's) only; a no-op when the thread is not running.
  */
 void virtio_net_thread_settle(struct virtio_net_thread *thread);
+/*
+ * A VM pause: the thread ends its pass (frames it took are passed on, the
+ * interrupts it owes are raised) and parks before it polls again, so it takes
+ * nothing more from the guest's queues or the backend until the resume. Pause
+ * the thread serving the control queue first: it may be waiting in
+ * virtio_net_thread_settle for another one. No-ops when not running.
+ */
+void virtio_net_thread_pause(struct virtio_net_thread *thread);
+void virtio_net_thread_resume(struct virtio_net_thread *thread);
 /* Stops and joins the thread; a no-op when not running. The pairs stay prepared. */
 void virtio_net_thread_stop(struct virtio_net_thread *thread);
 

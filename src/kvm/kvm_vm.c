@@ -74,3 +74,21 @@ int kvm_vm_set_irq_line(struct kvm_vm *vm, unsigned irq, bool level)
     struct kvm_irq_level line = {.irq = irq, .level = level ? 1 : 0};
     return ioctl(vm->fd, KVM_IRQ_LINE, &line);
 }
+
+int kvm_vm_get_clock(struct kvm_vm *vm, uint64_t *clock_ns)
+{
+    struct kvm_clock_data data;
+    memset(&data, 0, sizeof(data));
+    if (ioctl(vm->fd, KVM_GET_CLOCK, &data) < 0)
+        return -1;
+    *clock_ns = data.clock;
+    return 0;
+}
+
+int kvm_vm_set_clock(struct kvm_vm *vm, uint64_t clock_ns)
+{
+    struct kvm_clock_data data;
+    memset(&data, 0, sizeof(data));
+    data.clock = clock_ns;
+    return ioctl(vm->fd, KVM_SET_CLOCK, &data);
+}

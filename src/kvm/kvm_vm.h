@@ -10,6 +10,7 @@
  */
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "kvm/kvm_system.h"
 #include "mem/guest_memory.h"
@@ -28,5 +29,13 @@ int kvm_vm_map_memory(struct kvm_vm *vm, const struct guest_memory *memory, stru
 
 /* Drives an interrupt line of the in-kernel PIC/IOAPIC; -1 with errno on failure. */
 int kvm_vm_set_irq_line(struct kvm_vm *vm, unsigned irq, bool level);
+
+/*
+ * The guest's kvmclock (KVM_GET_CLOCK / KVM_SET_CLOCK), in ns: read at pause
+ * and written back at resume, so the guest's clock does not run while paused.
+ * -1 with errno on failure.
+ */
+int kvm_vm_get_clock(struct kvm_vm *vm, uint64_t *clock_ns);
+int kvm_vm_set_clock(struct kvm_vm *vm, uint64_t clock_ns);
 
 #endif

@@ -281,7 +281,7 @@ static int check_info(const struct virtio_device_info *info, const struct virtio
     if (info->queue_count == 0 || info->queue_count > VIRTIO_PCI_MAX_QUEUES || info->queue_max_size == 0 ||
         info->queue_max_size > VIRTQ_MAX_SIZE || info->config_size > VIRTIO_PCI_DEVICE_CONFIG_MAX ||
         info->device_type > 0xffff - VIRTIO_PCI_DEVICE_ID_BASE || !ops->config_read || !ops->config_write ||
-        !ops->activate || !ops->kick || !ops->reset)
+        !ops->activate || !ops->kick || !ops->reset || !ops->pause || !ops->resume)
         return error_set(error, EXIT_STATUS_FAILURE, "virtio-pci: impossible device description (type %u)",
                          info->device_type);
     return 0;
@@ -380,6 +380,22 @@ fail_msix:
 fail_lock:
     pthread_mutex_destroy(&transport->lock);
     return -1;
+}
+
+void virtio_pci_pause(struct virtio_pci *transport)
+{
+    pthread_mutex_lock(&transport->lock);
+    if (transport->activated)
+        transport->ops->pause(transport->opaque);
+    pthread_mutex_unlock(&transport->lock);
+}
+
+void virtio_pci_resume(struct virtio_pci *transport)
+{
+    pthread_mutex_lock(&transport->lock);
+    if (transport->activated)
+        transport->ops->resume(transport->opaque);
+    pthread_mutex_unlock(&transport->lock);
 }
 
 void virtio_pci_destroy(struct virtio_pci *transport)

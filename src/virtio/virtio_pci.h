@@ -103,6 +103,15 @@ struct virtio_device_ops {
      * still arrived would be refused by virtq_push's generation check anyway.
      */
     void (*reset)(void *opaque);
+    /*
+     * A VM pause (virtio_pci_pause): stop taking requests from the queues and
+     * finish the ones in flight, their completions and interrupts delivered,
+     * before returning. resume serves the queues again, including what the
+     * driver added meanwhile: nothing is lost or done twice. Called only
+     * between activate and reset, with the transport's lock held.
+     */
+    void (*pause)(void *opaque);
+    void (*resume)(void *opaque);
 };
 
 struct virtio_pci_queue_registers {
@@ -189,6 +198,14 @@ void virtio_pci_queue_interrupt(struct virtio_pci *transport, uint16_t index);
 void virtio_pci_config_changed(struct virtio_pci *transport);
 /* The device found queue `index` broken (virtq_pop returned VIRTQ_POP_BROKEN): DEVICE_NEEDS_RESET. */
 void virtio_pci_queue_broken(struct virtio_pci *transport, uint16_t index);
+
+/*
+ * The VM is pausing (vCPUs already parked) or resuming: the device's pause or
+ * resume op, when the device is activated. A reset cannot run meanwhile (it
+ * needs a vCPU); the lock is taken anyway, so the order is the transport's.
+ */
+void virtio_pci_pause(struct virtio_pci *transport);
+void virtio_pci_resume(struct virtio_pci *transport);
 
 /* The register file (virtio_pci_common.c), with the transport's lock held: offsets within the common region. */
 void virtio_pci_common_read(struct virtio_pci *transport, uint32_t offset, void *data, uint32_t size);

@@ -375,6 +375,58 @@ else
     ok "net: good --net options reach the next stage # SKIP not-pvm: /dev/kvm here is not PVM, and a real KVM would boot the guest"
 fi
 
+# ------------------------------------------------- bad control-API input
+# --api-sock / --name and the client commands (src/api/, src/control.c): status 2, one line. The runtime
+# directory is a scratch one, so no real VM's socket is touched.
+saved_runtime_dir=${XDG_RUNTIME_DIR-}
+export XDG_RUNTIME_DIR=$work/xdg
+mkdir -p "$XDG_RUNTIME_DIR/kestrel" && chmod 700 "$XDG_RUNTIME_DIR" "$XDG_RUNTIME_DIR/kestrel"
+long_socket=$work/$(printf 's%.0s' $(seq 120)).sock
+expect_failure "api: socket path too long" 2 "longer than a socket allows (107)" "${disk_kernel[@]}" --api-sock "$long_socket"
+expect_failure "api: socket in a missing directory" 2 "the directory does not exist" "${disk_kernel[@]}" \
+    --api-sock "$work/no-such-dir/vm.sock"
+expect_failure "api: empty name" 2 "--name: the name is empty" "${disk_kernel[@]}" --name ''
+expect_failure "api: name with a slash" 2 "holds byte 0x2f" "${disk_kernel[@]}" --name a/b
+expect_failure "api: name too long" 2 "longer than 64 bytes" "${disk_kernel[@]}" --name "$(printf 'n%.0s' $(seq 65))"
+expect_failure "api: pause of an unknown VM" 2 "pause: no VM named 'nosuch'" pause nosuch
+expect_failure "api: stop without a name" 2 "stop needs one VM name" stop
+# A name in use: something answers on its socket (a live kestrel would; socat stands in on every host).
+socat -u UNIX-LISTEN:"$XDG_RUNTIME_DIR/kestrel/busy.sock",fork OPEN:/dev/null </dev/null >/dev/null 2>&1 &
+busy_pid=$!
+for _ in $(seq 50); do [ -S "$XDG_RUNTIME_DIR/kestrel/busy.sock" ] && break; sleep 0.1; done
+expect_failure "api: a name already in use" 2 "--name busy: in use by a running kestrel" "${disk_kernel[@]}" --name busy
+expect_failure "api: a socket path already in use" 2 "in use by a running kestrel" "${disk_kernel[@]}" \
+    --api-sock "$XDG_RUNTIME_DIR/kestrel/busy.sock"
+kill "$busy_pid" 2>/dev/null; wait "$busy_pid" 2>/dev/null
+# A stale socket, as a killed kestrel leaves it: bound, then its process gone.
+python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' \
+    "$XDG_RUNTIME_DIR/kestrel/stale.sock"
+expect_failure "api: a client command on a stale socket" 2 "VM 'stale' is gone (a stale socket" pause stale
+timeout "$QUICK_TIMEOUT" "$KESTREL" "${disk_kernel[@]}" --name stale </dev/null >/dev/null 2>"$work/stderr"
+if grep -q "^kestrel: --name stale: removed a stale socket left by a kestrel that is gone$" "$work/stderr" &&
+    [ ! -e "$XDG_RUNTIME_DIR/kestrel/stale.sock" ]; then
+    ok "api: a stale socket is removed, in one line, and kestrel goes on"
+else
+    not_ok "api: a stale socket is removed, in one line, and kestrel goes on"
+fi
+note <"$work/stderr"
+# Two live kestrels with one name: only where kestrel can run without a guest (KESTREL_ALLOW_PVM on PVM).
+if [ -d /sys/module/kvm_pvm ]; then
+    KESTREL_ALLOW_PVM=1 timeout 60 "$KESTREL" "${disk_kernel[@]}" --name twin </dev/null >/dev/null 2>&1 &
+    twin_pid=$!
+    for _ in $(seq 100); do [ -S "$XDG_RUNTIME_DIR/kestrel/twin.sock" ] && break; sleep 0.1; done
+    expect_failure "api: two VMs with the same name" 2 "--name twin: in use by a running kestrel" \
+        "${disk_kernel[@]}" --name twin
+    if "$KESTREL" list | grep -q '^twin .* Running '; then ok "api: kestrel list shows the live VM"
+    else not_ok "api: kestrel list shows the live VM"; fi
+    kill -TERM "$twin_pid" 2>/dev/null; wait "$twin_pid" 2>/dev/null
+    if [ ! -e "$XDG_RUNTIME_DIR/kestrel/twin.sock" ]; then ok "api: the socket goes with its kestrel"
+    else not_ok "api: the socket goes with its kestrel"; fi
+else
+    ok "api: two VMs with the same name # SKIP not-pvm: a real KVM would boot the guest"
+fi
+if [ -n "$saved_runtime_dir" ]; then export XDG_RUNTIME_DIR=$saved_runtime_dir; else unset XDG_RUNTIME_DIR; fi
+
 # --net input that only the host can refuse (src/vmm_net.c opens the backends with the input, before the VM):
 # status 2, one line, and no tap left behind.
 net_port=17931

@@ -62,12 +62,34 @@ static void test_reset(void *opaque)
     pthread_mutex_unlock(&device->lock);
 }
 
+static void test_pause(void *opaque)
+{
+    struct virtio_test_device *device = opaque;
+    pthread_mutex_lock(&device->lock);
+    if (!device->active)
+        abort(); /* the transport pauses only an activated device */
+    device->pauses++;
+    pthread_mutex_unlock(&device->lock);
+}
+
+static void test_resume(void *opaque)
+{
+    struct virtio_test_device *device = opaque;
+    pthread_mutex_lock(&device->lock);
+    if (!device->active)
+        abort();
+    device->resumes++;
+    pthread_mutex_unlock(&device->lock);
+}
+
 static const struct virtio_device_ops test_ops = {
     .config_read = test_config_read,
     .config_write = test_config_write,
     .activate = test_activate,
     .kick = test_kick,
     .reset = test_reset,
+    .pause = test_pause,
+    .resume = test_resume,
 };
 
 static int queue_of_fd(struct virtio_test_device *device, int event_fd)

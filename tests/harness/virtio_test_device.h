@@ -45,6 +45,7 @@ struct virtio_test_device {
     unsigned kicks[VIRTIO_TEST_QUEUES];
     unsigned resets;
     bool active;
+    unsigned pauses, resumes; /* pause and resume ops received */
     unsigned deliveries[VIRTIO_TEST_QUEUES + 1]; /* per MSI-X vector */
     unsigned delivery_count;
     uint64_t ioeventfd_address[VIRTIO_TEST_QUEUES]; /* PCI_BAR_UNMAPPED while unregistered */

@@ -115,6 +115,23 @@ static void test_event_block(void **state)
     assert_int_equal(recording_stop_count(&f->recorder), 0);
 }
 
+/* The API's Stop: the SCI follows PWRBTN_STS and PWRBTN_EN, and the guest's write-1-to-clear lowers it. */
+static void test_power_button(void **state)
+{
+    struct fixture *f = *state;
+    acpi_pm_press_power_button(&f->pm);
+    assert_false(recording_irq(&f->recorder, LAYOUT_ACPI_SCI_IRQ)); /* not enabled yet */
+    assert_int_equal(port_in16(&f->pio, EVENT) & ACPI_PM1_STATUS_PWRBTN, ACPI_PM1_STATUS_PWRBTN);
+    port_out16(&f->pio, EVENT + 2, ACPI_PM1_STATUS_PWRBTN);
+    assert_true(recording_irq(&f->recorder, LAYOUT_ACPI_SCI_IRQ));
+    port_out16(&f->pio, EVENT, ACPI_PM1_STATUS_PWRBTN);
+    assert_false(recording_irq(&f->recorder, LAYOUT_ACPI_SCI_IRQ));
+    assert_int_equal(port_in16(&f->pio, EVENT) & ACPI_PM1_STATUS_PWRBTN, 0);
+    acpi_pm_press_power_button(&f->pm);
+    assert_true(recording_irq(&f->recorder, LAYOUT_ACPI_SCI_IRQ));
+    assert_int_equal(recording_stop_count(&f->recorder), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -122,6 +139,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_other_sleep_types_do_not_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sci_enable_is_sticky, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_block, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_power_button, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

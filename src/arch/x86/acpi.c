@@ -185,8 +185,8 @@ static int acpi_build_fadt(struct acpi_builder *builder, uint64_t dsdt_gpa, uint
     fadt->p_lvl2_lat = 101;
     fadt->p_lvl3_lat = 1001;
     fadt->iapc_boot_arch = ACPI_IAPC_BOOT_ARCH_8042 | ACPI_IAPC_BOOT_ARCH_VGA_NOT_PRESENT;
-    fadt->flags = ACPI_FADT_FLAG_WBINVD | ACPI_FADT_FLAG_PROC_C1 | ACPI_FADT_FLAG_PWR_BUTTON |
-                  ACPI_FADT_FLAG_SLP_BUTTON;
+    /* A fixed-feature power button (PWR_BUTTON clear): the API's Stop presses it (acpi_pm.h). */
+    fadt->flags = ACPI_FADT_FLAG_WBINVD | ACPI_FADT_FLAG_PROC_C1 | ACPI_FADT_FLAG_SLP_BUTTON;
     fadt->fadt_minor_version = 0;
     /* The 64-bit PM1 block fields describe the same ports, so ACPICA sees no conflict. */
     fadt->x_pm1a_evt_blk = (struct acpi_generic_address){

@@ -1,0 +1,15 @@
+#ifndef KESTREL_CONTROL_H
+#define KESTREL_CONTROL_H
+
+/*
+ * The CLI as a client of running kestrels' API sockets (api/api_client.h):
+ *   kestrel list                   one row per socket in the runtime directory
+ *   kestrel pause|resume|stop NAME PATCH /vm or PUT /actions {"action_type":"Stop"}
+ * An unknown name, a stale socket or bad usage: one line, status 2; a VM
+ * that refuses: its fault_message, status 1.
+ */
+
+/* argv[1] is the command. Returns the process exit status. */
+int control_main(int argc, char *const argv[]);
+
+#endif
