@@ -82,22 +82,29 @@ static int list(void)
     return EXIT_STATUS_OK;
 }
 
-static int act(const char *command, const char *name)
+int control_socket_for(const char *command, const char *name, char *path, size_t size)
 {
     struct error error = {0};
     if (api_name_check(name, &error) < 0)
         return usage(error.message);
-    char directory[CONTROL_PATH_MAX], path[CONTROL_PATH_MAX];
-    if (api_runtime_directory(directory, sizeof(directory), 0, &error) < 0 ||
-        snprintf(path, sizeof(path), "%s/%s.sock", directory, name) >= (int)sizeof(path)) {
-        log_error("%s: no VM named '%s'", command, name);
-        return EXIT_STATUS_USAGE;
-    }
+    char directory[CONTROL_PATH_MAX];
     struct stat status;
-    if (lstat(path, &status) < 0 || !S_ISSOCK(status.st_mode)) {
+    if (api_runtime_directory(directory, sizeof(directory), 0, &error) < 0 ||
+        snprintf(path, size, "%s/%s.sock", directory, name) >= (int)size || lstat(path, &status) < 0 ||
+        !S_ISSOCK(status.st_mode)) {
         log_error("%s: no VM named '%s'", command, name);
         return EXIT_STATUS_USAGE;
     }
+    return EXIT_STATUS_OK;
+}
+
+static int act(const char *command, const char *name)
+{
+    struct error error = {0};
+    char path[CONTROL_PATH_MAX];
+    int status = control_socket_for(command, name, path, sizeof(path));
+    if (status != EXIT_STATUS_OK)
+        return status;
     const char *method = "PATCH", *target = "/vm", *body;
     if (strcmp(command, "pause") == 0) {
         body = "{\"state\":\"Paused\"}";
@@ -137,6 +144,8 @@ int control_main(int argc, char *const argv[])
             return usage("list takes no arguments");
         return list();
     }
+    if (strcmp(command, "stat") == 0)
+        return control_stat_main(argc, argv);
     if (argc != 3) {
         log_error("%s needs one VM name (kestrel %s NAME)", command, command);
         return EXIT_STATUS_USAGE;

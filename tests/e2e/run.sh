@@ -390,6 +390,8 @@ expect_failure "api: name with a slash" 2 "holds byte 0x2f" "${disk_kernel[@]}" 
 expect_failure "api: name too long" 2 "longer than 64 bytes" "${disk_kernel[@]}" --name "$(printf 'n%.0s' $(seq 65))"
 expect_failure "api: pause of an unknown VM" 2 "pause: no VM named 'nosuch'" pause nosuch
 expect_failure "api: stop without a name" 2 "stop needs one VM name" stop
+expect_failure "api: stat of an unknown VM" 2 "stat: no VM named 'nosuch'" stat nosuch
+expect_failure "api: stat with an unknown option" 2 "stat: unexpected '--bogus'" stat nosuch --bogus
 # A name in use: something answers on its socket (a live kestrel would; socat stands in on every host).
 socat -u UNIX-LISTEN:"$XDG_RUNTIME_DIR/kestrel/busy.sock",fork OPEN:/dev/null </dev/null >/dev/null 2>&1 &
 busy_pid=$!
@@ -419,6 +421,13 @@ if [ -d /sys/module/kvm_pvm ]; then
         "${disk_kernel[@]}" --name twin
     if "$KESTREL" list | grep -q '^twin .* Running '; then ok "api: kestrel list shows the live VM"
     else not_ok "api: kestrel list shows the live VM"; fi
+    if "$KESTREL" stat twin --once --json >"$work/stat.json" 2>"$work/stderr" &&
+        python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["interval_s"] > 0 and len(d["vcpus"]) == 1' \
+            "$work/stat.json"; then ok "api: kestrel stat --once --json reads the live VM"
+    else not_ok "api: kestrel stat --once --json reads the live VM"; note <"$work/stderr"; fi
+    if "$KESTREL" pause twin && "$KESTREL" list | grep -q '^twin .* Paused ' && "$KESTREL" resume twin &&
+        "$KESTREL" list | grep -q '^twin .* Running '; then ok "api: pause and resume a live VM"
+    else not_ok "api: pause and resume a live VM"; fi
     kill -TERM "$twin_pid" 2>/dev/null; wait "$twin_pid" 2>/dev/null
     if [ ! -e "$XDG_RUNTIME_DIR/kestrel/twin.sock" ]; then ok "api: the socket goes with its kestrel"
     else not_ok "api: the socket goes with its kestrel"; fi
