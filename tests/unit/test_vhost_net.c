@@ -280,15 +280,22 @@ static int vhost_teardown(void **state)
     return 0;
 }
 
-static void test_transmit_through_the_kernel_then_stop_and_restart(void **state)
+/* Starts vhost with one frame tagged `tag` waiting at head 0 of the TX ring; the tap must see it. */
+static void start_with_one_transmit(struct vhost_fixture *fixture, uint8_t tag)
 {
-    struct vhost_fixture *fixture = *state;
-    queue_transmit(fixture, 0, 0xa1);
+    queue_transmit(fixture, 0, tag);
     start(fixture);
     kick(fixture->rings[VHOST_NET_TX].kick_fd);
     uint8_t frame[2048];
     assert_int_equal(net_packet_receive(fixture->packet_socket, 0x88b5, frame, sizeof(frame), 2000), FRAME_BYTES);
-    assert_int_equal(frame[14], 0xa1);
+    assert_int_equal(frame[14], tag);
+}
+
+static void test_transmit_through_the_kernel_then_stop_and_restart(void **state)
+{
+    struct vhost_fixture *fixture = *state;
+    start_with_one_transmit(fixture, 0xa1);
+    uint8_t frame[2048];
     assert_true(wait_readable(fixture->rings[VHOST_NET_TX].call_fd, 2000));
     assert_int_equal(used_index(fixture, VHOST_NET_TX), 1);
     assert_int_equal(used(fixture, VHOST_NET_TX)->ring[0].id, 0);
@@ -322,12 +329,7 @@ static void test_transmit_through_the_kernel_then_stop_and_restart(void **state)
 static void test_stop_then_a_new_driver_on_new_rings(void **state)
 {
     struct vhost_fixture *fixture = *state;
-    queue_transmit(fixture, 0, 0xb1);
-    start(fixture);
-    kick(fixture->rings[VHOST_NET_TX].kick_fd);
-    uint8_t frame[2048];
-    assert_int_equal(net_packet_receive(fixture->packet_socket, 0x88b5, frame, sizeof(frame), 2000), FRAME_BYTES);
-    assert_int_equal(frame[14], 0xb1);
+    start_with_one_transmit(fixture, 0xb1);
     for (int i = 0; i < 200 && used_index(fixture, VHOST_NET_TX) != 1; i++)
         usleep(10000);
     vhost_net_stop(&fixture->vhost);
@@ -353,6 +355,7 @@ static void test_stop_then_a_new_driver_on_new_rings(void **state)
     __atomic_store_n(&new_avail->idx, 1, __ATOMIC_RELEASE);
     start(fixture);
     kick(tx->kick_fd);
+    uint8_t frame[2048];
     assert_int_equal(net_packet_receive(fixture->packet_socket, 0x88b5, frame, sizeof(frame), 2000), FRAME_BYTES);
     assert_int_equal(frame[14], 0xb2);
     for (int i = 0; i < 200 && __atomic_load_n(&new_used->idx, __ATOMIC_ACQUIRE) != 1; i++)
