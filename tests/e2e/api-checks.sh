@@ -57,7 +57,7 @@ api_wait_console() { # api_wait_console PATTERN SECONDS: until the console has P
 # api_requests_per_s FILE: the sum of requests_per_s over virtio-blk0's queues in a `stat --once --json` output
 api_requests_per_s() {
     sed -n 's/.*"name":"virtio-blk0"\(.*\)/\1/p' "$1" | sed 's/"name":.*//' |
-        grep -o '"requests_per_s":[0-9.eE+-]*' | cut -d: -f2 | awk '{ sum += $1 } END { print sum + 0 }'
+        grep -o '"requests_per_s":[0-9.eE+-]*' | cut -d: -f2 | awk '{ sum += $1 } END { if (NR) print sum + 0 }'
 }
 api_positive() { awk -v rate="$1" 'BEGIN { exit !(rate > 0) }'; }
 api_zero() { [ -n "$1" ] && awk -v rate="$1" 'BEGIN { exit !(rate == 0) }'; }
