@@ -86,6 +86,7 @@ truncate -s 64M "$out/api.img"
 if disk_guest_initrd api; then
     boots=$((boots + 1))
     echo "# $api_run: booting at $(date -u +%H:%M:%S)"
+    : >"$api_console"  # before the first look at it, not when the background job gets to its redirection
     timeout -k 10 "$boot_timeout" "$disk_vmm" run --kernel "$vmlinuz" --initrd "$out/initrd-api.img" --cpus 1 \
         --memory 512M --cmdline "$disk_cmdline" --disk "$out/api.img" --name "$api_name" \
         </dev/null >"$api_console" 2>"$out/$api_run.stderr" &
@@ -136,7 +137,8 @@ if disk_guest_initrd api; then
     echo "# $api_run: kestrel exited $(cat "$out/$api_run.status") ${stop_seconds} s after kestrel stop"
     check "$api_run: the guest acted on the power button" grep -q '^E2E-API-POWER-BUTTON' "$api_console"
     check "$api_run: kestrel exits 0 on the power-off" status_is "$api_run" 0
-    check "$api_run: within 10 s of kestrel stop (${stop_seconds} s)" test "$stop_seconds" -le 10
+    # kestrel forces the stop at 10 s: a guest that acted on the button is off before that.
+    check "$api_run: within 10 s of kestrel stop (${stop_seconds} s)" test "$stop_seconds" -lt 10
     check "$api_run: the guest powered off itself (no forced stop)" \
         sh -c "! grep -q 'did not power off' '$out/$api_run.stderr'"
     status_is "$api_run" 0 || show_tail "$api_run"
