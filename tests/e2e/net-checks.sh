@@ -16,14 +16,16 @@
 #
 # Boot net-user, 1 vCPU, --net user,hostfwd: 10.0.2.15 by DHCP, the route and
 #   DNS server, ping 10.0.2.2, the file both ways, hostfwd.
-# Boot net-tap, 2 vCPUs, tap (vhost=off, 2 queue pairs, a tap level 1 made
+# Boot net-tap, 2 vCPUs, tap (vhost=off, 2 queue pairs on one I/O thread, a tap level 1 made
 #   with udhcpd on its side): the address by DHCP, ping, offloads negotiated,
 #   the file both ways with offloads and again after ethtool -K turns the
 #   guest's off, a level-1 client reaches the guest, both queue pairs carry
 #   packets, no vhost worker in level 1.
 # Boot net-vhost: the same with vhost=on (level 1 runs vhost workers), and a
 #   second NIC (a second tap, one queue pair, vhost=off): its own MAC, ping and
-#   a smaller file both ways over it.
+#   a smaller file both ways over it; then the driver reload (issue 13 item 3):
+#   rmmod virtio_net, the vhost workers idle meanwhile, insmod, and the address,
+#   ping and 10 MB both ways over vhost again.
 #
 # KESTREL_NET_CHECK_MB sets the file's size (100 MB by default); KESTREL_NET_CHECK_BOOTS a subset of the
 # boots ("net-user net-tap net-vhost", all by default).
@@ -123,12 +125,17 @@ echo "E2E-NET-RECEIVED-$1 \$(net_copy receive $2 7002 | sha256sum | cut -c1-64)"
 echo "E2E-NET-TIME-$1 host-to-guest \$((\$(date +%s) - start)) s"
 GUEST
 }
-# The guest's server must have answered level 1 before the guest powers off.
-net_guest_tail() {
+# The guest's server must have answered level 1 before the guest powers off (or unloads its driver).
+net_guest_served() {
     cat <<'GUEST'
 waited=0
 while kill -0 "$server_pid" 2>/dev/null && [ "$waited" -lt 120 ]; do sleep 1; waited=$((waited + 1)); done
 echo "E2E-NET-SERVED $(kill -0 "$server_pid" 2>/dev/null && echo no || echo yes)"
+GUEST
+}
+net_guest_tail() {
+    net_guest_served
+    cat <<'GUEST'
 grep -E 'virtio|input|output' /proc/interrupts | sed 's/^/E2E-NET-INTERRUPTS /'
 poweroff -f
 GUEST
@@ -203,6 +210,80 @@ net_tap_checks() { # net_tap_checks RUN ADDRESS
     done
 }
 
+# The driver reload under vhost-net (boot net-vhost): rmmod virtio_net resets both NICs (the device stops
+# vhost), the guest stays without a driver while level 1 looks at the vhost workers (net_watch_unload),
+# then insmod starts the device again: a new driver, new rings, vhost started again. The address by
+# DHCP, ping, 10 MB each way over the vhost NIC (port 7003 serves second.bin).
+net_guest_reload_steps() { # net_guest_reload_steps HOST
+    net_guest_served
+    cat <<GUEST
+rmmod virtio_net
+echo "E2E-NET-UNLOADED \$? \$(echo \$(ls /sys/class/net))"
+sleep 15
+insmod /modules/virtio_net.ko
+echo "E2E-NET-RELOADED \$?"
+ip link set eth0 up
+udhcpc -i eth0 -f -q -n -t 10 -T 1 -s /etc/udhcpc/default.script >/dev/null 2>&1
+echo "E2E-NET-ADDR-AGAIN \$(ip -4 -o addr show dev eth0 | awk '{ print \$4 }' | head -n 1)"
+echo "E2E-NET-MAC-AGAIN \$(cat /sys/class/net/eth0/address)"
+echo "E2E-NET-FEATURES-AGAIN \$(cat /sys/class/net/eth0/device/features)"
+ping -c 3 -W 5 $1 >/tmp/ping-again.log 2>&1
+echo "E2E-NET-PING-AGAIN \$?"
+start=\$(date +%s)
+net_copy send $1 7001 </tmp/second.bin
+echo "E2E-NET-SENT-reload \$?"
+echo "E2E-NET-RECEIVED-reload \$(net_copy receive $1 7003 | sha256sum | cut -c1-64)"
+echo "E2E-NET-TIME-reload both ways \$((\$(date +%s) - start)) s"
+GUEST
+}
+
+# The count of level 1's vhost workers (kernel threads vhost-OWNER) and their CPU time in ticks.
+vhost_workers() { cat /proc/[0-9]*/stat 2>/dev/null | awk '$2 ~ /^\(vhost-/ { count++; ticks += $14 + $15 } END { print count + 0, ticks + 0 }'; }
+# net_watch_unload RUN TAP ADDRESS: once the guest has unloaded its driver, the vhost workers before and
+# after 3 s of UDP sent to the guest's MAC through TAP (a stopped vhost must not pick them up) in
+# $out/RUN.unloaded: "COUNT TICKS COUNT TICKS", and the tap's dropped frames in $out/RUN.unloaded-drops.
+net_watch_unload() {
+    deadline=$(($(date +%s) + net_boot_timeout))
+    until grep -q '^E2E-NET-UNLOADED' "$out/$1.console" 2>/dev/null; do
+        [ "$(date +%s)" -lt "$deadline" ] || return 0
+        sleep 0.5
+    done
+    mac=$(console_value "$1" E2E-NET-MAC)
+    ip neigh replace "$3" lladdr "$mac" dev "$2" nud permanent 2>/dev/null
+    before=$(vhost_workers)
+    drops=$(cat "/sys/class/net/$2/statistics/tx_dropped")
+    timeout 3 socat -u OPEN:/dev/zero "UDP-SENDTO:$3:9" 2>/dev/null
+    sleep 1
+    echo "$before $(vhost_workers)" >"$out/$1.unloaded"
+    echo "$(($(cat "/sys/class/net/$2/statistics/tx_dropped") - drops))" >"$out/$1.unloaded-drops"
+    ip neigh del "$3" dev "$2" 2>/dev/null
+}
+net_reload_checks() { # net_reload_checks RUN ADDRESS HOST
+    check "$1: reload: rmmod virtio_net takes both NICs away" \
+        test "$(console_value "$1" E2E-NET-UNLOADED)" = "0 lo"
+    read -r count_before ticks_before count_after ticks_after <<SAMPLES
+$(cat "$out/$1.unloaded" 2>/dev/null)
+SAMPLES
+    threads=$(cat "$out/$1.vhost-threads" 2>/dev/null)
+    check "$1: reload: without a driver level 1 keeps the VM's ${threads:-?} vhost workers (${count_before:-none}, the vhost fds stay open across a reset)" \
+        test "${count_before:-x}" = "${threads:-y}" -a "${count_after:-x}" = "${threads:-y}"
+    echo "# $1: reload: frames dropped by the tap while the driver was away: $(cat "$out/$1.unloaded-drops" 2>/dev/null)"
+    check "$1: reload: the vhost workers stay idle while frames arrive for the unloaded NIC (${ticks_before:-?} -> ${ticks_after:-?} ticks)" \
+        test -n "${ticks_before:-}" -a "${ticks_before:-0}" = "${ticks_after:-1}"
+    check "$1: reload: insmod virtio_net brings eth0 back with its MAC" test \
+        "$(console_value "$1" E2E-NET-RELOADED)/$(console_value "$1" E2E-NET-MAC-AGAIN)" = \
+        "0/$(console_value "$1" E2E-NET-MAC)"
+    check "$1: reload: the new driver negotiates the same features" test \
+        "$(console_value "$1" E2E-NET-FEATURES-AGAIN)" = "$(console_value "$1" E2E-NET-FEATURES)"
+    check "$1: reload: the guest gets $2 by DHCP again" test "$(console_value "$1" E2E-NET-ADDR-AGAIN)" = "$2"
+    check "$1: reload: the guest pings $3 again" test "$(console_value "$1" E2E-NET-PING-AGAIN)" = 0
+    check "$1: reload: 10 MB guest->host over vhost: the sha256 matches" test \
+        "$(console_value "$1" E2E-NET-SENT-reload):$(sed -n 7p "$out/$1-$3.received")" = \
+        "0:$(console_value "$1" E2E-NET-SECOND-SUM)"
+    check "$1: reload: 10 MB host->guest over vhost: the sha256 matches" test \
+        "$(console_value "$1" E2E-NET-RECEIVED-reload)" = "$(sha256sum "$out/second.bin" | cut -c1-64)"
+}
+
 if [ ! -f "$net_initrd" ] || ! command -v socat >/dev/null || ! command -v ip >/dev/null; then
     not_ok "net: the net guest's initrd ($net_initrd; build-guest-net.sh), socat and ip exist"
 else
@@ -254,6 +335,7 @@ head -c 10485760 /tmp/guest.bin >/tmp/second.bin
 echo "E2E-NET-SECOND-SUM $(sha256sum /tmp/second.bin | cut -c1-64)"
 GUEST
                 net_guest_transfers eth1 192.168.101.1 /tmp/second.bin
+                net_guest_reload_steps 192.168.100.1
             fi
             net_guest_tail
         } >"$out/$run-guest.sh"
@@ -272,9 +354,16 @@ GUEST
         net_reach=192.168.100.15:7080
         if [ "$run" = net-vhost ]; then
             net_servers_start "$run" 192.168.101.1 "$out/second.bin"
+            socat -U "TCP-LISTEN:7003,bind=192.168.100.1,reuseaddr,fork" "OPEN:$out/second.bin" \
+                2>>"$out/$run.socat" &
+            net_server_pids="$net_server_pids $!"
+            net_watch_unload "$run" kn0 192.168.100.15 &
+            watch_pid=$!
             net_boot "$run" 2 "tap,ifname=kn0,vhost=on,queues=2" "tap,ifname=kn1,vhost=off,queues=1"
+            kill "$watch_pid" 2>/dev/null
+            wait "$watch_pid" 2>/dev/null
         else
-            net_boot "$run" 2 "tap,ifname=kn0,vhost=off,queues=2"
+            net_boot "$run" 2 "tap,ifname=kn0,vhost=off,queues=2,iothreads=1"
         fi
         net_servers_stop
         ip link del kn0 2>/dev/null
@@ -294,6 +383,7 @@ GUEST
                 "$(sed -n 1p "$out/$run-192.168.101.1.received")" = "${second_sum:-missing}"
             check "$run: two NICs: host->guest over eth1: the sha256 matches" test \
                 "$(console_value "$run" E2E-NET-RECEIVED-eth1)" = "$(sha256sum "$out/second.bin" | cut -c1-64)"
+            net_reload_checks "$run" 192.168.100.15/24 192.168.100.1
         else
             check "$run: vhost=off: no vhost worker in level 1" test "${threads:-x}" = 0
         fi

@@ -48,6 +48,7 @@ else
                 vhost=*) vhost=${field#vhost=} ;;
                 queues=*) queues=${field#queues=} ;;
                 mac=*) mac=${field#mac=} ;;
+                iothreads=*) ;; # kestrel's threads; QEMU serves virtio-net from its main loop
                 *) echo "net-vmm: unknown net option '$field' in '$spec'" >&2; exit 2 ;;
             esac
         done

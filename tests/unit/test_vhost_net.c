@@ -280,15 +280,22 @@ static int vhost_teardown(void **state)
     return 0;
 }
 
-static void test_transmit_through_the_kernel_then_stop_and_restart(void **state)
+/* Starts vhost with one frame tagged `tag` waiting at head 0 of the TX ring; the tap must see it. */
+static void start_with_one_transmit(struct vhost_fixture *fixture, uint8_t tag)
 {
-    struct vhost_fixture *fixture = *state;
-    queue_transmit(fixture, 0, 0xa1);
+    queue_transmit(fixture, 0, tag);
     start(fixture);
     kick(fixture->rings[VHOST_NET_TX].kick_fd);
     uint8_t frame[2048];
     assert_int_equal(net_packet_receive(fixture->packet_socket, 0x88b5, frame, sizeof(frame), 2000), FRAME_BYTES);
-    assert_int_equal(frame[14], 0xa1);
+    assert_int_equal(frame[14], tag);
+}
+
+static void test_transmit_through_the_kernel_then_stop_and_restart(void **state)
+{
+    struct vhost_fixture *fixture = *state;
+    start_with_one_transmit(fixture, 0xa1);
+    uint8_t frame[2048];
     assert_true(wait_readable(fixture->rings[VHOST_NET_TX].call_fd, 2000));
     assert_int_equal(used_index(fixture, VHOST_NET_TX), 1);
     assert_int_equal(used(fixture, VHOST_NET_TX)->ring[0].id, 0);
@@ -311,6 +318,51 @@ static void test_transmit_through_the_kernel_then_stop_and_restart(void **state)
     for (int i = 0; i < 200 && used_index(fixture, VHOST_NET_TX) != 2; i++)
         usleep(10000);
     assert_int_equal(used_index(fixture, VHOST_NET_TX), 2);
+}
+
+/*
+ * A driver unload or device reset, then a new driver: the device stops vhost,
+ * and the new driver's rings are elsewhere in guest memory and start from
+ * index 0. vhost must take the new rings (a stop that left the backend bound
+ * makes VHOST_SET_VRING_NUM fail with EBUSY) and never touch the old ones.
+ */
+static void test_stop_then_a_new_driver_on_new_rings(void **state)
+{
+    struct vhost_fixture *fixture = *state;
+    start_with_one_transmit(fixture, 0xb1);
+    for (int i = 0; i < 200 && used_index(fixture, VHOST_NET_TX) != 1; i++)
+        usleep(10000);
+    vhost_net_stop(&fixture->vhost);
+    assert_false(fixture->vhost.started);
+
+    /* The new driver's TX ring, 32 KiB up; the old one keeps its stale contents. */
+    const uint64_t moved = 0x8000;
+    struct vhost_net_ring *tx = &fixture->rings[VHOST_NET_TX];
+    tx->desc_user += moved;
+    tx->avail_user += moved;
+    tx->used_user += moved;
+    tx->next_avail = 0;
+    struct vring_desc *new_descriptors = (struct vring_desc *)(uintptr_t)tx->desc_user;
+    struct vring_avail *new_avail = (struct vring_avail *)(uintptr_t)tx->avail_user;
+    volatile struct vring_used *new_used = (volatile struct vring_used *)(uintptr_t)tx->used_user;
+    uint8_t *buffer = gpa(fixture, tx_buffer_gpa + 3 * 256u);
+    memset(buffer, 0, NET_BACKEND_HEADER_SIZE + FRAME_BYTES);
+    static const uint8_t tagged[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 7, 0x88, 0xb5, 0xb2 };
+    memcpy(buffer + NET_BACKEND_HEADER_SIZE, tagged, sizeof(tagged));
+    new_descriptors[0] =
+        (struct vring_desc){ .addr = tx_buffer_gpa + 3 * 256u, .len = NET_BACKEND_HEADER_SIZE + FRAME_BYTES };
+    new_avail->ring[0] = 0;
+    __atomic_store_n(&new_avail->idx, 1, __ATOMIC_RELEASE);
+    start(fixture);
+    kick(tx->kick_fd);
+    uint8_t frame[2048];
+    assert_int_equal(net_packet_receive(fixture->packet_socket, 0x88b5, frame, sizeof(frame), 2000), FRAME_BYTES);
+    assert_int_equal(frame[14], 0xb2);
+    for (int i = 0; i < 200 && __atomic_load_n(&new_used->idx, __ATOMIC_ACQUIRE) != 1; i++)
+        usleep(10000);
+    assert_int_equal(__atomic_load_n(&new_used->idx, __ATOMIC_ACQUIRE), 1);
+    assert_int_equal(new_used->ring[0].id, 0);
+    assert_int_equal(used_index(fixture, VHOST_NET_TX), 1); /* the old ring is left alone */
 }
 
 static void test_receive_through_the_kernel(void **state)
@@ -362,6 +414,7 @@ int main(void)
     const struct CMUnitTest kernel_tests[] = {
         cmocka_unit_test_setup_teardown(test_transmit_through_the_kernel_then_stop_and_restart, vhost_setup,
                                         vhost_teardown),
+        cmocka_unit_test_setup_teardown(test_stop_then_a_new_driver_on_new_rings, vhost_setup, vhost_teardown),
         cmocka_unit_test_setup_teardown(test_receive_through_the_kernel, vhost_setup, vhost_teardown),
     };
     return failed | cmocka_run_group_tests_name("vhost-net with a tap", kernel_tests, NULL, NULL);
