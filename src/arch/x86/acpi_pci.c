@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "arch/x86/layout.h"
+#include "util/little_endian.h"
 
 /* Large resource items of the _CRS buffers (ACPI 6.4, 6.4.3 "Large Resource Data Type"). */
 enum {
@@ -21,11 +22,6 @@ enum {
     IO_FLAGS_ENTIRE_RANGE = 0x03,
 };
 
-static void put_le(uint8_t *out, uint64_t value, unsigned bytes)
-{
-    for (unsigned i = 0; i < bytes; i++)
-        out[i] = (uint8_t)(value >> (8 * i));
-}
 
 /*
  * Word/DWord/QWord address space descriptor: granularity, minimum, maximum,
@@ -38,13 +34,13 @@ static void append_address(struct aml_buffer *buffer, uint8_t item, unsigned wid
     size_t size = 3 + 3 + 5 * (size_t)width;
     memset(bytes, 0, sizeof(bytes));
     bytes[0] = item;
-    put_le(bytes + 1, size - 3, 2);
+    little_endian_put(bytes + 1, size - 3, 2);
     bytes[3] = space;
     bytes[4] = ADDRESS_FLAGS_PRODUCER_FIXED;
     bytes[5] = type_flags;
-    put_le(bytes + 6 + 1 * width, minimum, width);
-    put_le(bytes + 6 + 2 * width, minimum + length - 1, width);
-    put_le(bytes + 6 + 4 * width, length, width);
+    little_endian_put(bytes + 6 + 1 * width, minimum, width);
+    little_endian_put(bytes + 6 + 2 * width, minimum + length - 1, width);
+    little_endian_put(bytes + 6 + 4 * width, length, width);
     aml_append_bytes(buffer, bytes, size);
 }
 
@@ -133,8 +129,8 @@ static void append_motherboard_resources(struct aml_buffer *scope_body)
     struct aml_buffer resources;
     aml_buffer_init(&resources, resource_bytes, sizeof(resource_bytes));
     uint8_t ecam[12] = { RESOURCE_MEMORY32_FIXED, 9, 0, 0x01 /* read-write */ };
-    put_le(ecam + 4, LAYOUT_PCI_ECAM_START, 4);
-    put_le(ecam + 8, LAYOUT_PCI_ECAM_SIZE, 4);
+    little_endian_put(ecam + 4, LAYOUT_PCI_ECAM_START, 4);
+    little_endian_put(ecam + 8, LAYOUT_PCI_ECAM_SIZE, 4);
     aml_append_bytes(&resources, ecam, sizeof(ecam));
     append_end_tag(&resources);
 
