@@ -38,7 +38,9 @@ const char *cli_run_usage(void)
            "  --kernel PATH       Linux kernel: a bzImage, or an ELF vmlinux with a PVH entry\n"
            "  --initrd PATH       initial ramdisk\n"
            "  --cmdline STR       kernel command line (default \"" CLI_DEFAULT_CMDLINE "\")\n"
-           "  --memory SIZE       guest RAM, with a K, M, G or T suffix; a bare number is MiB (default 512M)\n"
+           "  --memory SIZE[,overcommit=on]  guest RAM, with a K, M, G or T suffix; a bare number is MiB\n"
+           "                      (default 512M). Refused when larger than the host's MemAvailable plus free\n"
+           "                      swap, unless overcommit=on (the guest may then run the host out of memory)\n"
            "  --cpus N            number of vCPUs (default 1)\n"
            "  --console KIND      serial console: stdio (default; Ctrl-A x quits), none, file:PATH\n"
            "  --kernel-entry KIND for a bzImage: auto (default: the host-decompressed, cached vmlinux through\n"
@@ -123,13 +125,50 @@ static int parse_cpus(const char *text, unsigned *cpus, struct error *error)
     return 0;
 }
 
-static int parse_memory(const char *text, uint64_t *memory, struct error *error)
+/* ",overcommit=on|off" after the size; nothing else is a --memory option yet. */
+static int parse_memory_options(char *options, bool *overcommit, struct error *error)
 {
-    if (cli_parse_size(text, memory) < 0)
-        return error_set(error, EXIT_STATUS_USAGE, "--memory: '%s' is not a size (try 512M or 2G)", text);
-    if (*memory == 0)
+    bool seen_overcommit = false;
+    static const char key[] = "overcommit";
+    char *saved = NULL;
+    for (char *option = strtok_r(options, ",", &saved); option; option = strtok_r(NULL, ",", &saved)) {
+        char *value = strchr(option, '=');
+        if (!value || (size_t)(value - option) != sizeof(key) - 1 || memcmp(option, key, sizeof(key) - 1) != 0)
+            return error_set(error, EXIT_STATUS_USAGE, "--memory: unknown option '%s' (known: overcommit=on|off)",
+                             option);
+        value++;
+        if (seen_overcommit)
+            return error_set(error, EXIT_STATUS_USAGE, "--memory: overcommit= given twice");
+        seen_overcommit = true;
+        if (strcmp(value, "on") == 0)
+            *overcommit = true;
+        else if (strcmp(value, "off") == 0)
+            *overcommit = false;
+        else
+            return error_set(error, EXIT_STATUS_USAGE, "--memory: overcommit must be on or off, not '%s'", value);
+    }
+    return 0;
+}
+
+static int parse_memory(const char *text, struct vm_config *config, struct error *error)
+{
+    char copy[128];
+    if (strlen(text) >= sizeof(copy))
+        return error_set(error, EXIT_STATUS_USAGE, "--memory: '%.32s...' is too long", text);
+    strcpy(copy, text);
+    char *options = strchr(copy, ',');
+    if (options) {
+        *options++ = '\0';
+        if (*options == '\0')
+            return error_set(error, EXIT_STATUS_USAGE, "--memory: nothing after the comma");
+        if (parse_memory_options(options, &config->memory_overcommit, error) < 0)
+            return -1;
+    }
+    if (cli_parse_size(copy, &config->memory_size) < 0)
+        return error_set(error, EXIT_STATUS_USAGE, "--memory: '%s' is not a size (try 512M or 2G)", copy);
+    if (config->memory_size == 0)
         return error_set(error, EXIT_STATUS_USAGE, "--memory must be greater than 0");
-    if (*memory & 0xfff)
+    if (config->memory_size & 0xfff)
         return error_set(error, EXIT_STATUS_USAGE, "--memory must be a multiple of 4K");
     return 0;
 }
@@ -255,7 +294,7 @@ static int parse_run(int argc, char *const argv[], int first, enum cli_command *
         } else if (strcmp(option, "--cmdline") == 0) {
             config->cmdline = value;
         } else if (strcmp(option, "--memory") == 0) {
-            if (parse_memory(value, &config->memory_size, error) < 0)
+            if (parse_memory(value, config, error) < 0)
                 return -1;
         } else if (strcmp(option, "--cpus") == 0) {
             if (parse_cpus(value, &config->cpu_count, error) < 0)

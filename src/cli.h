@@ -4,7 +4,7 @@
 /*
  * The command line:
  *   kestrel --help | --version
- *   kestrel run --kernel PATH [--initrd PATH] [--cmdline STR] [--memory SIZE]
+ *   kestrel run --kernel PATH [--initrd PATH] [--cmdline STR] [--memory SIZE[,overcommit=on]]
  *               [--cpus N] [--console stdio|none|file:PATH] [--stats]
  *               [--kernel-entry auto|bzimage|pvh] [--disk PATH[,key=value...]]...
  *               [--net user|tap[,key=value...]]...
@@ -102,6 +102,7 @@ struct vm_config {
     const char *initrd_path; /* NULL: none */
     const char *cmdline;
     uint64_t memory_size;
+    bool memory_overcommit; /* --memory SIZE,overcommit=on: no check against the host's free memory */
     unsigned cpu_count;
     struct console_spec console;
     bool stats;

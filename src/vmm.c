@@ -11,6 +11,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "arch/x86/cpuid.h"
 #include "arch/x86/e820.h"
 #include "arch/x86/layout.h"
 #include "arch/x86/regs.h"
@@ -38,6 +39,7 @@
 #include "virtio/virtio_pci.h"
 #include "vcpu_loop.h"
 #include "vm_disks.h"
+#include "vm_memory_limits.h"
 #include "vm_traces.h"
 #include "vmm_blk.h"
 #include "vmm_net.h"
@@ -142,15 +144,18 @@ static void platform_request_stop(void *opaque, enum platform_stop_reason reason
 
 /*
  * The user's input, checked in an order that does not depend on the host:
- * memory size, --cpus against KVM's limit (when /dev/kvm opens at all), then
- * the kernel, initrd and command line, then the disk images in --disk order,
- * then the console file. A missing
- * /dev/kvm is reported only after those, so bad usage reads the same on
+ * memory size (then against the host's address width and free memory),
+ * --cpus against KVM's limit (when /dev/kvm opens at all), then the kernel,
+ * initrd and command line, then the disk images in --disk order, then the
+ * console file. A missing /dev/kvm is reported only after those, so bad
+ * usage reads the same on
  * hosts with and without KVM.
  */
 static int check_input_and_load(struct vmm *vmm, struct error *error)
 {
     const struct vm_config *config = vmm->config;
+    if (vm_memory_limits_check_config(config, error) < 0)
+        return -1;
     if (guest_memory_create(&vmm->memory, config->memory_size, error) < 0)
         return -1;
     vmm->memory_created = true;
@@ -215,6 +220,10 @@ static int create_vm(struct vmm *vmm, struct error *error)
     }
     vmm->supported_cpuid = kvm_system_supported_cpuid(&vmm->kvm, error);
     if (!vmm->supported_cpuid)
+        return -1;
+    if (vm_memory_limits_check_address_width(
+            vmm->config->memory_size,
+            cpuid_physical_address_bits(vmm->supported_cpuid->entries, vmm->supported_cpuid->nent), error) < 0)
         return -1;
     vmm->supported_msrs = kvm_system_msr_index_list(&vmm->kvm, error);
     if (!vmm->supported_msrs)

@@ -96,6 +96,21 @@ static void test_equals_form(void **state)
     assert_string_equal(parsed.config.cmdline, "");
 }
 
+static void test_memory_overcommit(void **state)
+{
+    (void)state;
+    struct parsed parsed = PARSE("run", "--kernel=k", "--memory=64M");
+    assert_int_equal(parsed.result, 0);
+    assert_false(parsed.config.memory_overcommit);
+    parsed = PARSE("run", "--kernel=k", "--memory=6G,overcommit=on");
+    assert_int_equal(parsed.result, 0);
+    assert_int_equal(parsed.config.memory_size, 6ull << 30);
+    assert_true(parsed.config.memory_overcommit);
+    parsed = PARSE("run", "--kernel", "k", "--memory", "6G,overcommit=off");
+    assert_int_equal(parsed.result, 0);
+    assert_false(parsed.config.memory_overcommit);
+}
+
 static void test_sizes(void **state)
 {
     (void)state;
@@ -194,6 +209,18 @@ static void test_usage_errors(void **state)
     assert_usage_error(&parsed, "--memory must be greater than 0");
     parsed = PARSE("run", "--kernel", "k", "--memory", "1001K");
     assert_usage_error(&parsed, "multiple of 4K");
+    parsed = PARSE("run", "--kernel", "k", "--memory", "1G,overcommit=yes");
+    assert_usage_error(&parsed, "--memory: overcommit must be on or off, not 'yes'");
+    parsed = PARSE("run", "--kernel", "k", "--memory", "1G,overcommitted=on");
+    assert_usage_error(&parsed, "--memory: unknown option 'overcommitted=on'");
+    parsed = PARSE("run", "--kernel", "k", "--memory", "1G,overcommit");
+    assert_usage_error(&parsed, "--memory: unknown option 'overcommit'");
+    parsed = PARSE("run", "--kernel", "k", "--memory", "1G,");
+    assert_usage_error(&parsed, "--memory: nothing after the comma");
+    parsed = PARSE("run", "--kernel", "k", "--memory", "1G,overcommit=on,overcommit=on");
+    assert_usage_error(&parsed, "--memory: overcommit= given twice");
+    parsed = PARSE("run", "--kernel", "k", "--memory", ",overcommit=on");
+    assert_usage_error(&parsed, "--memory: '' is not a size");
     parsed = PARSE("run", "--kernel", "k", "--cpus", "0");
     assert_usage_error(&parsed, "--cpus must be at least 1");
     parsed = PARSE("run", "--kernel", "k", "--cpus", "two");
@@ -508,7 +535,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),        cmocka_unit_test(test_every_option),
-        cmocka_unit_test(test_equals_form),     cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_equals_form),
+        cmocka_unit_test(test_memory_overcommit),     cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_help_and_version), cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_kernel_entry),
         cmocka_unit_test(test_last_value_wins),

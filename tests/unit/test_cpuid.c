@@ -273,6 +273,22 @@ static void test_errors(void **state)
                      -1);
 }
 
+/* --memory's address-width check reads leaf 0x80000008 EAX[7:0]; without it, the SDM's 36. */
+static void test_physical_address_bits(void **state)
+{
+    (void)state;
+    struct kvm_cpuid_entry2 entries[2] = {
+        {.function = 0x80000000u, .eax = 0x80000008u},
+        {.function = 0x80000008u, .eax = 0x3028u}, /* 48 virtual, 40 physical */
+    };
+    assert_int_equal(cpuid_physical_address_bits(entries, 2), 40);
+    assert_int_equal(cpuid_physical_address_bits(entries, 1), 36);
+    entries[1].eax = 0x3000u; /* a zero width is no answer */
+    assert_int_equal(cpuid_physical_address_bits(entries, 2), 36);
+    unsigned host = cpuid_host_physical_address_bits();
+    assert_true(host >= 36 && host <= 64);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_invariant_tsc_hidden),
         cmocka_unit_test(test_supported_list_untouched),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_physical_address_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <asm/kvm_para.h>
+#include <cpuid.h>
 
 /* Register bits this module sets, by leaf. */
 #define LEAF1_EDX_HTT              (1u << 28)
@@ -191,4 +192,25 @@ int cpuid_build_for_vcpu(const struct kvm_cpuid_entry2 *supported, uint32_t supp
         return -1;
     *out_count = count;
     return 0;
+}
+
+/* Leaf 0x80000008 absent: the SDM's rule is 36 bits when PAE is there, and every x86-64 CPU has it. */
+enum { DEFAULT_PHYSICAL_ADDRESS_BITS = 36 };
+
+unsigned cpuid_physical_address_bits(const struct kvm_cpuid_entry2 *entries, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        if (entries[i].function == 0x80000008u && (entries[i].eax & 0xffu) != 0)
+            return entries[i].eax & 0xffu;
+    }
+    return DEFAULT_PHYSICAL_ADDRESS_BITS;
+}
+
+unsigned cpuid_host_physical_address_bits(void)
+{
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid(0x80000000u, &eax, &ebx, &ecx, &edx) || eax < 0x80000008u)
+        return DEFAULT_PHYSICAL_ADDRESS_BITS;
+    __get_cpuid(0x80000008u, &eax, &ebx, &ecx, &edx);
+    return (eax & 0xffu) ? (eax & 0xffu) : DEFAULT_PHYSICAL_ADDRESS_BITS;
 }

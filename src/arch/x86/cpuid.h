@@ -30,6 +30,15 @@ int cpuid_build_for_vcpu(const struct kvm_cpuid_entry2 *supported, uint32_t supp
 struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid_entry2 *entries, uint32_t count, uint32_t function,
                                     uint32_t index);
 
+/*
+ * The guest physical address width a CPUID list declares (leaf 0x80000008,
+ * EAX[7:0]); 36 when the list has no such leaf, as the SDM says to assume.
+ */
+unsigned cpuid_physical_address_bits(const struct kvm_cpuid_entry2 *entries, uint32_t count);
+
+/* The same width from the host's own CPUID instruction. */
+unsigned cpuid_host_physical_address_bits(void);
+
 /* Bits needed to number `count` items: 0 for 1, 1 for 2, 2 for 3-4, ... */
 unsigned cpuid_id_width(uint32_t count);
 
