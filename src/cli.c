@@ -38,9 +38,10 @@ const char *cli_run_usage(void)
            "  --kernel PATH       Linux kernel: a bzImage, or an ELF vmlinux with a PVH entry\n"
            "  --initrd PATH       initial ramdisk\n"
            "  --cmdline STR       kernel command line (default \"" CLI_DEFAULT_CMDLINE "\")\n"
-           "  --memory SIZE[,overcommit=on]  guest RAM, with a K, M, G or T suffix; a bare number is MiB\n"
-           "                      (default 512M). Refused when larger than the host's MemAvailable plus free\n"
-           "                      swap, unless overcommit=on (the guest may then run the host out of memory)\n"
+           "  --memory SIZE[,overcommit=on][,hugepages=on]  guest RAM, with a K, M, G or T suffix; a bare\n"
+           "                      number is MiB (default 512M). Refused when larger than the host's MemAvailable\n"
+           "                      plus free swap, unless overcommit=on (the guest may then run the host out of\n"
+           "                      memory). hugepages=on: RAM from the host's hugetlbfs pool (nr_hugepages)\n"
            "  --cpus N            number of vCPUs (default 1)\n"
            "  --console KIND      serial console: stdio (default; Ctrl-A x quits), none, file:PATH\n"
            "  --kernel-entry KIND for a bzImage: auto (default: the host-decompressed, cached vmlinux through\n"
@@ -125,27 +126,36 @@ static int parse_cpus(const char *text, unsigned *cpus, struct error *error)
     return 0;
 }
 
-/* ",overcommit=on|off" after the size; nothing else is a --memory option yet. */
-static int parse_memory_options(char *options, bool *overcommit, struct error *error)
+/* ",overcommit=on|off" and ",hugepages=on|off" after the size. */
+static int parse_memory_options(char *options, struct vm_config *config, struct error *error)
 {
-    bool seen_overcommit = false;
-    static const char key[] = "overcommit";
+    const struct {
+        const char *key;
+        bool *value;
+    } switches[] = {{"overcommit", &config->memory_overcommit}, {"hugepages", &config->memory_huge_pages}};
+    bool seen[2] = {false, false};
     char *saved = NULL;
     for (char *option = strtok_r(options, ",", &saved); option; option = strtok_r(NULL, ",", &saved)) {
         char *value = strchr(option, '=');
-        if (!value || (size_t)(value - option) != sizeof(key) - 1 || memcmp(option, key, sizeof(key) - 1) != 0)
-            return error_set(error, EXIT_STATUS_USAGE, "--memory: unknown option '%s' (known: overcommit=on|off)",
-                             option);
+        unsigned i = 0;
+        while (value && i < 2 &&
+               ((size_t)(value - option) != strlen(switches[i].key) ||
+                memcmp(option, switches[i].key, (size_t)(value - option)) != 0))
+            i++;
+        if (!value || i == 2)
+            return error_set(error, EXIT_STATUS_USAGE,
+                             "--memory: unknown option '%s' (known: overcommit=on|off, hugepages=on|off)", option);
         value++;
-        if (seen_overcommit)
-            return error_set(error, EXIT_STATUS_USAGE, "--memory: overcommit= given twice");
-        seen_overcommit = true;
+        if (seen[i])
+            return error_set(error, EXIT_STATUS_USAGE, "--memory: %s= given twice", switches[i].key);
+        seen[i] = true;
         if (strcmp(value, "on") == 0)
-            *overcommit = true;
+            *switches[i].value = true;
         else if (strcmp(value, "off") == 0)
-            *overcommit = false;
+            *switches[i].value = false;
         else
-            return error_set(error, EXIT_STATUS_USAGE, "--memory: overcommit must be on or off, not '%s'", value);
+            return error_set(error, EXIT_STATUS_USAGE, "--memory: %s must be on or off, not '%s'", switches[i].key,
+                             value);
     }
     return 0;
 }
@@ -161,7 +171,7 @@ static int parse_memory(const char *text, struct vm_config *config, struct error
         *options++ = '\0';
         if (*options == '\0')
             return error_set(error, EXIT_STATUS_USAGE, "--memory: nothing after the comma");
-        if (parse_memory_options(options, &config->memory_overcommit, error) < 0)
+        if (parse_memory_options(options, config, error) < 0)
             return -1;
     }
     if (cli_parse_size(copy, &config->memory_size) < 0)

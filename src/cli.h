@@ -4,7 +4,7 @@
 /*
  * The command line:
  *   kestrel --help | --version
- *   kestrel run --kernel PATH [--initrd PATH] [--cmdline STR] [--memory SIZE[,overcommit=on]]
+ *   kestrel run --kernel PATH [--initrd PATH] [--cmdline STR] [--memory SIZE[,overcommit=on][,hugepages=on]]
  *               [--cpus N] [--console stdio|none|file:PATH] [--stats]
  *               [--kernel-entry auto|bzimage|pvh] [--disk PATH[,key=value...]]...
  *               [--net user|tap[,key=value...]]...
@@ -103,6 +103,7 @@ struct vm_config {
     const char *cmdline;
     uint64_t memory_size;
     bool memory_overcommit; /* --memory SIZE,overcommit=on: no check against the host's free memory */
+    bool memory_huge_pages; /* --memory SIZE,hugepages=on: RAM from the host's default hugetlbfs pool */
     unsigned cpu_count;
     struct console_spec console;
     bool stats;

@@ -47,14 +47,38 @@ int vm_memory_limits_check_host(uint64_t ram_size, const struct host_memory *hos
     return 0;
 }
 
+int vm_memory_limits_check_huge_pages(uint64_t ram_size, const struct host_memory *host, struct error *error)
+{
+    if (host->huge_page_size_kib == 0)
+        return error_set(error, EXIT_STATUS_USAGE, "--memory ...,hugepages=on: this host's kernel has no hugetlbfs");
+    uint64_t page_size = host->huge_page_size_kib << 10;
+    if (ram_size % page_size != 0)
+        return error_set(error, EXIT_STATUS_USAGE,
+                         "--memory ...,hugepages=on: %llu KiB is not a multiple of the host's %llu KiB huge pages",
+                         (unsigned long long)(ram_size >> 10), (unsigned long long)host->huge_page_size_kib);
+    uint64_t usable = host->huge_pages_free > host->huge_pages_reserved
+                          ? host->huge_pages_free - host->huge_pages_reserved
+                          : 0;
+    if (ram_size / page_size > usable)
+        return error_set(error, EXIT_STATUS_USAGE,
+                         "--memory ...,hugepages=on: %llu MiB needs %llu huge pages of %llu KiB, and the host has %llu "
+                         "free (raise /proc/sys/vm/nr_hugepages)",
+                         (unsigned long long)(ram_size >> 20), (unsigned long long)(ram_size / page_size),
+                         (unsigned long long)host->huge_page_size_kib, (unsigned long long)usable);
+    return 0;
+}
+
 int vm_memory_limits_check_config(const struct vm_config *config, struct error *error)
 {
     if (vm_memory_limits_check_address_width(config->memory_size, cpuid_host_physical_address_bits(), error) < 0)
         return -1;
-    if (config->memory_overcommit)
+    if (config->memory_overcommit && !config->memory_huge_pages)
         return 0;
     struct host_memory host;
     if (host_memory_read(&host, error) < 0)
         return -1;
+    /* Huge pages come from their own pool, which MemAvailable does not count: overcommit cannot apply. */
+    if (config->memory_huge_pages)
+        return vm_memory_limits_check_huge_pages(config->memory_size, &host, error);
     return vm_memory_limits_check_host(config->memory_size, &host, error);
 }

@@ -27,10 +27,17 @@ int vm_memory_limits_check_address_width(uint64_t ram_size, unsigned physical_ad
 int vm_memory_limits_check_host(uint64_t ram_size, const struct host_memory *host, struct error *error);
 
 /*
+ * For hugepages=on: refuses (status 2) a host without hugetlbfs, a size
+ * that is not a whole number of its default huge pages, and more RAM than
+ * the pool's free pages that no other mapping has reserved.
+ */
+int vm_memory_limits_check_huge_pages(uint64_t ram_size, const struct host_memory *host, struct error *error);
+
+/*
  * Both checks for `config` on this host, as kestrel runs them before mapping
  * guest RAM: the address width from the host's CPUID (KVM's supported CPUID
- * is checked again once /dev/kvm is open), the host's memory unless
- * overcommit=on.
+ * is checked again once /dev/kvm is open), then the huge page pool with
+ * hugepages=on, else the host's memory unless overcommit=on.
  */
 int vm_memory_limits_check_config(const struct vm_config *config, struct error *error);
 

@@ -156,7 +156,9 @@ static int check_input_and_load(struct vmm *vmm, struct error *error)
     const struct vm_config *config = vmm->config;
     if (vm_memory_limits_check_config(config, error) < 0)
         return -1;
-    if (guest_memory_create(&vmm->memory, config->memory_size, error) < 0)
+    int created = config->memory_huge_pages ? guest_memory_create_huge(&vmm->memory, config->memory_size, error)
+                                            : guest_memory_create(&vmm->memory, config->memory_size, error);
+    if (created < 0)
         return -1;
     vmm->memory_created = true;
     struct error kvm_error = {.exit_status = EXIT_STATUS_FAILURE};

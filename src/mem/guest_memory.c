@@ -13,7 +13,8 @@ static bool regions_overlap(const struct guest_memory_region *region, uint64_t g
     return gpa < region_end && region->gpa < end;
 }
 
-int guest_memory_add_region(struct guest_memory *memory, uint64_t gpa, uint64_t size, struct error *error)
+/* `map_flags`: MAP_NORESERVE for ordinary RAM, MAP_HUGETLB for hugetlbfs (whose pages are reserved at mmap). */
+static int add_region(struct guest_memory *memory, uint64_t gpa, uint64_t size, int map_flags, struct error *error)
 {
     uint64_t end;
     if (size == 0)
@@ -34,8 +35,7 @@ int guest_memory_add_region(struct guest_memory *memory, uint64_t gpa, uint64_t 
     if (size > SIZE_MAX)
         return error_set(error, EXIT_STATUS_USAGE, "guest memory size %llu cannot be mapped on this host",
                          (unsigned long long)size);
-    /* NORESERVE: guest RAM is touched lazily; only pages the guest uses cost host memory. */
-    void *host = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *host = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | map_flags, -1, 0);
     if (host == MAP_FAILED)
         return error_set(error, EXIT_STATUS_USAGE, "cannot map %llu MiB of guest memory on this host: %s",
                          (unsigned long long)(size >> 20), strerror(errno));
@@ -48,7 +48,13 @@ int guest_memory_add_region(struct guest_memory *memory, uint64_t gpa, uint64_t 
     return 0;
 }
 
-int guest_memory_create(struct guest_memory *memory, uint64_t ram_size, struct error *error)
+int guest_memory_add_region(struct guest_memory *memory, uint64_t gpa, uint64_t size, struct error *error)
+{
+    /* NORESERVE: guest RAM is touched lazily; only pages the guest uses cost host memory. */
+    return add_region(memory, gpa, size, MAP_NORESERVE, error);
+}
+
+static int create(struct guest_memory *memory, uint64_t ram_size, int map_flags, struct error *error)
 {
     memset(memory, 0, sizeof(*memory));
     if (ram_size == 0)
@@ -56,7 +62,7 @@ int guest_memory_create(struct guest_memory *memory, uint64_t ram_size, struct e
     if (ram_size & 0xfff)
         return error_set(error, EXIT_STATUS_USAGE, "--memory must be a multiple of 4 KiB");
     uint64_t low = ram_size < GUEST_MMIO_HOLE_START ? ram_size : GUEST_MMIO_HOLE_START;
-    if (guest_memory_add_region(memory, 0, low, error) < 0)
+    if (add_region(memory, 0, low, map_flags, error) < 0)
         return -1;
     if (ram_size > low) {
         uint64_t high = ram_size - low;
@@ -66,12 +72,22 @@ int guest_memory_create(struct guest_memory *memory, uint64_t ram_size, struct e
             return error_set(error, EXIT_STATUS_USAGE, "--memory %llu is too large",
                              (unsigned long long)ram_size);
         }
-        if (guest_memory_add_region(memory, GUEST_HIGH_RAM_START, high, error) < 0) {
+        if (add_region(memory, GUEST_HIGH_RAM_START, high, map_flags, error) < 0) {
             guest_memory_destroy(memory);
             return -1;
         }
     }
     return 0;
+}
+
+int guest_memory_create(struct guest_memory *memory, uint64_t ram_size, struct error *error)
+{
+    return create(memory, ram_size, MAP_NORESERVE, error);
+}
+
+int guest_memory_create_huge(struct guest_memory *memory, uint64_t ram_size, struct error *error)
+{
+    return create(memory, ram_size, MAP_HUGETLB, error);
 }
 
 bool guest_memory_advise_huge_pages(const struct guest_memory *memory, uint64_t gpa, uint64_t len)

@@ -40,6 +40,14 @@ struct guest_memory {
  */
 int guest_memory_create(struct guest_memory *memory, uint64_t ram_size, struct error *error);
 
+/*
+ * The same layout from the host's default hugetlbfs pool (MAP_HUGETLB):
+ * every page is reserved when mapped, so a pool that cannot hold the RAM
+ * fails here (status 2) rather than with SIGBUS when the guest touches it.
+ * `ram_size` and the 3 GiB boundary must be whole huge pages.
+ */
+int guest_memory_create_huge(struct guest_memory *memory, uint64_t ram_size, struct error *error);
+
 /* Adds one region at an arbitrary page-aligned gpa (tests and the harness). */
 int guest_memory_add_region(struct guest_memory *memory, uint64_t gpa, uint64_t size, struct error *error);
 

@@ -11,8 +11,8 @@
 /* /proc/meminfo is about 1.5 KiB; far more room than it will ever need. */
 enum { MEMINFO_MAX = 16384 };
 
-/* "Name:   123 kB": the value in KiB, or -1 when the rest of the line is not that shape. */
-static int parse_kib_value(const char *text, size_t length, uint64_t *kib)
+/* "Name:   123 kB" (with_unit) or "Name:   123": the number, or -1 when the rest of the line is not that shape. */
+static int parse_value(const char *text, size_t length, bool with_unit, uint64_t *number)
 {
     size_t at = 0;
     while (at < length && text[at] == ' ')
@@ -26,9 +26,9 @@ static int parse_kib_value(const char *text, size_t length, uint64_t *kib)
     }
     if (at == digits_start)
         return -1;
-    if (length - at != 3 || memcmp(text + at, " kB", 3) != 0)
+    if (with_unit ? (length - at != 3 || memcmp(text + at, " kB", 3) != 0) : at != length)
         return -1;
-    *kib = value;
+    *number = value;
     return 0;
 }
 
@@ -43,27 +43,35 @@ static bool line_names(const char *line, size_t length, const char *name, size_t
 
 int host_memory_parse_meminfo(const char *text, size_t length, struct host_memory *memory)
 {
-    bool have_available = false, have_swap = false;
     struct host_memory parsed = {0};
+    const struct {
+        const char *name;
+        bool with_unit;
+        uint64_t *value;
+    } fields[] = {
+        {"MemAvailable", true, &parsed.available_kib},      {"SwapFree", true, &parsed.swap_free_kib},
+        {"HugePages_Free", false, &parsed.huge_pages_free}, {"HugePages_Rsvd", false, &parsed.huge_pages_reserved},
+        {"Hugepagesize", true, &parsed.huge_page_size_kib},
+    };
+    enum { FIELD_COUNT = sizeof(fields) / sizeof(fields[0]) };
+    bool seen[FIELD_COUNT] = {false};
     size_t at = 0;
     while (at < length) {
         const char *line = text + at;
         const char *newline = memchr(line, '\n', length - at);
         size_t line_length = newline ? (size_t)(newline - line) : length - at;
         at += line_length + (newline ? 1 : 0);
-        size_t value_start;
-        if (line_names(line, line_length, "MemAvailable", &value_start)) {
-            if (have_available ||
-                parse_kib_value(line + value_start, line_length - value_start, &parsed.available_kib) < 0)
+        for (unsigned i = 0; i < FIELD_COUNT; i++) {
+            size_t value_start;
+            if (!line_names(line, line_length, fields[i].name, &value_start))
+                continue;
+            if (seen[i] ||
+                parse_value(line + value_start, line_length - value_start, fields[i].with_unit, fields[i].value) < 0)
                 return -1;
-            have_available = true;
-        } else if (line_names(line, line_length, "SwapFree", &value_start)) {
-            if (have_swap || parse_kib_value(line + value_start, line_length - value_start, &parsed.swap_free_kib) < 0)
-                return -1;
-            have_swap = true;
+            seen[i] = true;
         }
     }
-    if (!have_available)
+    if (!seen[0]) /* MemAvailable: the one line every --memory check needs */
         return -1;
     *memory = parsed;
     return 0;

@@ -5,8 +5,9 @@
  * How much memory the host can still give a new process, from
  * /proc/meminfo: MemAvailable (the kernel's own estimate of what can be
  * allocated without swapping, page cache it can drop included) and
- * SwapFree. kestrel refuses a --memory larger than their sum unless the
- * user asks to overcommit.
+ * SwapFree, and the default huge page pool. kestrel refuses a --memory
+ * larger than the first two's sum unless the user asks to overcommit, and a
+ * hugepages=on guest larger than the pool's unreserved free pages.
  */
 
 #include <stddef.h>
@@ -15,8 +16,11 @@
 #include "util/error.h"
 
 struct host_memory {
-    uint64_t available_kib; /* MemAvailable */
-    uint64_t swap_free_kib; /* SwapFree; 0 when the line is absent */
+    uint64_t available_kib;      /* MemAvailable */
+    uint64_t swap_free_kib;      /* SwapFree; 0 when the line is absent */
+    uint64_t huge_pages_free;    /* HugePages_Free: the default size's pool, reserved pages included */
+    uint64_t huge_pages_reserved; /* HugePages_Rsvd: promised to mappings, not yet faulted in */
+    uint64_t huge_page_size_kib; /* Hugepagesize; 0 when the kernel has no hugetlbfs */
 };
 
 /*

@@ -89,6 +89,20 @@ static uint64_t guest_bytes_in(uint64_t start, uint64_t stop, const struct proce
     return covered;
 }
 
+static const char rss_name[] = "Rss:";
+
+/* The length of the field name (with its colon) when the line is one that counts resident memory, else 0. */
+static size_t resident_field_length(const char *line, const char *line_end)
+{
+    static const char *const names[] = {rss_name, "Private_Hugetlb:", "Shared_Hugetlb:"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        size_t length = strlen(names[i]);
+        if ((size_t)(line_end - line) >= length && memcmp(line, names[i], length) == 0)
+            return length;
+    }
+    return 0;
+}
+
 int process_memory_parse_smaps(const char *text, size_t length, const struct process_memory_range *guest,
                                unsigned guest_count, struct process_memory_usage *usage)
 {
@@ -97,7 +111,7 @@ int process_memory_parse_smaps(const char *text, size_t length, const struct pro
     bool in_mapping = false;
     bool mapping_is_guest = false;
     bool rss_seen = false;
-    static const char rss_name[] = "Rss:";
+    size_t name_length;
     for (const char *line = text; line < end;) {
         const char *newline = memchr(line, '\n', (size_t)(end - line));
         const char *line_end = newline ? newline : end;
@@ -110,12 +124,13 @@ int process_memory_parse_smaps(const char *text, size_t length, const struct pro
             /* Ranges are disjoint, so a mapping fully covered by them is all guest RAM. */
             mapping_is_guest = stop > start && guest_bytes_in(start, stop, guest, guest_count) == stop - start;
             usage->mappings++;
-        } else if ((size_t)(line_end - line) >= sizeof(rss_name) - 1 &&
-                   memcmp(line, rss_name, sizeof(rss_name) - 1) == 0) {
-            if (!in_mapping || rss_seen)
+        } else if ((name_length = resident_field_length(line, line_end)) != 0) {
+            /* Rss once per mapping; hugetlbfs pages are not in Rss but in their own two fields. */
+            if (!in_mapping || (name_length == sizeof(rss_name) - 1 && rss_seen))
                 return -1;
-            rss_seen = true;
-            const char *p = line + sizeof(rss_name) - 1;
+            if (name_length == sizeof(rss_name) - 1)
+                rss_seen = true;
+            const char *p = line + name_length;
             while (p < line_end && *p == ' ')
                 p++;
             uint64_t kib;

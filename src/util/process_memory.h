@@ -6,7 +6,9 @@
  * (the VMM's overhead), from /proc/self/smaps. A mapping counts as guest RAM
  * when every byte of it lies inside the given guest ranges (host addresses);
  * a mapping that only partly overlaps them counts as VMM, so the overhead is
- * never understated. Guest RAM is mapped MADV_DONTDUMP, which keeps the
+ * never understated. A mapping's resident memory is its Rss plus its
+ * Private_Hugetlb and Shared_Hugetlb (hugetlbfs pages, as with
+ * --memory ...,hugepages=on, are not in Rss). Guest RAM is mapped MADV_DONTDUMP, which keeps the
  * kernel from merging it with a neighbouring VMM mapping.
  */
 

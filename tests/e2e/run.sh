@@ -131,24 +131,7 @@ expect_failure "usage: initrd missing" 2 "/nonexistent/initrd" run --kernel "$vm
 expect_failure "usage: 200M initrd with --memory 128M" 2 "does not fit" \
     run --kernel "$vmlinuz" --initrd "$work/sparse-200M-initrd" --memory 128M
 expect_failure "usage: --memory 0" 2 "--memory must be greater than 0" run --kernel "$vmlinuz" --memory 0
-expect_failure "usage: --memory beyond the guest's physical address width" 2 "physical address space" \
-    run --kernel "$vmlinuz" --memory 100000T,overcommit=on
-# More than MemAvailable plus free swap by 3-4 GiB (room for the host to free some meanwhile): refused unless overcommit=on, which then goes on to the next check.
-backable_gib=$(awk '/^MemAvailable:/ {a = $2} /^SwapFree:/ {s = $2} END {print int((a + s) / 1048576) + 4}' /proc/meminfo)
-expect_failure "usage: --memory beyond what the host can back" 2 "more than this host can back now" \
-    run --kernel "$vmlinuz" --memory "${backable_gib}G"
-expect_failure "usage: --memory beyond the host with overcommit=on is let through" 2 "cannot open kernel" \
-    run --kernel /nonexistent/bzImage --memory "${backable_gib}G,overcommit=on"
-expect_failure "usage: --memory with an unknown option" 2 "unknown option 'huge=1'" \
-    run --kernel "$vmlinuz" --memory 512M,huge=1
-physical_bits=$(awk '/^address sizes/ {print $4; exit}' /proc/cpuinfo)
-if [ "${physical_bits:-0}" -ge 48 ]; then
-    # Inside a 48-bit guest address space, but beyond the 128 TiB a process can map.
-    expect_failure "usage: --memory beyond what the host can map" 2 "cannot map" \
-        run --kernel "$vmlinuz" --memory 200T,overcommit=on
-else
-    ok "usage: --memory beyond what the host can map # SKIP the host has ${physical_bits:-?} physical address bits"
-fi
+. tests/e2e/memory-checks.sh
 expect_failure "usage: malformed size" 2 "--memory: '12X' is not a size" run --kernel "$vmlinuz" --memory 12X
 expect_failure "usage: --cpus 0" 2 "--cpus must be at least 1" run --kernel "$vmlinuz" --cpus 0
 expect_failure "usage: --cpus above kestrel's limit" 2 "more than kestrel supports" run --kernel "$vmlinuz" --cpus 300

@@ -109,6 +109,11 @@ static void test_memory_overcommit(void **state)
     parsed = PARSE("run", "--kernel", "k", "--memory", "6G,overcommit=off");
     assert_int_equal(parsed.result, 0);
     assert_false(parsed.config.memory_overcommit);
+    assert_false(parsed.config.memory_huge_pages);
+    parsed = PARSE("run", "--kernel", "k", "--memory", "6G,hugepages=on,overcommit=on");
+    assert_int_equal(parsed.result, 0);
+    assert_true(parsed.config.memory_huge_pages);
+    assert_true(parsed.config.memory_overcommit);
 }
 
 static void test_sizes(void **state)
@@ -211,6 +216,12 @@ static void test_usage_errors(void **state)
     assert_usage_error(&parsed, "multiple of 4K");
     parsed = PARSE("run", "--kernel", "k", "--memory", "1G,overcommit=yes");
     assert_usage_error(&parsed, "--memory: overcommit must be on or off, not 'yes'");
+    parsed = PARSE("run", "--kernel", "k", "--memory", "1G,hugepages=1");
+    assert_usage_error(&parsed, "--memory: hugepages must be on or off, not '1'");
+    parsed = PARSE("run", "--kernel", "k", "--memory", "1G,hugepages=on,hugepages=off");
+    assert_usage_error(&parsed, "--memory: hugepages= given twice");
+    parsed = PARSE("run", "--kernel", "k", "--memory", "1G,hugepage=on");
+    assert_usage_error(&parsed, "--memory: unknown option 'hugepage=on'");
     parsed = PARSE("run", "--kernel", "k", "--memory", "1G,overcommitted=on");
     assert_usage_error(&parsed, "--memory: unknown option 'overcommitted=on'");
     parsed = PARSE("run", "--kernel", "k", "--memory", "1G,overcommit");

@@ -29,11 +29,18 @@ static void test_meminfo_available_and_swap(void **state)
                            "MemAvailable:   22867000 kB\n"
                            "SwapTotal:       2097148 kB\n"
                            "SwapFree:        1048576 kB\n"
-                           "HugePages_Total:       0\n",
+                           "HugePages_Total:      40\n"
+                           "HugePages_Free:       30\n"
+                           "HugePages_Rsvd:        4\n"
+                           "HugePages_Surp:        0\n"
+                           "Hugepagesize:       2048 kB\n",
                            &memory),
                      0);
     assert_int_equal(memory.available_kib, 22867000);
     assert_int_equal(memory.swap_free_kib, 1048576);
+    assert_int_equal(memory.huge_pages_free, 30);
+    assert_int_equal(memory.huge_pages_reserved, 4);
+    assert_int_equal(memory.huge_page_size_kib, 2048);
 }
 
 static void test_meminfo_without_swap_line_or_final_newline(void **state)
@@ -60,6 +67,9 @@ static void test_meminfo_refuses_what_it_cannot_trust(void **state)
         "MemAvailable: 10 kB\nMemAvailable: 20 kB\n",       /* twice: which one? */
         "MemAvailable: 10 kB\nSwapFree: 1 kB\nSwapFree: 1 kB\n",
         "MemAvailable: 10 kB\nSwapFree: lots\n",
+        "MemAvailable: 10 kB\nHugePages_Free: 3 kB\n",   /* a count, not a size */
+        "MemAvailable: 10 kB\nHugepagesize: 2048\n",     /* a size, not a count */
+        "MemAvailable: 10 kB\nHugePages_Rsvd: 1\nHugePages_Rsvd: 1\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(parse(bad[i], &memory), -1);
@@ -124,6 +134,24 @@ static void test_host_backing(void **state)
     assert_int_equal(vm_memory_limits_check_host(UINT64_MAX & ~0xfffull, &host, &error), 0);
 }
 
+static void test_huge_pages(void **state)
+{
+    (void)state;
+    struct error error = {0};
+    struct host_memory host = {.huge_pages_free = 70, .huge_pages_reserved = 6, .huge_page_size_kib = 2048};
+    assert_int_equal(vm_memory_limits_check_huge_pages(128ull << 20, &host, &error), 0);
+    assert_int_equal(vm_memory_limits_check_huge_pages(130ull << 20, &host, &error), -1);
+    assert_non_null(strstr(error.message, "130 MiB needs 65 huge pages of 2048 KiB, and the host has 64 free"));
+    assert_int_equal(vm_memory_limits_check_huge_pages((128ull << 20) + 4096, &host, &error), -1);
+    assert_non_null(strstr(error.message, "131076 KiB is not a multiple of the host's 2048 KiB huge pages"));
+    host.huge_pages_reserved = 90; /* more reserved than free: a pool in flux, none usable */
+    assert_int_equal(vm_memory_limits_check_huge_pages(2ull << 20, &host, &error), -1);
+    host.huge_page_size_kib = 0;
+    assert_int_equal(vm_memory_limits_check_huge_pages(2ull << 20, &host, &error), -1);
+    assert_non_null(strstr(error.message, "no hugetlbfs"));
+    assert_int_equal(error.exit_status, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -134,6 +162,7 @@ int main(void)
         cmocka_unit_test(test_address_end_follows_the_layout),
         cmocka_unit_test(test_address_width),
         cmocka_unit_test(test_host_backing),
+        cmocka_unit_test(test_huge_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

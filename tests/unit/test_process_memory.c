@@ -53,6 +53,26 @@ static void test_guest_and_vmm_rss_are_separated(void **state)
     assert_int_equal(usage.guest_rss_kib, 17000 + 732);
 }
 
+/* hugetlbfs guest RAM (hugepages=on): smaps puts its pages in Private_Hugetlb / Shared_Hugetlb, not Rss. */
+static void test_hugetlb_pages_count_as_resident(void **state)
+{
+    (void)state;
+    static const char text[] = "7f0000000000-7f0020000000 rw-p 00000000 00:10 99                 /anon_hugepage (deleted)\n"
+                               "Size:             524288 kB\n"
+                               "Rss:                   0 kB\n"
+                               "Shared_Hugetlb:        0 kB\n"
+                               "Private_Hugetlb:   38912 kB\n"
+                               "55d0c1000000-55d0c1021000 rw-p 00000000 00:00 0                          [heap]\n"
+                               "Rss:                  40 kB\n"
+                               "Private_Hugetlb:       0 kB\n";
+    struct process_memory_usage usage;
+    assert_int_equal(parse(text, &guest_ram, 1, &usage), 0);
+    assert_int_equal(usage.guest_rss_kib, 38912);
+    assert_int_equal(usage.total_rss_kib, 38912 + 40);
+    assert_int_equal(parse("Private_Hugetlb: 4 kB\n", &guest_ram, 1, &usage), -1); /* before any mapping */
+    assert_int_equal(parse("7f00-7f10 rw-p 0 00:00 0\nShared_Hugetlb: 4 MB\n", &guest_ram, 1, &usage), -1);
+}
+
 static void test_no_guest_ranges_count_everything_as_vmm(void **state)
 {
     (void)state;
@@ -158,6 +178,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_guest_and_vmm_rss_are_separated),
+        cmocka_unit_test(test_hugetlb_pages_count_as_resident),
         cmocka_unit_test(test_no_guest_ranges_count_everything_as_vmm),
         cmocka_unit_test(test_partial_overlap_counts_as_vmm),
         cmocka_unit_test(test_empty_and_truncated_text),
