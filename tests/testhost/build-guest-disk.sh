@@ -6,8 +6,9 @@
 #     each with its shared libraries and the dynamic loader, from this host's
 #     Debian packages; fio's rbd/gluster/nbd/RDMA/pmem libraries are replaced by
 #     stubs (tests/testhost/stub-libraries.sh says why);
-#   - the ext4 module and its dependencies, appended to /modules/order so the
-#     default init loads them.
+#   - the ext4 module and its dependencies, and button and evdev (the ACPI
+#     power button as an input device: tests/e2e/api-checks.sh), appended to
+#     /modules/order so the default init loads them.
 # busybox already has dd, sync, sha256sum, blkdiscard, fstrim and blockdev.
 # The tools go to /usr/bin and /usr/sbin: a test script sets
 # PATH=/usr/sbin:/usr/bin:/bin. The default initrd stays small (the boot bench
@@ -71,7 +72,7 @@ done
 modules_dir=$kernel_dir/lib/modules/$version
 gzip -dc "$out_dir/initrd.img" | cpio -i --quiet --to-stdout modules/order >"$root/modules/order"
 [ -s "$root/modules/order" ] || { echo "build-guest-disk: the default initrd has no /modules/order" >&2; exit 1; }
-modules_resolve "$modules_dir" crc32c_generic ext4 >"$staging/disk-modules.rel"
+modules_resolve "$modules_dir" crc32c_generic ext4 button evdev >"$staging/disk-modules.rel"
 while read -r module; do
     grep -qx "$(basename "$module")" "$root/modules/order" && continue
     cp "$modules_dir/$module" "$root/modules/"
