@@ -8,7 +8,7 @@
 #
 # --boots prints how many guests the session boots: run.sh sizes the session's
 # time budget by it. The session counts its boots and fails if they differ.
-planned_boots=22  # 14 + tests/e2e/disk-checks.sh's 2 + 5 durability runs + tests/e2e/trace-checks.sh's 1
+planned_boots=23  # 14 + tests/e2e/disk-checks.sh's 2 + 5 durability runs + trace-checks.sh's 1 + api-checks.sh's 1
 if [ "${1:-}" = --boots ]; then
     echo "$planned_boots"
     exit 0
@@ -225,6 +225,8 @@ disk_vmm=$kestrel
 . "$repo/tests/e2e/disk-checks.sh"
 # --- block traces (issue 14): a known fio job traced with --disk trace=, read back by trace-plot --summary
 . "$repo/tests/e2e/trace-checks.sh"
+# --- the control API (issue 14): stat, pause and resume under fio's verified writes, stop by the power button
+. "$repo/tests/e2e/api-checks.sh"
 
 check "the session booted the $planned_boots guests it plans for (run.sh's time budget)" test "$boots" = "$planned_boots"
 rm -rf "$out"

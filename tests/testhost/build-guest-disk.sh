@@ -8,6 +8,10 @@
 #     stubs (tests/testhost/stub-libraries.sh says why);
 #   - the ext4 module and its dependencies, appended to /modules/order so the
 #     default init loads them.
+# It also builds build/guest/initrd-power-button.img, for the control API's
+# boot only (tests/e2e/api-checks.sh): initrd-disk.img followed by a third
+# archive whose /modules/order adds button and evdev (the ACPI power button as
+# an input device). Every other disk boot keeps initrd-disk.img, without them.
 # busybox already has dd, sync, sha256sum, blkdiscard, fstrim and blockdev.
 # The tools go to /usr/bin and /usr/sbin: a test script sets
 # PATH=/usr/sbin:/usr/bin:/bin. The default initrd stays small (the boot bench
@@ -27,6 +31,7 @@ kernel_dir=$(cd "$(dirname "$vmlinuz")/.." && pwd)
 version=$(kernel_version "$kernel_dir")
 out_dir=$repo/build/guest
 image=$out_dir/initrd-disk.img
+power_button_image=$out_dir/initrd-power-button.img
 stamp=$out_dir/.stamp-disk
 
 tools=(/usr/sbin/mkfs.ext4 /usr/sbin/e2fsck /usr/bin/fio)
@@ -37,7 +42,7 @@ done
 
 lock_build "$out_dir.disk.lock"
 wanted_stamp="$(cat "$0" "$here/stub-libraries.sh" "$here/lib.sh" "$out_dir/initrd.img" "${tools[@]}" | sha256sum | cut -d' ' -f1)"
-if [ -f "$image" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted_stamp" ]; then
+if [ -f "$image" ] && [ -f "$power_button_image" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted_stamp" ]; then
     echo "$image"
     exit 0
 fi
@@ -71,17 +76,37 @@ done
 modules_dir=$kernel_dir/lib/modules/$version
 gzip -dc "$out_dir/initrd.img" | cpio -i --quiet --to-stdout modules/order >"$root/modules/order"
 [ -s "$root/modules/order" ] || { echo "build-guest-disk: the default initrd has no /modules/order" >&2; exit 1; }
-modules_resolve "$modules_dir" crc32c_generic ext4 >"$staging/disk-modules.rel"
-while read -r module; do
-    grep -qx "$(basename "$module")" "$root/modules/order" && continue
-    cp "$modules_dir/$module" "$root/modules/"
-    basename "$module" >>"$root/modules/order"
-done <"$staging/disk-modules.rel"
+# modules_add ROOT NAME...: NAMEs and their dependencies that ROOT/modules/order
+# lacks, copied to ROOT/modules and appended to the order.
+modules_add() {
+    local archive_root=$1 module
+    shift
+    modules_resolve "$modules_dir" "$@" >"$staging/modules.rel"
+    while read -r module; do
+        grep -qx "$(basename "$module")" "$archive_root/modules/order" && continue
+        cp "$modules_dir/$module" "$archive_root/modules/"
+        basename "$module" >>"$archive_root/modules/order"
+    done <"$staging/modules.rel"
+}
+modules_add "$root" crc32c_generic ext4
 
 cpio_pack "$root" "$staging/disk.cpio.gz"
+
+# The power-button archive: its /modules/order (the disk one plus button and
+# evdev) replaces the disk archive's, as that one replaces the default's.
+button_root=$staging/power-button
+mkdir -p "$button_root/modules"
+cp "$root/modules/order" "$button_root/modules/order"
+modules_add "$button_root" button evdev
+cpio_pack "$button_root" "$staging/power-button.cpio.gz"
+
 partial=$(mktemp "$image.XXXXXX")
 cat "$out_dir/initrd.img" "$staging/disk.cpio.gz" >"$partial"
 chmod 644 "$partial"
 mv "$partial" "$image"
+partial=$(mktemp "$power_button_image.XXXXXX")
+cat "$image" "$staging/power-button.cpio.gz" >"$partial"
+chmod 644 "$partial"
+mv "$partial" "$power_button_image"
 echo "$wanted_stamp" >"$stamp"
 echo "$image"
