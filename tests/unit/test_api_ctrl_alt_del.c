@@ -18,11 +18,7 @@
 #include "api/api_client.h"
 #include "api/api_server.h"
 #include "api/api_socket.h"
-#include "arch/x86/layout.h"
-#include "bus/io_bus.h"
-#include "devices/i8042.h"
-#include "unit/port_io.h"
-#include "unit/recording_platform.h"
+#include "unit/i8042_fixture.h"
 #include "vm_control.h"
 
 enum { DATA = LAYOUT_I8042_DATA_PORT, COMMAND = LAYOUT_I8042_COMMAND_PORT, STATUS_OBF = 0x01 };
@@ -30,9 +26,7 @@ enum { DATA = LAYOUT_I8042_DATA_PORT, COMMAND = LAYOUT_I8042_COMMAND_PORT, STATU
 struct fixture {
     char directory[64];
     char socket_path[96];
-    struct recording_platform recorder;
-    struct io_bus pio;
-    struct i8042 controller;
+    struct i8042_fixture rig;
     struct vm_control control;
     struct api_vm_description description;
     struct api_server *server;
@@ -42,12 +36,9 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    recording_platform_init(&f->recorder);
-    io_bus_init(&f->pio, "pio");
+    i8042_fixture_init(&f->rig);
     struct error error = {0};
-    assert_int_equal(i8042_create(&f->controller, &f->recorder.platform, &error), 0);
-    assert_int_equal(i8042_attach(&f->controller, &f->pio, &error), 0);
-    f->control = (struct vm_control){.i8042 = &f->controller, .vcpu_count = 1};
+    f->control = (struct vm_control){.i8042 = &f->rig.controller, .vcpu_count = 1};
     assert_int_equal(vm_control_init(&f->control, &error), 0);
     snprintf(f->directory, sizeof(f->directory), "/tmp/kestrel-cad-test-XXXXXX");
     assert_non_null(mkdtemp(f->directory));
@@ -68,8 +59,7 @@ static int teardown(void **state)
     api_server_stop(f->server);
     rmdir(f->directory);
     vm_control_destroy(&f->control);
-    i8042_destroy(&f->controller);
-    recording_platform_destroy(&f->recorder);
+    i8042_fixture_destroy(&f->rig);
     free(f);
     return 0;
 }
@@ -97,25 +87,24 @@ static void test_refused_without_keyboard_driver(void **state)
     if (!strstr(message, "no keyboard enabled"))
         fail_msg("fault_message '%s'", message);
     free(message);
-    assert_int_equal(port_in8(&f->pio, COMMAND) & STATUS_OBF, 0);
+    assert_int_equal(port_in8(&f->rig.pio, COMMAND) & STATUS_OBF, 0);
 }
 
 static void test_accepted_once_the_guest_enabled_it(void **state)
 {
     struct fixture *f = *state;
-    port_out8(&f->pio, DATA, 0xf4); /* atkbd_activate */
-    assert_int_equal(port_in8(&f->pio, DATA), 0xfa);
+    i8042_fixture_enable_keyboard(&f->rig);
     char *message = NULL;
     assert_int_equal(send_ctrl_alt_del(f, &message), 204);
     assert_string_equal(message, "");
     free(message);
-    assert_true(recording_irq(&f->recorder, 1));
+    assert_true(recording_irq(&f->rig.recorder, 1));
     const uint8_t expected[] = {0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d};
     for (size_t i = 0; i < sizeof(expected); i++) {
-        assert_true(port_in8(&f->pio, COMMAND) & STATUS_OBF);
-        assert_int_equal(port_in8(&f->pio, DATA), expected[i]);
+        assert_true(port_in8(&f->rig.pio, COMMAND) & STATUS_OBF);
+        assert_int_equal(port_in8(&f->rig.pio, DATA), expected[i]);
     }
-    assert_int_equal(port_in8(&f->pio, COMMAND) & STATUS_OBF, 0);
+    assert_int_equal(port_in8(&f->rig.pio, COMMAND) & STATUS_OBF, 0);
     /* A guest that stops reading: after the buffer fills, 409 and the bytes counted. */
     long status = 204;
     for (int i = 0; i < 20 && status == 204; i++) {
@@ -128,7 +117,7 @@ static void test_accepted_once_the_guest_enabled_it(void **state)
     assert_int_equal(status, 409);
     assert_non_null(strstr(message, "not reading its keyboard"));
     free(message);
-    assert_int_equal(i8042_keyboard_dropped_bytes(&f->controller), 11);
+    assert_int_equal(i8042_keyboard_dropped_bytes(&f->rig.controller), 11);
 }
 
 int main(void)

@@ -7,11 +7,7 @@
 
 #include <cmocka.h>
 
-#include "arch/x86/layout.h"
-#include "bus/io_bus.h"
-#include "devices/i8042.h"
-#include "unit/recording_platform.h"
-#include "unit/port_io.h"
+#include "unit/i8042_fixture.h"
 
 enum {
     DATA = LAYOUT_I8042_DATA_PORT,
@@ -26,30 +22,19 @@ enum {
     CTR_TRANSLATE = 0x40,
 };
 
-struct fixture {
-    struct recording_platform recorder;
-    struct io_bus pio;
-    struct i8042 controller;
-};
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
+    struct i8042_fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    recording_platform_init(&f->recorder);
-    io_bus_init(&f->pio, "pio");
-    struct error error = {0};
-    assert_int_equal(i8042_create(&f->controller, &f->recorder.platform, &error), 0);
-    assert_int_equal(i8042_attach(&f->controller, &f->pio, &error), 0);
+    i8042_fixture_init(f);
     *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    i8042_destroy(&f->controller);
-    recording_platform_destroy(&f->recorder);
+    struct i8042_fixture *f = *state;
+    i8042_fixture_destroy(f);
     free(f);
     return 0;
 }
@@ -57,7 +42,7 @@ static int teardown(void **state)
 /* What Linux's i8042 driver does at probe: flush, self test, CTR read/write. */
 static void test_linux_probe(void **state)
 {
-    struct fixture *f = *state;
+    struct i8042_fixture *f = *state;
     uint8_t status = port_in8(&f->pio, COMMAND);
     assert_int_not_equal(status, 0xff);
     assert_int_equal(status & STATUS_OBF, 0);
@@ -102,7 +87,7 @@ static void test_linux_probe(void **state)
 
 static void test_aux_loop_raises_irq12(void **state)
 {
-    struct fixture *f = *state;
+    struct i8042_fixture *f = *state;
     port_out8(&f->pio, COMMAND, 0x60);
     port_out8(&f->pio, DATA, 0x47 | 0x02); /* enable the AUX interrupt */
     port_out8(&f->pio, COMMAND, 0xd3);
@@ -118,7 +103,7 @@ static void test_aux_loop_raises_irq12(void **state)
 
 static void test_keyboard_answers_and_mouse_times_out(void **state)
 {
-    struct fixture *f = *state;
+    struct i8042_fixture *f = *state;
     port_out8(&f->pio, DATA, 0xff); /* keyboard reset */
     uint8_t status = port_in8(&f->pio, COMMAND);
     assert_int_equal(status & (STATUS_OBF | STATUS_TIMEOUT | STATUS_AUX), STATUS_OBF);
@@ -141,7 +126,7 @@ static void test_keyboard_answers_and_mouse_times_out(void **state)
 }
 
 /* What Linux's i8042_controller_init does to the CTR, then i8042_enable_kbd_port. */
-static void linux_enable_keyboard_port(struct fixture *f, bool translate)
+static void linux_enable_keyboard_port(struct i8042_fixture *f, bool translate)
 {
     port_out8(&f->pio, COMMAND, 0x20);
     uint8_t ctr = port_in8(&f->pio, DATA);
@@ -158,7 +143,7 @@ static void linux_enable_keyboard_port(struct fixture *f, bool translate)
 }
 
 /* The guest's interrupt handler: each expected byte arrives with one IRQ 1 edge, no timeout, no AUX flag. */
-static void expect_keyboard_bytes(struct fixture *f, const uint8_t *expected, size_t count)
+static void expect_keyboard_bytes(struct i8042_fixture *f, const uint8_t *expected, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
         unsigned edges = f->recorder.rising_edges[1];
@@ -174,7 +159,7 @@ static void expect_keyboard_bytes(struct fixture *f, const uint8_t *expected, si
     }
 }
 
-static void expect_keyboard_quiet(struct fixture *f)
+static void expect_keyboard_quiet(struct i8042_fixture *f)
 {
     assert_int_equal(port_in8(&f->pio, COMMAND) & STATUS_OBF, 0);
     assert_false(recording_irq(&f->recorder, 1));
@@ -190,7 +175,7 @@ static void expect_keyboard_quiet(struct fixture *f)
 /* Linux's atkbd probe and set-up as it runs on a translating port (the default), then Ctrl-Alt-Del. */
 static void test_atkbd_translated_then_ctrl_alt_del(void **state)
 {
-    struct fixture *f = *state;
+    struct i8042_fixture *f = *state;
     struct error error = {0};
     linux_enable_keyboard_port(f, true);
     assert_int_equal(i8042_send_ctrl_alt_del(&f->controller, &error), -1); /* no driver yet */
@@ -207,8 +192,7 @@ static void test_atkbd_translated_then_ctrl_alt_del(void **state)
     EXPECT_BYTES(f, 0xfa);
     port_out8(&f->pio, DATA, 0x00);
     EXPECT_BYTES(f, 0xfa);
-    port_out8(&f->pio, DATA, 0xf4);
-    EXPECT_BYTES(f, 0xfa);
+    i8042_fixture_enable_keyboard(f);
 
     unsigned edges = f->recorder.rising_edges[1];
     assert_int_equal(i8042_send_ctrl_alt_del(&f->controller, &error), 0);
@@ -221,13 +205,12 @@ static void test_atkbd_translated_then_ctrl_alt_del(void **state)
 
 static void test_untranslated_port_gets_set_2(void **state)
 {
-    struct fixture *f = *state;
+    struct i8042_fixture *f = *state;
     struct error error = {0};
     linux_enable_keyboard_port(f, false);
     port_out8(&f->pio, DATA, 0xf2);
     EXPECT_BYTES(f, 0xfa, 0xab, 0x83);
-    port_out8(&f->pio, DATA, 0xf4);
-    EXPECT_BYTES(f, 0xfa);
+    i8042_fixture_enable_keyboard(f);
     assert_int_equal(i8042_send_ctrl_alt_del(&f->controller, &error), 0);
     EXPECT_BYTES(f, 0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11, 0xf0, 0x14);
 }
@@ -235,11 +218,10 @@ static void test_untranslated_port_gets_set_2(void **state)
 /* A disabled port holds the keyboard's bytes back; keys are refused while it is disabled or after 0xF5. */
 static void test_disabled_keyboard_refuses_keys(void **state)
 {
-    struct fixture *f = *state;
+    struct i8042_fixture *f = *state;
     struct error error = {0};
     linux_enable_keyboard_port(f, true);
-    port_out8(&f->pio, DATA, 0xf4);
-    EXPECT_BYTES(f, 0xfa);
+    i8042_fixture_enable_keyboard(f);
     assert_int_equal(i8042_send_ctrl_alt_del(&f->controller, &error), 0);
     port_out8(&f->pio, COMMAND, 0xad); /* disable the port: the first byte is already in the output buffer */
     assert_int_equal(port_in8(&f->pio, DATA), 0x1d);
@@ -261,11 +243,10 @@ static void test_disabled_keyboard_refuses_keys(void **state)
 /* A guest that never reads: the controller holds one byte, the keyboard its bounded queue; the rest is refused. */
 static void test_unread_keys_are_bounded(void **state)
 {
-    struct fixture *f = *state;
+    struct i8042_fixture *f = *state;
     struct error error = {0};
     linux_enable_keyboard_port(f, true);
-    port_out8(&f->pio, DATA, 0xf4);
-    EXPECT_BYTES(f, 0xfa);
+    i8042_fixture_enable_keyboard(f);
     unsigned accepted = 0;
     for (int i = 0; i < 50; i++) {
         if (i8042_send_ctrl_alt_del(&f->controller, &error) == 0)
@@ -285,7 +266,7 @@ static void test_unread_keys_are_bounded(void **state)
 
 static void test_reset_requests_stop(void **state)
 {
-    struct fixture *f = *state;
+    struct i8042_fixture *f = *state;
     port_out8(&f->pio, COMMAND, 0xff); /* pulses nothing */
     port_out8(&f->pio, COMMAND, 0xd1);
     port_out8(&f->pio, DATA, 0x03); /* reset line stays high */
@@ -305,7 +286,7 @@ static void test_reset_requests_stop(void **state)
 
 static void test_queue_is_bounded(void **state)
 {
-    struct fixture *f = *state;
+    struct i8042_fixture *f = *state;
     for (int i = 0; i < 100; i++)
         port_out8(&f->pio, COMMAND, 0xaa);
     assert_int_equal(f->controller.queue_count, I8042_QUEUE_SIZE);

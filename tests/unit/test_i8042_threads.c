@@ -16,11 +16,7 @@
 #include <pthread.h>
 #include <sched.h>
 
-#include "arch/x86/layout.h"
-#include "bus/io_bus.h"
-#include "devices/i8042.h"
-#include "unit/port_io.h"
-#include "unit/recording_platform.h"
+#include "unit/i8042_fixture.h"
 
 enum {
     DATA = LAYOUT_I8042_DATA_PORT,
@@ -34,9 +30,7 @@ enum {
 static const uint8_t set1_ctrl_alt_del[SEQUENCE_LENGTH] = {0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d};
 
 struct shared {
-    struct recording_platform recorder;
-    struct io_bus pio;
-    struct i8042 controller;
+    struct i8042_fixture rig;
     uint8_t received[SEQUENCES * SEQUENCE_LENGTH];
     size_t received_count;
     atomic_bool done;
@@ -47,8 +41,8 @@ static void *vcpu_reader(void *opaque)
 {
     struct shared *shared = opaque;
     for (long spins = 0; spins < SPIN_LIMIT && shared->received_count < sizeof(shared->received); spins++) {
-        if (port_in8(&shared->pio, COMMAND) & STATUS_OBF)
-            shared->received[shared->received_count++] = port_in8(&shared->pio, DATA);
+        if (port_in8(&shared->rig.pio, COMMAND) & STATUS_OBF)
+            shared->received[shared->received_count++] = port_in8(&shared->rig.pio, DATA);
         else
             sched_yield();
     }
@@ -60,16 +54,10 @@ static void *vcpu_poller(void *opaque)
 {
     struct shared *shared = opaque;
     for (long spins = 0; spins < SPIN_LIMIT && !atomic_load(&shared->done); spins++) {
-        (void)port_in8(&shared->pio, COMMAND);
+        (void)port_in8(&shared->rig.pio, COMMAND);
         sched_yield();
     }
     return NULL;
-}
-
-static void enable_keyboard(struct shared *shared)
-{
-    port_out8(&shared->pio, DATA, 0xf4);
-    assert_int_equal(port_in8(&shared->pio, DATA), 0xfa);
 }
 
 static void test_injection_races_port_io(void **state)
@@ -77,19 +65,16 @@ static void test_injection_races_port_io(void **state)
     (void)state;
     struct shared *shared = calloc(1, sizeof(*shared));
     assert_non_null(shared);
-    recording_platform_init(&shared->recorder);
-    io_bus_init(&shared->pio, "pio");
+    i8042_fixture_init(&shared->rig);
+    i8042_fixture_enable_keyboard(&shared->rig);
     struct error error = {0};
-    assert_int_equal(i8042_create(&shared->controller, &shared->recorder.platform, &error), 0);
-    assert_int_equal(i8042_attach(&shared->controller, &shared->pio, &error), 0);
-    enable_keyboard(shared);
 
     pthread_t reader, poller;
     assert_int_equal(pthread_create(&reader, NULL, vcpu_reader, shared), 0);
     assert_int_equal(pthread_create(&poller, NULL, vcpu_poller, shared), 0);
     unsigned sent = 0, refused = 0;
     for (long attempts = 0; sent < SEQUENCES && attempts < SPIN_LIMIT; attempts++) {
-        if (i8042_send_ctrl_alt_del(&shared->controller, &error) == 0) {
+        if (i8042_send_ctrl_alt_del(&shared->rig.controller, &error) == 0) {
             sent++;
         } else {
             assert_non_null(strstr(error.message, "not reading its keyboard"));
@@ -108,12 +93,11 @@ static void test_injection_races_port_io(void **state)
             fail_msg("byte %zu is 0x%02x, expected 0x%02x", i, shared->received[i],
                      set1_ctrl_alt_del[i % SEQUENCE_LENGTH]);
     /* Refused sequences are the only bytes dropped: 11 set-2 bytes each. */
-    assert_int_equal(i8042_keyboard_dropped_bytes(&shared->controller), (uint64_t)refused * 11);
-    assert_int_equal(port_in8(&shared->pio, COMMAND) & STATUS_OBF, 0);
-    assert_int_equal(shared->recorder.bad_irq_calls, 0);
+    assert_int_equal(i8042_keyboard_dropped_bytes(&shared->rig.controller), (uint64_t)refused * 11);
+    assert_int_equal(port_in8(&shared->rig.pio, COMMAND) & STATUS_OBF, 0);
+    assert_int_equal(shared->rig.recorder.bad_irq_calls, 0);
 
-    i8042_destroy(&shared->controller);
-    recording_platform_destroy(&shared->recorder);
+    i8042_fixture_destroy(&shared->rig);
     free(shared);
 }
 
