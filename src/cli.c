@@ -23,6 +23,8 @@ const char *cli_usage(void)
            "  list         the running VMs (started with --name): name, PID, state, vCPUs, memory, uptime\n"
            "  pause NAME   pause a running VM; resume NAME continues it\n"
            "  stop NAME    ask the VM to power off (ACPI power button), forced after 10 s\n"
+           "  ctrl-alt-del NAME  press Ctrl-Alt-Del on the VM's keyboard (a Linux guest reboots, and kestrel\n"
+           "               exits on a reboot)\n"
            "  stat NAME    live exits, device exits and virtqueue rates each second, like kvm_stat\n"
            "               (--once: one second's figures and exit; --json: as JSON)\n"
            "\n"
@@ -362,7 +364,7 @@ int cli_parse(int argc, char *const argv[], enum cli_command *command, struct vm
     if (strcmp(first, "run") == 0)
         return parse_run(argc, argv, 2, command, config, error);
     if (strcmp(first, "list") == 0 || strcmp(first, "pause") == 0 || strcmp(first, "resume") == 0 ||
-        strcmp(first, "stop") == 0 || strcmp(first, "stat") == 0) {
+        strcmp(first, "stop") == 0 || strcmp(first, "stat") == 0 || strcmp(first, "ctrl-alt-del") == 0) {
         *command = CLI_COMMAND_CONTROL;
         return 0;
     }

@@ -113,7 +113,8 @@ static int act(const char *command, const char *name)
     } else {
         method = "PUT";
         target = "/actions";
-        body = "{\"action_type\":\"Stop\"}";
+        body = strcmp(command, "ctrl-alt-del") == 0 ? "{\"action_type\":\"SendCtrlAltDel\"}"
+                                                     : "{\"action_type\":\"Stop\"}";
     }
     struct api_client_response response;
     bool refused = false;

@@ -7,6 +7,7 @@
  * The CLI as a client of running kestrels' API sockets (api/api_client.h):
  *   kestrel list                   one row per socket in the runtime directory
  *   kestrel pause|resume|stop NAME PATCH /vm or PUT /actions {"action_type":"Stop"}
+ *   kestrel ctrl-alt-del NAME      PUT /actions {"action_type":"SendCtrlAltDel"}
  *   kestrel stat NAME [--once] [--json]  GET /stats each second (control_stat.c)
  * An unknown name, a stale socket or bad usage: one line, status 2; a VM
  * that refuses: its fault_message, status 1.

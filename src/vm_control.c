@@ -92,11 +92,13 @@ static int control_request_stop(void *opaque, struct error *error)
     return 0;
 }
 
+/* The keys go in even while paused: the guest reads them once resumed. */
 static int control_ctrl_alt_del(void *opaque, struct error *error)
 {
-    (void)opaque;
-    return error_set(error, EXIT_STATUS_FAILURE,
-                     "SendCtrlAltDel is not supported yet: kestrel's i8042 has no keyboard to send it through");
+    struct vm_control *control = opaque;
+    if (!control->i8042)
+        return error_set(error, EXIT_STATUS_FAILURE, "this VM has no i8042 keyboard controller");
+    return i8042_send_ctrl_alt_del(control->i8042, error);
 }
 
 static char *control_render_stats(void *opaque, enum api_stats_format format, size_t *length)

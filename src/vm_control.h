@@ -5,8 +5,8 @@
  * The VMM's side of the control API (api/api_server.h's struct api_vm_ops):
  * pause and resume of the vCPUs and the devices' I/O threads with the guest's
  * kvmclock held still, Stop (the ACPI power button, then a forced stop after
- * a timeout), and the live statistics (vmm_stats.h) for GET /stats and
- * /metrics.
+ * a timeout), SendCtrlAltDel (the keys on the i8042's keyboard) and the live
+ * statistics (vmm_stats.h) for GET /stats and /metrics.
  */
 
 #include <pthread.h>
@@ -16,6 +16,7 @@
 
 #include "api/api_server.h"
 #include "devices/acpi_pm.h"
+#include "devices/i8042.h"
 #include "kvm/kvm_vm.h"
 #include "vm_pause.h"
 #include "vm_stop.h"
@@ -28,6 +29,7 @@ struct vm_control {
     struct vm_pause *pause;
     struct kvm_vm *vm;
     struct acpi_pm *acpi_pm;
+    struct i8042 *i8042;                 /* SendCtrlAltDel's keyboard */
     /* Pause or resume every device's I/O threads. */
     void (*devices_pause)(void *opaque, bool pause);
     void *devices_opaque;

@@ -399,8 +399,8 @@ static void devices_pause(void *opaque, bool pause)
 static int start_api(struct vmm *vmm, struct error *error)
 {
     const struct vm_control control = {.stop = &vmm->stop, .pause = &vmm->pause, .vm = &vmm->vm,
-                                       .acpi_pm = &vmm->acpi_pm, .devices_pause = devices_pause,
-                                       .devices_opaque = vmm, .vcpu_count = vmm->vcpu_count,
+                                       .acpi_pm = &vmm->acpi_pm, .i8042 = &vmm->i8042,
+                                       .devices_pause = devices_pause, .devices_opaque = vmm, .vcpu_count = vmm->vcpu_count,
                                        .live_stats = &vmm->live_stats};
     return vmm_api_start(&vmm->api, vmm->config, &control, error);
 }

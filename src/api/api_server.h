@@ -62,7 +62,7 @@ struct api_vm_ops {
     int (*resume)(void *opaque, struct error *error);
     /* Asks the guest to power off (ACPI power button) and forces the stop after a timeout; returns at once. */
     int (*request_stop)(void *opaque, struct error *error);
-    /* The i8042 reset line the guest sees as Ctrl-Alt-Del. */
+    /* Presses Ctrl-Alt-Del on the guest's keyboard; fails when the guest would not see it. */
     int (*ctrl_alt_del)(void *opaque, struct error *error);
     /* Malloc'd text or NULL. */
     char *(*render_stats)(void *opaque, enum api_stats_format format, size_t *length);

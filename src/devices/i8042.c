@@ -42,7 +42,7 @@ enum {
 
     SELF_TEST_PASSED = 0x55,
     INTERFACE_TEST_PASSED = 0x00,
-    /* What a PS/2 port answers when no device is plugged in: resend, with the timeout flag. */
+    /* What the AUX port answers, with no mouse plugged in: resend, with the timeout flag. */
     NO_DEVICE_RESPONSE = 0xfe,
 };
 
@@ -83,6 +83,29 @@ static void i8042_update_irqs_locked(struct i8042 *controller)
                    waiting && !aux && (controller->command_byte & CONTROL_KEYBOARD_INTERRUPT));
     i8042_set_line(controller, I8042_AUX_IRQ, &controller->aux_irq_level,
                    waiting && aux && (controller->command_byte & CONTROL_AUX_INTERRUPT));
+}
+
+/*
+ * A real controller takes the keyboard's next byte only into an empty output
+ * buffer and not while the port is disabled; the keyboard keeps the rest.
+ * Bounded: each turn takes a byte from the keyboard's bounded queue.
+ */
+static void i8042_pull_keyboard_locked(struct i8042 *controller)
+{
+    while (controller->queue_count == 0 && !(controller->command_byte & CONTROL_KEYBOARD_DISABLE) &&
+           ps2_keyboard_has_output(&controller->keyboard)) {
+        uint8_t byte = ps2_keyboard_take(&controller->keyboard);
+        if (!(controller->command_byte & CONTROL_TRANSLATE))
+            i8042_queue_push(controller, byte, 0);
+        else if (i8042_translate(&controller->translator, byte, &byte))
+            i8042_queue_push(controller, byte, 0);
+    }
+}
+
+static void i8042_settle_locked(struct i8042 *controller)
+{
+    i8042_pull_keyboard_locked(controller);
+    i8042_update_irqs_locked(controller);
 }
 
 static void i8042_request_reset(struct i8042 *controller)
@@ -151,10 +174,9 @@ static void i8042_write_data_locked(struct i8042 *controller, uint8_t value)
         i8042_queue_push(controller, NO_DEVICE_RESPONSE, QUEUED_AUX | QUEUED_TIMEOUT);
         break;
     case 0:
-        /* A byte for the keyboard, which is not there. Sending to it
-         * re-enables the port, as on real controllers. */
+        /* A byte for the keyboard. Sending to it re-enables the port, as on real controllers. */
         controller->command_byte &= (uint8_t)~CONTROL_KEYBOARD_DISABLE;
-        i8042_queue_push(controller, NO_DEVICE_RESPONSE, QUEUED_TIMEOUT);
+        ps2_keyboard_write(&controller->keyboard, value);
         break;
     default:
         /* Other controller-RAM writes (0x61-0x7f): accepted and forgotten. */
@@ -224,8 +246,14 @@ static void i8042_write_command_locked(struct i8042 *controller, uint8_t command
 uint8_t i8042_read_data(struct i8042 *controller)
 {
     pthread_mutex_lock(&controller->lock);
+    bool consumed = controller->queue_count != 0;
     uint8_t value = i8042_read_data_locked(controller);
-    i8042_update_irqs_locked(controller);
+    if (consumed) {
+        /* Every byte gets its own edge: ISA IRQs 1 and 12 are edge-triggered and Linux reads one byte per interrupt. */
+        i8042_set_line(controller, I8042_KEYBOARD_IRQ, &controller->keyboard_irq_level, false);
+        i8042_set_line(controller, I8042_AUX_IRQ, &controller->aux_irq_level, false);
+    }
+    i8042_settle_locked(controller);
     pthread_mutex_unlock(&controller->lock);
     return value;
 }
@@ -242,7 +270,7 @@ void i8042_write_data(struct i8042 *controller, uint8_t value)
 {
     pthread_mutex_lock(&controller->lock);
     i8042_write_data_locked(controller, value);
-    i8042_update_irqs_locked(controller);
+    i8042_settle_locked(controller);
     pthread_mutex_unlock(&controller->lock);
 }
 
@@ -250,7 +278,7 @@ void i8042_write_command(struct i8042 *controller, uint8_t value)
 {
     pthread_mutex_lock(&controller->lock);
     i8042_write_command_locked(controller, value);
-    i8042_update_irqs_locked(controller);
+    i8042_settle_locked(controller);
     pthread_mutex_unlock(&controller->lock);
 }
 
@@ -303,7 +331,46 @@ int i8042_create(struct i8042 *controller, const struct platform *platform, stru
     /* As firmware leaves it: keyboard interrupt on, POST passed, scancode translation. */
     controller->command_byte = CONTROL_KEYBOARD_INTERRUPT | CONTROL_SYSTEM_FLAG | CONTROL_TRANSLATE;
     controller->output_port = OUTPUT_PORT_RESET_HIGH | OUTPUT_PORT_A20;
+    ps2_keyboard_init(&controller->keyboard);
     return 0;
+}
+
+int i8042_send_ctrl_alt_del(struct i8042 *controller, struct error *error)
+{
+    static const enum ps2_key keys[] = {PS2_KEY_LEFT_CTRL, PS2_KEY_LEFT_ALT, PS2_KEY_DELETE};
+    pthread_mutex_lock(&controller->lock);
+    int result = 0;
+    if (controller->command_byte & CONTROL_KEYBOARD_DISABLE) {
+        result = error_set(error, EXIT_STATUS_FAILURE,
+                           "the guest has disabled its keyboard port (i8042 CTR): it would not see Ctrl-Alt-Del");
+    } else {
+        switch (ps2_keyboard_press(&controller->keyboard, keys, sizeof(keys) / sizeof(keys[0]))) {
+        case PS2_KEYBOARD_PRESSED:
+            break;
+        case PS2_KEYBOARD_NOT_SCANNING:
+            result = error_set(error, EXIT_STATUS_FAILURE,
+                               "the guest has no keyboard enabled (no keyboard driver, or it disabled the "
+                               "keyboard): nothing would read Ctrl-Alt-Del");
+            break;
+        case PS2_KEYBOARD_QUEUE_FULL:
+            result = error_set(error, EXIT_STATUS_FAILURE,
+                               "the guest is not reading its keyboard: the keyboard's buffer is full, so "
+                               "Ctrl-Alt-Del was dropped (%llu bytes dropped so far)",
+                               (unsigned long long)controller->keyboard.dropped_bytes);
+            break;
+        }
+    }
+    i8042_settle_locked(controller);
+    pthread_mutex_unlock(&controller->lock);
+    return result;
+}
+
+uint64_t i8042_keyboard_dropped_bytes(struct i8042 *controller)
+{
+    pthread_mutex_lock(&controller->lock);
+    uint64_t dropped = controller->keyboard.dropped_bytes;
+    pthread_mutex_unlock(&controller->lock);
+    return dropped;
 }
 
 void i8042_destroy(struct i8042 *controller)

@@ -8,7 +8,8 @@
 #
 # --boots prints how many guests the session boots: run.sh sizes the session's
 # time budget by it. The session counts its boots and fails if they differ.
-planned_boots=23  # 14 + tests/e2e/disk-checks.sh's 2 + 5 durability runs + trace-checks.sh's 1 + api-checks.sh's 1
+planned_boots=24  # 14 + tests/e2e/disk-checks.sh's 2 + 5 durability runs + trace-checks.sh's 1 + api-checks.sh's 1
+                  # + keyboard-checks.sh's 1
 if [ "${1:-}" = --boots ]; then
     echo "$planned_boots"
     exit 0
@@ -227,6 +228,9 @@ disk_vmm=$kestrel
 . "$repo/tests/e2e/trace-checks.sh"
 # --- the control API (issue 14): stat, pause and resume under fio's verified writes, stop by the power button
 . "$repo/tests/e2e/api-checks.sh"
+# --- SendCtrlAltDel (issue 14): kestrel ctrl-alt-del NAME reboots the guest, and kestrel exits 0 on the reboot
+. "$repo/tests/e2e/keyboard-checks.sh"
+keyboard_checks "$kestrel"
 
 check "the session booted the $planned_boots guests it plans for (run.sh's time budget)" test "$boots" = "$planned_boots"
 rm -rf "$out"

@@ -390,6 +390,7 @@ expect_failure "api: name with a slash" 2 "holds byte 0x2f" "${disk_kernel[@]}" 
 expect_failure "api: name too long" 2 "longer than 64 bytes" "${disk_kernel[@]}" --name "$(printf 'n%.0s' $(seq 65))"
 expect_failure "api: pause of an unknown VM" 2 "pause: no VM named 'nosuch'" pause nosuch
 expect_failure "api: stop without a name" 2 "stop needs one VM name" stop
+expect_failure "api: ctrl-alt-del of an unknown VM" 2 "ctrl-alt-del: no VM named 'nosuch'" ctrl-alt-del nosuch
 expect_failure "api: stat of an unknown VM" 2 "stat: no VM named 'nosuch'" stat nosuch
 expect_failure "api: stat with an unknown option" 2 "stat: unexpected '--bogus'" stat nosuch --bogus
 # A name in use: something answers on its socket (a live kestrel would; socat stands in on every host).
@@ -428,6 +429,8 @@ if [ -d /sys/module/kvm_pvm ]; then
     if "$KESTREL" pause twin && "$KESTREL" list | grep -q '^twin .* Paused ' && "$KESTREL" resume twin &&
         "$KESTREL" list | grep -q '^twin .* Running '; then ok "api: pause and resume a live VM"
     else not_ok "api: pause and resume a live VM"; fi
+    # On PVM the guest never runs its keyboard driver: SendCtrlAltDel is refused (409), one line, status 1.
+    expect_failure "api: ctrl-alt-del with no keyboard driver in the guest" 1 "no keyboard enabled" ctrl-alt-del twin
     kill -TERM "$twin_pid" 2>/dev/null; wait "$twin_pid" 2>/dev/null
     if [ ! -e "$XDG_RUNTIME_DIR/kestrel/twin.sock" ]; then ok "api: the socket goes with its kestrel"
     else not_ok "api: the socket goes with its kestrel"; fi

@@ -3,14 +3,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
-#include "arch/x86/layout.h"
-#include "bus/io_bus.h"
-#include "devices/i8042.h"
-#include "unit/recording_platform.h"
-#include "unit/port_io.h"
+#include "unit/i8042_fixture.h"
 
 enum {
     DATA = LAYOUT_I8042_DATA_PORT,
@@ -20,32 +17,24 @@ enum {
     STATUS_CMD = 0x08,
     STATUS_AUX = 0x20,
     STATUS_TIMEOUT = 0x40,
-};
-
-struct fixture {
-    struct recording_platform recorder;
-    struct io_bus pio;
-    struct i8042 controller;
+    CTR_KEYBOARD_INTERRUPT = 0x01,
+    CTR_KEYBOARD_DISABLE = 0x10,
+    CTR_TRANSLATE = 0x40,
 };
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
+    struct i8042_fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    recording_platform_init(&f->recorder);
-    io_bus_init(&f->pio, "pio");
-    struct error error = {0};
-    assert_int_equal(i8042_create(&f->controller, &f->recorder.platform, &error), 0);
-    assert_int_equal(i8042_attach(&f->controller, &f->pio, &error), 0);
+    i8042_fixture_init(f);
     *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    i8042_destroy(&f->controller);
-    recording_platform_destroy(&f->recorder);
+    struct i8042_fixture *f = *state;
+    i8042_fixture_destroy(f);
     free(f);
     return 0;
 }
@@ -53,7 +42,7 @@ static int teardown(void **state)
 /* What Linux's i8042 driver does at probe: flush, self test, CTR read/write. */
 static void test_linux_probe(void **state)
 {
-    struct fixture *f = *state;
+    struct i8042_fixture *f = *state;
     uint8_t status = port_in8(&f->pio, COMMAND);
     assert_int_not_equal(status, 0xff);
     assert_int_equal(status & STATUS_OBF, 0);
@@ -98,7 +87,7 @@ static void test_linux_probe(void **state)
 
 static void test_aux_loop_raises_irq12(void **state)
 {
-    struct fixture *f = *state;
+    struct i8042_fixture *f = *state;
     port_out8(&f->pio, COMMAND, 0x60);
     port_out8(&f->pio, DATA, 0x47 | 0x02); /* enable the AUX interrupt */
     port_out8(&f->pio, COMMAND, 0xd3);
@@ -112,17 +101,20 @@ static void test_aux_loop_raises_irq12(void **state)
     assert_int_equal(f->recorder.bad_irq_calls, 0);
 }
 
-static void test_absent_keyboard_times_out(void **state)
+static void test_keyboard_answers_and_mouse_times_out(void **state)
 {
-    struct fixture *f = *state;
+    struct i8042_fixture *f = *state;
     port_out8(&f->pio, DATA, 0xff); /* keyboard reset */
     uint8_t status = port_in8(&f->pio, COMMAND);
-    assert_int_equal(status & (STATUS_OBF | STATUS_TIMEOUT | STATUS_AUX), STATUS_OBF | STATUS_TIMEOUT);
+    assert_int_equal(status & (STATUS_OBF | STATUS_TIMEOUT | STATUS_AUX), STATUS_OBF);
     assert_true(recording_irq(&f->recorder, 1)); /* KBDINT is on after power-up */
-    assert_int_equal(port_in8(&f->pio, DATA), 0xfe);
+    assert_int_equal(port_in8(&f->pio, DATA), 0xfa);
+    assert_true(recording_irq(&f->recorder, 1)); /* the self-test byte follows, with its own edge */
+    assert_int_equal(f->recorder.rising_edges[1], 2);
+    assert_int_equal(port_in8(&f->pio, DATA), 0xaa);
     assert_false(recording_irq(&f->recorder, 1));
     /* Nothing queued: the data port repeats the last byte and does not block. */
-    assert_int_equal(port_in8(&f->pio, DATA), 0xfe);
+    assert_int_equal(port_in8(&f->pio, DATA), 0xaa);
     assert_int_equal(port_in8(&f->pio, COMMAND) & STATUS_OBF, 0);
 
     port_out8(&f->pio, COMMAND, 0xd4);
@@ -133,9 +125,148 @@ static void test_absent_keyboard_times_out(void **state)
     assert_int_equal(port_in8(&f->pio, DATA), 0xfe);
 }
 
+/* What Linux's i8042_controller_init does to the CTR, then i8042_enable_kbd_port. */
+static void linux_enable_keyboard_port(struct i8042_fixture *f, bool translate)
+{
+    port_out8(&f->pio, COMMAND, 0x20);
+    uint8_t ctr = port_in8(&f->pio, DATA);
+    assert_true(ctr & CTR_TRANSLATE); /* as firmware leaves it */
+    ctr = (uint8_t)((ctr | CTR_KEYBOARD_DISABLE) & ~CTR_KEYBOARD_INTERRUPT);
+    if (!translate)
+        ctr &= (uint8_t)~CTR_TRANSLATE;
+    port_out8(&f->pio, COMMAND, 0x60);
+    port_out8(&f->pio, DATA, ctr);
+    ctr = (uint8_t)((ctr & ~CTR_KEYBOARD_DISABLE) | CTR_KEYBOARD_INTERRUPT);
+    port_out8(&f->pio, COMMAND, 0x60);
+    port_out8(&f->pio, DATA, ctr);
+    assert_int_equal(port_in8(&f->pio, COMMAND) & STATUS_OBF, 0);
+}
+
+/* The guest's interrupt handler: each expected byte arrives with one IRQ 1 edge, no timeout, no AUX flag. */
+static void expect_keyboard_bytes(struct i8042_fixture *f, const uint8_t *expected, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        unsigned edges = f->recorder.rising_edges[1];
+        uint8_t status = port_in8(&f->pio, COMMAND);
+        if ((status & (STATUS_OBF | STATUS_TIMEOUT | STATUS_AUX)) != STATUS_OBF)
+            fail_msg("byte %zu: status 0x%02x", i, status);
+        assert_true(recording_irq(&f->recorder, 1));
+        uint8_t byte = port_in8(&f->pio, DATA);
+        if (byte != expected[i])
+            fail_msg("byte %zu is 0x%02x, expected 0x%02x", i, byte, expected[i]);
+        if (i + 1 < count)
+            assert_int_equal(f->recorder.rising_edges[1], edges + 1);
+    }
+}
+
+static void expect_keyboard_quiet(struct i8042_fixture *f)
+{
+    assert_int_equal(port_in8(&f->pio, COMMAND) & STATUS_OBF, 0);
+    assert_false(recording_irq(&f->recorder, 1));
+}
+
+#define EXPECT_BYTES(f, ...)                                                                                 \
+    do {                                                                                                     \
+        const uint8_t expected_[] = {__VA_ARGS__};                                                           \
+        expect_keyboard_bytes(f, expected_, sizeof(expected_));                                              \
+        expect_keyboard_quiet(f);                                                                            \
+    } while (0)
+
+/* Linux's atkbd probe and set-up as it runs on a translating port (the default), then Ctrl-Alt-Del. */
+static void test_atkbd_translated_then_ctrl_alt_del(void **state)
+{
+    struct i8042_fixture *f = *state;
+    struct error error = {0};
+    linux_enable_keyboard_port(f, true);
+    assert_int_equal(i8042_send_ctrl_alt_del(&f->controller, &error), -1); /* no driver yet */
+    assert_non_null(strstr(error.message, "no keyboard enabled"));
+    port_out8(&f->pio, DATA, 0xf2);
+    EXPECT_BYTES(f, 0xfa, 0xab, 0x41); /* GET ID: 0x83 translated, as atkbd expects */
+    port_out8(&f->pio, DATA, 0xf5);
+    EXPECT_BYTES(f, 0xfa);
+    port_out8(&f->pio, DATA, 0xed);
+    EXPECT_BYTES(f, 0xfa);
+    port_out8(&f->pio, DATA, 0x00);
+    EXPECT_BYTES(f, 0xfa);
+    port_out8(&f->pio, DATA, 0xf3);
+    EXPECT_BYTES(f, 0xfa);
+    port_out8(&f->pio, DATA, 0x00);
+    EXPECT_BYTES(f, 0xfa);
+    i8042_fixture_enable_keyboard(f);
+
+    unsigned edges = f->recorder.rising_edges[1];
+    assert_int_equal(i8042_send_ctrl_alt_del(&f->controller, &error), 0);
+    assert_int_equal(f->recorder.rising_edges[1], edges + 1);
+    /* Set 1: Ctrl, Alt, E0 Delete pressed, then released in reverse. */
+    EXPECT_BYTES(f, 0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d);
+    assert_int_equal(i8042_keyboard_dropped_bytes(&f->controller), 0);
+    assert_int_equal(recording_stop_count(&f->recorder), 0);
+}
+
+static void test_untranslated_port_gets_set_2(void **state)
+{
+    struct i8042_fixture *f = *state;
+    struct error error = {0};
+    linux_enable_keyboard_port(f, false);
+    port_out8(&f->pio, DATA, 0xf2);
+    EXPECT_BYTES(f, 0xfa, 0xab, 0x83);
+    i8042_fixture_enable_keyboard(f);
+    assert_int_equal(i8042_send_ctrl_alt_del(&f->controller, &error), 0);
+    EXPECT_BYTES(f, 0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11, 0xf0, 0x14);
+}
+
+/* A disabled port holds the keyboard's bytes back; keys are refused while it is disabled or after 0xF5. */
+static void test_disabled_keyboard_refuses_keys(void **state)
+{
+    struct i8042_fixture *f = *state;
+    struct error error = {0};
+    linux_enable_keyboard_port(f, true);
+    i8042_fixture_enable_keyboard(f);
+    assert_int_equal(i8042_send_ctrl_alt_del(&f->controller, &error), 0);
+    port_out8(&f->pio, COMMAND, 0xad); /* disable the port: the first byte is already in the output buffer */
+    assert_int_equal(port_in8(&f->pio, DATA), 0x1d);
+    assert_int_equal(port_in8(&f->pio, COMMAND) & STATUS_OBF, 0);
+    assert_false(recording_irq(&f->recorder, 1));
+    assert_int_equal(i8042_send_ctrl_alt_del(&f->controller, &error), -1);
+    assert_non_null(strstr(error.message, "disabled its keyboard port"));
+    port_out8(&f->pio, COMMAND, 0xae); /* enable: the rest follows */
+    EXPECT_BYTES(f, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d);
+
+    port_out8(&f->pio, DATA, 0xf5);
+    EXPECT_BYTES(f, 0xfa);
+    assert_int_equal(i8042_send_ctrl_alt_del(&f->controller, &error), -1);
+    assert_non_null(strstr(error.message, "no keyboard enabled"));
+    assert_int_equal(port_in8(&f->pio, COMMAND) & STATUS_OBF, 0);
+    assert_int_equal(i8042_keyboard_dropped_bytes(&f->controller), 0);
+}
+
+/* A guest that never reads: the controller holds one byte, the keyboard its bounded queue; the rest is refused. */
+static void test_unread_keys_are_bounded(void **state)
+{
+    struct i8042_fixture *f = *state;
+    struct error error = {0};
+    linux_enable_keyboard_port(f, true);
+    i8042_fixture_enable_keyboard(f);
+    unsigned accepted = 0;
+    for (int i = 0; i < 50; i++) {
+        if (i8042_send_ctrl_alt_del(&f->controller, &error) == 0)
+            accepted++;
+        assert_true(f->controller.queue_count <= 1);
+        assert_true(f->controller.keyboard.queue_count <= PS2_KEYBOARD_QUEUE_SIZE);
+    }
+    assert_true(accepted >= 1 && accepted < 50);
+    assert_non_null(strstr(error.message, "not reading its keyboard"));
+    assert_int_equal(i8042_keyboard_dropped_bytes(&f->controller), (50 - accepted) * 11);
+    /* What was accepted arrives whole, one Ctrl-Alt-Del after another. */
+    const uint8_t sequence[] = {0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d};
+    for (unsigned i = 0; i < accepted; i++)
+        expect_keyboard_bytes(f, sequence, sizeof(sequence));
+    expect_keyboard_quiet(f);
+}
+
 static void test_reset_requests_stop(void **state)
 {
-    struct fixture *f = *state;
+    struct i8042_fixture *f = *state;
     port_out8(&f->pio, COMMAND, 0xff); /* pulses nothing */
     port_out8(&f->pio, COMMAND, 0xd1);
     port_out8(&f->pio, DATA, 0x03); /* reset line stays high */
@@ -155,7 +286,7 @@ static void test_reset_requests_stop(void **state)
 
 static void test_queue_is_bounded(void **state)
 {
-    struct fixture *f = *state;
+    struct i8042_fixture *f = *state;
     for (int i = 0; i < 100; i++)
         port_out8(&f->pio, COMMAND, 0xaa);
     assert_int_equal(f->controller.queue_count, I8042_QUEUE_SIZE);
@@ -188,7 +319,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_linux_probe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aux_loop_raises_irq12, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_absent_keyboard_times_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyboard_answers_and_mouse_times_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_atkbd_translated_then_ctrl_alt_del, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_untranslated_port_gets_set_2, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disabled_keyboard_refuses_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unread_keys_are_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset_requests_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_is_bounded, setup, teardown),
     };
