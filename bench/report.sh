@@ -95,11 +95,11 @@ if [ "$overhead" = 1 ]; then
         echo "**Latest: $when, commit $commit**, one test-host session, ${rounds_seen:-1} rounds (log \`$shown_log\`)${notes:+; $notes}."
         echo
         cat "$work/table.md"
-        if grep -q '^FIO-TRACE .*dropped' "$log"; then
+        if grep -q '^FIO-TRACE [^ ]* trace: ' "$log"; then
             echo
-            echo "The traces' own account (kestrel trace-plot --summary, per round):"
+            echo "The traces' own account (\`kestrel trace-plot --summary\` of each round's trace, whole guest run):"
             echo
-            grep '^FIO-TRACE .*\(requests\|records\|dropped\)' "$log" | sed 's/^FIO-TRACE [^ ]* /    /'
+            grep '^FIO-TRACE [^ ]* \(trace\|duration\): ' "$log" | sed 's/^FIO-TRACE [^ ]* /    /'
         fi
     } >"$body"
 else
