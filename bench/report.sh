@@ -27,6 +27,12 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
 fail() { echo "kestrel: report: $1" >&2; exit 2; }
+# no_results WHAT: a saved log without results is bad input; a session of ours that produced none is a failure.
+no_results() {
+    [ "$ran_session" = 1 ] || fail "'$log' has no $1"
+    echo "kestrel: report: the session (status $session_status) produced no $1; log $log" >&2
+    exit 1
+}
 
 overhead=0 rounds=3 log= doc=docs/benchmarks.md image=docs/images/fio-report.png
 while [ $# -gt 0 ]; do
@@ -56,8 +62,9 @@ if [ -n "$log" ]; then
 fi
 command -v gnuplot >/dev/null || { echo "kestrel: report: gnuplot is missing (scripts/install-deps.sh installs gnuplot-nox)" >&2; exit 1; }
 
-session_status=0
+session_status=0 ran_session=0
 if [ -z "$log" ]; then
+    ran_session=1
     stamp=$(date -u +%Y-%m-%dT%H%MZ)
     if [ "$overhead" = 1 ]; then
         log=docs/bench-logs/fio-overhead-$stamp.log
@@ -89,7 +96,7 @@ body=$work/body.md
 
 if [ "$overhead" = 1 ]; then
     bash bench/fio-report.sh --format rounds "$log" >"$work/table.md"
-    grep -q '^| [^|]* | kestrel |' "$work/table.md" || fail "'$log' has no kestrel results to compare"
+    grep -q '^| [^|]* | kestrel |' "$work/table.md" || no_results "kestrel results to compare"
     rounds_seen=$(grep -c '^FIO-ROUND ' "$log" || true)
     {
         echo "**Latest: $when, commit $commit**, one test-host session, ${rounds_seen:-1} rounds (log \`$shown_log\`)${notes:+; $notes}."
@@ -106,7 +113,7 @@ else
     bash bench/fio-report.sh --format report "$log" >"$work/table.md"
     bash bench/fio-report.sh --format chart "$log" >"$work/chart.tsv"
     awk -F'\t' '$2 ~ /^[0-9.]+$/ || $3 ~ /^[0-9.]+$/ { found = 1 } END { exit !found }' "$work/chart.tsv" ||
-        fail "'$log' has no fio results of a guest against the host"
+        no_results "fio results of a guest against the host"
 
     # The chart: one cluster per row, one bar per VMM, the value above each bar.
     mkdir -p "$(dirname "$image")"
