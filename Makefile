@@ -12,6 +12,8 @@
 #   make bench-overhead  kestrel's own startup time and memory overhead (--stats)
 #   make bench-fio    the fio table in the test host: level-1 host vs guest under kestrel vs QEMU
 #   make bench-durability  kill -9 durability of --disk, 50 runs in the test host
+#   make report       the guest-versus-host report: the fio table (host, kestrel, QEMU) in one test-host
+#                     session, its chart, and docs/benchmarks.md's section (bench/report.sh)
 
 BUILD      ?= build
 CC         ?= gcc
@@ -54,7 +56,7 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .SECONDARY:
-.PHONY: all deps check unit-tests tsan-tests fuzzers benches run fuzz bench-virtq bench-disk bench-boot bench-overhead bench-fio bench-durability clean
+.PHONY: all deps check unit-tests tsan-tests fuzzers benches run fuzz bench-virtq bench-disk bench-boot bench-overhead bench-fio bench-durability report clean
 all: $(BUILD)/kestrel
 
 deps: $(DEPS_STAMP)
@@ -152,6 +154,9 @@ bench-fio: all
 
 bench-durability: all
 	bash bench/disk-durability.sh
+
+report: all
+	bash bench/report.sh
 
 clean:
 	rm -rf $(BUILD)/release $(BUILD)/asan $(BUILD)/tsan $(BUILD)/fuzzobj $(BUILD)/tests $(BUILD)/tests-tsan $(BUILD)/fuzz $(BUILD)/bench $(BUILD)/kestrel $(BUILD)/kestrel-asan $(BUILD)/kestrel-tsan

@@ -8,6 +8,8 @@
 #   FIO-KVM NAME ROW COUNTER=DELTA...  level 1's KVM counters (debugfs) over the row
 #   FIO-GUEST-IRQS NAME ROW N      the guest's virtio interrupts over the row
 #   FIO-STATS NAME LINE            kestrel's --stats at exit
+#   FIO-TRACE NAME LINE            the trace's summary (the trace variant)
+#   FIO-ROUND N                    the columns that follow are round N's (KESTREL_BENCH_FIO_ROUNDS)
 # The image: 256 MiB on level 1's tmpfs (/run), filled, shared by all columns.
 # Host column: fio with io_uring and direct=0 (tmpfs has no O_DIRECT). Guest
 # columns: the disk guest (2 vCPUs, 512M) runs fio with libaio and direct=1
@@ -98,7 +100,9 @@ handle_console_line() {
 }
 
 echo "# level 1: $(nproc) CPUs, $(uname -r); $(qemu-system-x86_64 --version | head -n 1); $(fio --version)"
-for column in "$@"; do
+# measure_column COLUMN: one column's rows, as described above.
+measure_column() {
+    local column=$1
     if [ "$column" = host ]; then
         echo "FIO-COLUMN host fio --filename=$image --ioengine=io_uring --direct=0 $fio_common"
         for row in $rows; do
@@ -107,7 +111,7 @@ for column in "$@"; do
                 --iodepth="$depth" $fio_common 2>&1 | grep '^3;' | head -n 1)
             echo "FIO-TERSE host $name $line"
         done
-        continue
+        return
     fi
     # A column is "qemu" or a kestrel binary, either followed by variants "#VARIANT" that also name it
     # (PATH#poll#haltpoll is kestrel-poll-haltpoll):
@@ -115,6 +119,9 @@ for column in "$@"; do
     #   split     kestrel with packed=off (QEMU's default ring layout)
     #   haltpoll  the guest idles with cpuidle_haltpoll.force=1 (KVM_FEATURE_POLL_CONTROL)
     #   iothreadsN kestrel with iothreads=N (QEMU's column has one iothread for its 2 queues)
+    #   nostats   names the column only: fio-table.sh passed the binary built without the queue counters
+    #   trace     kestrel with trace= to a file on level 1's tmpfs, summarized after the column
+    local variants name disk_options guest_cmdline variant row row_name rw bs depth trace=
     variants=${column#*#}
     [ "$variants" != "$column" ] || variants=
     column=${column%%#*}
@@ -127,7 +134,9 @@ for column in "$@"; do
             split) disk_options+=",packed=off" ;;
             haltpoll) guest_cmdline+=" cpuidle_haltpoll.force=1" ;;
             iothreads[0-9]*) disk_options+=",iothreads=${variant#iothreads}" ;;
-            *) echo "# unknown column variant '$variant'"; continue 2 ;;
+            nostats) ;;
+            trace) trace=/run/fio-bench/trace.trace; rm -f "$trace"; disk_options+=",trace=$trace" ;;
+            *) echo "# unknown column variant '$variant'"; return ;;
         esac
         name+=-$variant
     done
@@ -145,8 +154,8 @@ for column in "$@"; do
         echo 'poweroff -f'
     } >"$work/$name-guest.sh"
     bash "$repo/tests/testhost/add-test-script.sh" "$repo/build/guest/initrd-disk.img" "$work/$name-guest.sh" \
-        "$work/initrd-$name.img" || { echo "# $name: add-test-script.sh failed"; continue; }
-    extra=()
+        "$work/initrd-$name.img" || { echo "# $name: add-test-script.sh failed"; return; }
+    local extra=() vmm_args console pid chunk partial
     [ "$column" = qemu ] || extra=(--stats)
     vmm_args=("$column" "$vmlinuz" "$work/initrd-$name.img" 2 512M "$guest_cmdline" "${extra[@]}"
         "$image,cache=writeback$disk_options")
@@ -178,5 +187,20 @@ for column in "$@"; do
     wait "$pid"
     echo "# $name: exit status $?"
     sed "s/^/FIO-STATS $name /" "$work/$name.stderr"
+    if [ -n "$trace" ]; then
+        "$column" trace-plot --summary "$trace" 2>&1 | sed "s/^/FIO-TRACE $name /"
+        rm -f "$trace"
+    fi
+}
+
+# KESTREL_BENCH_FIO_ROUNDS=N: N rounds of every column, round r starting at column r (so each column is measured
+# early and late in the session alike, and a drift of level 1's speed hits every column).
+rounds=${KESTREL_BENCH_FIO_ROUNDS:-1}
+columns=("$@")
+for ((round = 1; round <= rounds; round++)); do
+    [ "$rounds" = 1 ] || echo "FIO-ROUND $round"
+    for ((i = 0; i < ${#columns[@]}; i++)); do
+        measure_column "${columns[(i + round - 1) % ${#columns[@]}]}"
+    done
 done
 rm -f "$image"

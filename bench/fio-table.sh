@@ -17,14 +17,19 @@
 # KESTREL_BENCH_FIO_EXIT_REASONS=1 (level 1's KVM exits per exit reason for each row, FIO-EXIT-REASONS lines).
 # Variant columns, variants joined by "-" (kestrel-poll-haltpoll): kestrel-poll (poll_us=KESTREL_BENCH_FIO_POLL_US,
 # 32, QEMU's iothread default window), kestrel-split (packed=off), kestrel-haltpoll and qemu-haltpoll (the guest
-# idles with cpuidle_haltpoll.force=1), kestrel-iothreadsN (iothreads=N). fio-report.sh tabulates kestrel, QEMU and host, then every column.
+# idles with cpuidle_haltpoll.force=1), kestrel-iothreadsN (iothreads=N), kestrel-nostats (build/nostats/kestrel,
+# built here with -DKESTREL_NO_QUEUE_STATS: the per-virtqueue counters compiled out), kestrel-trace (trace= on
+# level 1's tmpfs). fio-report.sh tabulates kestrel, QEMU and host, then every column.
+# KESTREL_BENCH_FIO_ROUNDS=N (1): every column N times, the order rotated each round (fio-report.sh --format rounds).
+# KESTREL_BENCH_FIO_LOG=PATH: the log's path (default docs/bench-logs/fio-table-<time>.log).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 runtime=${KESTREL_BENCH_FIO_RUNTIME:-10}
 l1_smp=${KESTREL_BENCH_L1_SMP:-2}
-for number in "$runtime" "$l1_smp"; do
+rounds=${KESTREL_BENCH_FIO_ROUNDS:-1}
+for number in "$runtime" "$l1_smp" "$rounds"; do
     case $number in
         ''|*[!0-9]*|0) echo "kestrel: bench-fio: '$number' is not a positive number" >&2; exit 2 ;;
     esac
@@ -39,10 +44,15 @@ for column in ${KESTREL_BENCH_FIO_COLUMNS:-host kestrel qemu}; do
             [ "${column%%-*}" = qemu ] && base=qemu
             for variant in ${variants//-/ }; do
                 case $variant in
-                    poll|split|haltpoll|iothreads[1-9]|iothreads[1-9][0-9]) ;;
-                    *) echo "kestrel: bench-fio: unknown variant '$variant' in column '$column' (poll, split, haltpoll, iothreadsN)" >&2; exit 2 ;;
+                    poll|split|haltpoll|iothreads[1-9]|iothreads[1-9][0-9]|trace) ;;
+                    nostats) base=$repo/build/nostats/kestrel ;;
+                    *) echo "kestrel: bench-fio: unknown variant '$variant' in column '$column' (poll, split, haltpoll, iothreadsN, nostats, trace)" >&2; exit 2 ;;
                 esac
             done
+            if [ "$base" = "$repo/build/nostats/kestrel" ]; then
+                # The same tree with the per-virtqueue counters compiled out, as bench/stats-overhead.sh builds it.
+                make -s -j2 BUILD=build/nostats CFLAGS="-O2 -DKESTREL_NO_QUEUE_STATS" build/nostats/kestrel >&2
+            fi
             [ "$base" = qemu ] && [ "${variants//haltpoll/}" != "" ] &&
                 { echo "kestrel: bench-fio: column '$column': QEMU takes only the haltpoll variant" >&2; exit 2; }
             columns+=("$base#${variants//-/#}") ;;
@@ -58,20 +68,24 @@ done
 
 bash tests/testhost/build-guest-disk.sh >/dev/null
 stamp=$(date -u +%Y-%m-%dT%H%MZ)
-log=docs/bench-logs/fio-table-$stamp.log
+log=${KESTREL_BENCH_FIO_LOG:-docs/bench-logs/fio-table-$stamp.log}
 work=$repo/build/bench-fio
-mkdir -p "$work" docs/bench-logs
+mkdir -p "$work" "$(dirname "$log")"
 session=$work/session.log
 {
     echo "# bench-fio: $(date -u '+%Y-%m-%d %H:%M') UTC, commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (with uncommitted changes)')"
     echo "# host load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "# one nested test-host session, level 1 with $l1_smp CPUs; ${runtime}s per row after a 2 s ramp"
+    [ "$rounds" = 1 ] || echo "# $rounds rounds of every column, the order rotated each round"
 } >"$log"
 # Generous: L1's boot, the image fill, and per column 6 rows plus a guest boot. A guest row took
 # about 75 s for its 12 s of fio in the first session (fio's start in the nested guest, the console).
-budget=$((300 + ${#columns[@]} * (6 * (runtime + 80) + 180)))
+row_count=6
+[ -z "${KESTREL_BENCH_FIO_ROWS:-}" ] || row_count=$(wc -w <<<"$KESTREL_BENCH_FIO_ROWS")
+budget=$((300 + rounds * ${#columns[@]} * (row_count * (runtime + 80) + 180)))
 status=0
-tests/testhost/run-in-l1.sh --smp "$l1_smp" --timeout "$budget" --log-dir "$work/l1-logs" \
+# Every row prints within minutes; ten silent ones are a stalled level 1 (retried once).
+tests/testhost/run-in-l1.sh --smp "$l1_smp" --timeout "$budget" --idle-timeout 600 --log-dir "$work/l1-logs" \
     bench/fio-table-in-l1.sh /tmp/kestrel-bench-fio "$runtime" "${columns[@]}" >"$session" 2>&1 || status=$?
 cat "$session" >>"$log"
 echo "# session exit status $status" >>"$log"

@@ -25,6 +25,10 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1}
 echo "== the test runner itself"
 tap_run_component "runner-selftest" 120 bash tests/runner-selftest.sh
 
+# bench/report.sh's table, chart and doc section from committed logs (no test host; ~15 s).
+echo "== the guest-versus-host report, on sample logs"
+tap_run_component "bench-report" 300 bash tests/bench-report-test.sh
+
 # The loader tests and the end-to-end tests use the default guest's Debian kernel.
 echo "== guest kernel"
 tap_run_component "guest-kernel" 900 bash tests/testhost/guest-kernel.sh "$BUILD"
