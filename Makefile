@@ -8,6 +8,7 @@
 #   make fuzz FUZZ=<target> FUZZ_SECONDS=N
 #   make bench-virtq  virtqueue micro-benchmarks
 #   make bench-disk   disk engine and the virtio-blk device path vs raw liburing, 4K random reads at QD1 and QD32
+#   make bench-seccomp  the seccomp filters' cost: ns per system call, and the device path at QD32 (docs/seccomp.md)
 #   make bench-boot   boot-time benchmark (kestrel vs QEMU)
 #   make bench-overhead  kestrel's own startup time and memory overhead (--stats)
 #   make bench-fio    the fio table in the test host: level-1 host vs guest under kestrel vs QEMU
@@ -23,8 +24,13 @@ VERSION    := 0.1.0
 WARNINGS   := -Wall -Wextra -Werror
 BASE_FLAGS := -std=gnu11 -D_GNU_SOURCE -DKESTREL_VERSION='"$(VERSION)"' $(WARNINGS) -g -Isrc -Itests -MMD -MP
 CFLAGS     ?= -O2
-LDLIBS     := -lpthread -llzma -lzstd -lz -llz4 -lnettle -lxxhash -luring -lslirp
-LDLIBS     += -lmicrohttpd -ljson-c -lcurl  # the control API (src/api/), JSON for GET /stats (src/stats/)
+LDLIBS     := -lpthread -lseccomp -lnettle -lxxhash -luring
+LDLIBS     += -ljson-c  # JSON for the control API (src/api/) and GET /stats (src/stats/)
+# libmicrohttpd, libcurl, libslirp and the decompressors (liblzma, libzstd, zlib, liblz4) are not linked:
+# src/api/http_libraries.c, src/backends/slirp_library.c and src/boot/decompression_libraries.c load them
+# with dlopen when the API, --net user or a host-side decompression first needs them (docs/benchmarks.md).
+# Tests and fuzzers that build compressed kernels (tests/unit/compressed_kernel.h) link the compressors.
+TEST_LDLIBS := -llzma -lzstd -lz -llz4
 
 # Test flavours define KESTREL_TEST_SEAMS: hooks that let tests act between a check and a use; absent from release.
 # -Wno-tsan: GCC cannot model atomic_thread_fence under TSan and says so; the rings use
@@ -56,7 +62,7 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .SECONDARY:
-.PHONY: all deps check unit-tests tsan-tests fuzzers benches run fuzz bench-virtq bench-disk bench-boot bench-overhead bench-fio bench-durability report clean
+.PHONY: all deps check unit-tests tsan-tests fuzzers benches run fuzz bench-virtq bench-disk bench-seccomp bench-boot bench-overhead bench-fio bench-durability report clean
 all: $(BUILD)/kestrel
 
 deps: $(DEPS_STAMP)
@@ -99,13 +105,13 @@ $(BUILD)/kestrel-tsan: $(BUILD)/tsan/src/main.o $(TSAN_LIB)
 
 $(BUILD)/tests/%: $(BUILD)/asan/tests/unit/%.o $(ASAN_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_FLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+	$(CC) $(ASAN_FLAGS) -o $@ $^ -lcmocka $(LDLIBS) $(TEST_LDLIBS)
 $(BUILD)/tests-tsan/%: $(BUILD)/tsan/tests/unit/%.o $(TSAN_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(TSAN_FLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+	$(CC) $(TSAN_FLAGS) -o $@ $^ -lcmocka $(LDLIBS) $(TEST_LDLIBS)
 $(BUILD)/fuzz/%: $(BUILD)/fuzzobj/tests/fuzz/%.o $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
-	$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+	$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 # Harness objects before the library: they call into it, and the linker scans an archive once.
 $(BUILD)/bench/%: $(BUILD)/release/bench/%.o $(call obj,release,$(HARNESS_SRCS)) $(RELEASE_LIB)
 	@mkdir -p $(dir $@)
@@ -142,6 +148,10 @@ bench-virtq: $(BUILD)/bench/bench_virtq
 
 bench-disk: $(BUILD)/bench/bench_disk
 	$(BUILD)/bench/bench_disk
+
+bench-seccomp: $(BUILD)/bench/bench_seccomp $(BUILD)/bench/bench_disk
+	$(BUILD)/bench/bench_seccomp
+	$(BUILD)/bench/bench_disk --seccomp-overhead
 
 bench-boot: all
 	bash bench/boot-time.sh

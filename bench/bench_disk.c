@@ -13,6 +13,9 @@
  *        bench_disk --trace-overhead [--quick] [DIRECTORY]
  *            the device path at QD32 with --disk trace= off and on (a trace file in DIRECTORY, removed),
  *            alternating, median of TRACE_ROUNDS rounds each
+ *        bench_disk --seccomp-overhead [--quick] [DIRECTORY]
+ *            the device path at QD32 with its I/O thread unfiltered and under the block-io seccomp filter
+ *            (docs/seccomp.md), alternating, median of TRACE_ROUNDS rounds each
  *        bench_disk --trace-sample TRACE [DIRECTORY]
  *            keeps TRACE: 256 sequential 512 KiB writes at QD1, then 4 KiB random reads at QD32
  */
@@ -26,6 +29,7 @@
 #include <unistd.h>
 
 #include "backends/disk_engine.h"
+#include "sandbox/sandbox.h"
 #include "trace/block_trace_writer.h"
 #include "unit/virtio_blk_fixture.h"
 
@@ -245,6 +249,32 @@ static struct block_trace_writer *trace_create(const char *path, unsigned queues
     return trace;
 }
 
+/* TRACE_ROUNDS rounds of the device path at QD32, the two devices alternating; both rate arrays come back sorted. */
+static void alternate_rounds(struct blk_fixture *first, struct device_slot *first_slots, struct blk_fixture *second,
+                             struct device_slot *second_slots, unsigned count, double *first_rates,
+                             double *second_rates)
+{
+    for (unsigned round = 0; round < TRACE_ROUNDS; round++) {
+        first_rates[round] = run_device(first, first_slots, MAX_DEPTH, count);
+        second_rates[round] = run_device(second, second_slots, MAX_DEPTH, count);
+    }
+    qsort(first_rates, TRACE_ROUNDS, sizeof(double), compare_double);
+    qsort(second_rates, TRACE_ROUNDS, sizeof(double), compare_double);
+}
+
+/* The two rows of alternate_rounds' rates; returns what the second costs, in percent of the first's median. */
+static double print_pair(const char *mode, unsigned count, const char *column, const char *first_name,
+                         const char *second_name, const double *first, const double *second)
+{
+    double first_median = first[TRACE_ROUNDS / 2], second_median = second[TRACE_ROUNDS / 2];
+    printf("4 KiB random reads at QD32 through the device path, %s, %u reads per round, median of %d rounds\n\n"
+           "| %s | reads/s (median) | min .. max |\n|---|---:|---:|\n"
+           "| %s | %.0f | %.0f .. %.0f |\n| %s | %.0f | %.0f .. %.0f |\n\n",
+           mode, count, TRACE_ROUNDS, column, first_name, first_median, first[0], first[TRACE_ROUNDS - 1],
+           second_name, second_median, second[0], second[TRACE_ROUNDS - 1]);
+    return 100.0 * (first_median - second_median) / first_median;
+}
+
 /* The device path at QD32 with tracing off and on, alternating rounds on one image; the trace file is removed. */
 static void trace_overhead(struct disk_image *image, const char *directory, const char *mode, bool quick)
 {
@@ -256,24 +286,36 @@ static void trace_overhead(struct disk_image *image, const char *directory, cons
     struct blk_fixture *traced = device_create(image, traced_slots, 0, trace);
     unsigned count = quick ? 10000 : 100000;
     double off[TRACE_ROUNDS], on[TRACE_ROUNDS];
-    for (unsigned round = 0; round < TRACE_ROUNDS; round++) {
-        off[round] = run_device(plain, slots, MAX_DEPTH, count);
-        on[round] = run_device(traced, traced_slots, MAX_DEPTH, count);
-    }
+    alternate_rounds(plain, slots, traced, traced_slots, count, off, on);
     blk_fixture_destroy(traced);
     blk_fixture_destroy(plain);
     uint64_t dropped = block_trace_writer_dropped(trace);
     block_trace_writer_close(trace);
     unlink(trace_path);
-    qsort(off, TRACE_ROUNDS, sizeof(double), compare_double);
-    qsort(on, TRACE_ROUNDS, sizeof(double), compare_double);
-    double off_median = off[TRACE_ROUNDS / 2], on_median = on[TRACE_ROUNDS / 2];
-    printf("4 KiB random reads at QD32 through the device path, %s, %u reads per round, median of %d rounds\n\n"
-           "| tracing | reads/s (median) | min .. max |\n|---|---:|---:|\n"
-           "| off | %.0f | %.0f .. %.0f |\n| on (trace=) | %.0f | %.0f .. %.0f |\n\n"
-           "tracing costs %.2f%% of the reads/s; %llu records dropped\n",
-           mode, count, TRACE_ROUNDS, off_median, off[0], off[TRACE_ROUNDS - 1], on_median, on[0],
-           on[TRACE_ROUNDS - 1], 100.0 * (off_median - on_median) / off_median, (unsigned long long)dropped);
+    double cost = print_pair(mode, count, "tracing", "off", "on (trace=)", off, on);
+    printf("tracing costs %.2f%% of the reads/s; %llu records dropped\n", cost, (unsigned long long)dropped);
+}
+
+/* The block-io thread's filter: one device whose I/O thread started before filters were on, one after. */
+static void seccomp_overhead(struct disk_image *image, const char *mode, bool quick)
+{
+    struct device_slot slots[MAX_DEPTH], filtered_slots[MAX_DEPTH];
+    struct blk_fixture *plain = device_create(image, slots, 0, NULL);
+    /* Served once, so its I/O thread is past sandbox_thread_enter before filters are switched on. */
+    run_device(plain, slots, MAX_DEPTH, 1000);
+    struct error error;
+    if (sandbox_configure(true, &error) < 0) {
+        fprintf(stderr, "bench_disk: %s\n", error.message);
+        exit(1);
+    }
+    struct blk_fixture *filtered = device_create(image, filtered_slots, 0, NULL);
+    unsigned count = quick ? 10000 : 100000;
+    double off[TRACE_ROUNDS], on[TRACE_ROUNDS];
+    alternate_rounds(plain, slots, filtered, filtered_slots, count, off, on);
+    blk_fixture_destroy(filtered);
+    blk_fixture_destroy(plain);
+    double cost = print_pair(mode, count, "I/O thread", "no filter", "block-io seccomp filter", off, on);
+    printf("the filter costs %.2f%% of the reads/s\n", cost);
 }
 
 /* A trace of a known pattern for the README's picture: sequential 512 KiB writes, then random 4 KiB reads. */
@@ -304,13 +346,16 @@ static void trace_sample(struct disk_image *image, const char *trace_path)
 int main(int argc, char **argv)
 {
     const char *sample_path = NULL;
-    bool overhead = false;
+    bool overhead = false, filter_overhead = false;
     int next = 1;
     if (argc > 2 && strcmp(argv[1], "--trace-sample") == 0) {
         sample_path = argv[2];
         next = 3;
     } else if (argc > 1 && strcmp(argv[1], "--trace-overhead") == 0) {
         overhead = true;
+        next = 2;
+    } else if (argc > 1 && strcmp(argv[1], "--seccomp-overhead") == 0) {
+        filter_overhead = true;
         next = 2;
     }
     bool quick = argc > next && strcmp(argv[next], "--quick") == 0;
@@ -333,9 +378,11 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    if (sample_path || overhead) {
+    if (sample_path || overhead || filter_overhead) {
         if (sample_path)
             trace_sample(&image, sample_path);
+        else if (filter_overhead)
+            seccomp_overhead(&image, mode, quick);
         else
             trace_overhead(&image, directory, mode, quick);
         disk_image_close(&image);

@@ -25,6 +25,7 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
+. bench/lib.sh
 
 fail() { echo "kestrel: report: $1" >&2; exit 2; }
 # no_results WHAT: a saved log without results is bad input; a session of ours that produced none is a failure.
@@ -142,15 +143,8 @@ plot '$work/chart.tsv' using 2:xtic(tick(strcol(1))) title 'kestrel' linecolor r
      '' using (\$0 - 1.0/6):2:(sprintf('%.1f', \$2)) with labels offset 0,0.7 notitle, \
      '' using (\$0 + 1.0/6):3:(sprintf('%.1f', \$3)) with labels offset 0,0.7 notitle
 EOF
-    # Check what gnuplot wrote before it replaces the committed image: the PNG signature, an IHDR
-    # chunk of the size asked for, and a plausible file size (an empty plot is a few KB).
-    signature=$(od -An -tx1 -N 16 "$png" | tr -d ' \n')
-    [ "$signature" = 89504e470d0a1a0a0000000d49484452 ] || { echo "kestrel: report: gnuplot's output is not a PNG" >&2; exit 1; }
-    dimensions=$(od -An -tu1 -j 16 -N 8 "$png" | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 "x" $5 * 16777216 + $6 * 65536 + $7 * 256 + $8 }')
-    [ "$dimensions" = 1000x560 ] || { echo "kestrel: report: the chart is ${dimensions}, not 1000x560" >&2; exit 1; }
-    size=$(stat -c %s "$png")
-    [ "$size" -ge 10000 ] && [ "$size" -le 2000000 ] ||
-        { echo "kestrel: report: the chart's PNG is $size bytes (expected 10 KB .. 2 MB)" >&2; exit 1; }
+    # Check what gnuplot wrote before it replaces the committed image.
+    png_problem=$(bench_png_check "$png" 1000 560 2>&1) || { echo "kestrel: report: $png_problem" >&2; exit 1; }
     image_link=$(realpath -m --relative-to="$(dirname "$(realpath -m "$doc")")" "$(realpath -m "$image")")
     {
         echo "**Latest: $when, commit $commit**, one test-host session (log \`$shown_log\`)${notes:+; $notes}."

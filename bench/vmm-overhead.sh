@@ -26,6 +26,7 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
+. bench/lib.sh
 out=$repo/build/bench-overhead
 mkdir -p "$out"
 runs=${KESTREL_BENCH_OVERHEAD_RUNS:-20}
@@ -151,14 +152,8 @@ chmod -R a+rX "$out"
 status=0
 bash tests/testhost/run-in-l1.sh --timeout 900 bench/vmm-overhead-in-l1.sh "$launcher" "$kestrel" "$kernel" \
     "$out/initrd-poweroff.img" 3 >"$out/l1.log" 2>&1 || status=$?
-# run-in-l1.sh retries a stalled L1 once: only the last attempt counts.
-last_begin=$(grep -n '^OVERHEAD-L1-BEGIN' "$out/l1.log" | tail -1 | cut -d: -f1)
-if [ "$status" -ne 0 ] || [ -z "$last_begin" ]; then
-    echo "test host: the session failed (status $status); log: $out/l1.log" >&2
-    tail -n 20 "$out/l1.log" >&2
-    exit 1
-fi
-tail -n +"$last_begin" "$out/l1.log" | grep -E '^(boot|startup|memory)' >"$out/l1-stats" || true
+bench_l1_last_attempt "$out/l1.log" OVERHEAD-L1-BEGIN "$status" >"$out/l1-last"
+grep -E '^(boot|startup|memory)' "$out/l1-last" >"$out/l1-stats" || true
 sed -n 's/^memory peak: .* VMM overhead \([0-9]*\) KiB$/\1/p' "$out/l1-stats" >"$out/l1-peak-overhead-kib"
 sed 's/^/test host: /' "$out/l1-stats"
 sed -n 's/^startup: first KVM_RUN \([0-9.]*\) ms after exec$/\1/p' "$out/l1-stats" >"$out/l1-startup-ms"

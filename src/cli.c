@@ -71,10 +71,16 @@ const char *cli_run_usage(void)
            "  --api-sock PATH     serve the control API (HTTP on a Unix socket; docs/api.md) at PATH\n"
            "  --name NAME         name the VM: its API socket goes in the runtime directory, for kestrel list,\n"
            "                      pause, resume and stop (NAME: 1..64 of letters, digits, . _ -)\n"
+           "  --on-reboot ACTION  a guest reboot (the i8042 reset line, a KVM reset event): reset (default: the VM\n"
+           "                      resets and boots the kernel again) or exit (kestrel exits, status 0)\n"
            "  --stats             print KVM exit counts per reason and per device, startup time and memory at exit\n"
+           "  --seccomp on|off    a system call filter per kestrel thread (docs/seccomp.md); off warns once\n"
+           "  --landlock on|off   confine kestrel's file access to the VM's own files once set up (default on;\n"
+           "                      off is for debugging and says so; docs/security.md)\n"
            "  --help, -h          show this help\n"
            "\n"
-           "exit status: 0 guest powered off, rebooted or Ctrl-A x; 1 guest panic or error; 2 bad usage\n";
+           "exit status: 0 guest powered off, rebooted with --on-reboot exit, or Ctrl-A x; 1 guest panic or\n"
+           "error; 2 bad usage\n";
 }
 
 int cli_parse_size(const char *text, uint64_t *size)
@@ -220,9 +226,18 @@ static int parse_kernel_entry(const char *text, enum boot_kernel_entry *entry, s
     return error_set(error, EXIT_STATUS_USAGE, "--kernel-entry: '%s' is not auto, bzimage or pvh", text);
 }
 
+static int parse_on_reboot(const char *text, bool *exit_on_reboot, struct error *error)
+{
+    if (strcmp(text, "reset") == 0 || strcmp(text, "exit") == 0) {
+        *exit_on_reboot = strcmp(text, "exit") == 0;
+        return 0;
+    }
+    return error_set(error, EXIT_STATUS_USAGE, "--on-reboot: '%s' is not reset or exit", text);
+}
+
 static const char *const value_options[] = {"--kernel", "--initrd",       "--cmdline", "--memory", "--cpus",
                                             "--console", "--kernel-entry", "--disk",    "--net",
-                                            "--api-sock", "--name"};
+                                            "--api-sock", "--name",   "--on-reboot", "--landlock", "--seccomp"};
 
 static int parse_disk(char *text, struct vm_config *config, struct error *error)
 {
@@ -314,6 +329,9 @@ static int parse_run(int argc, char *const argv[], int first, enum cli_command *
         } else if (strcmp(option, "--kernel-entry") == 0) {
             if (parse_kernel_entry(value, &config->kernel_entry, error) < 0)
                 return -1;
+        } else if (strcmp(option, "--on-reboot") == 0) {
+            if (parse_on_reboot(value, &config->exit_on_reboot, error) < 0)
+                return -1;
         } else if (strcmp(option, "--disk") == 0) {
             if (parse_disk(value, config, error) < 0)
                 return -1;
@@ -328,6 +346,14 @@ static int parse_run(int argc, char *const argv[], int first, enum cli_command *
             if (api_name_check(value, error) < 0)
                 return -1;
             config->name = value;
+        } else if (strcmp(option, "--landlock") == 0) {
+            if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
+                return error_set(error, EXIT_STATUS_USAGE, "--landlock: '%s' is not on or off", value);
+            config->landlock_off = strcmp(value, "off") == 0;
+        } else if (strcmp(option, "--seccomp") == 0) {
+            if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
+                return error_set(error, EXIT_STATUS_USAGE, "--seccomp: '%s' is not on or off", value);
+            config->seccomp_off = strcmp(value, "off") == 0;
         } else if (console_parse_spec(value, &config->console, error) < 0) {
             return -1;
         }

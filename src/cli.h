@@ -7,7 +7,7 @@
  *   kestrel run --kernel PATH [--initrd PATH] [--cmdline STR] [--memory SIZE[,overcommit=on][,hugepages=on]]
  *               [--cpus N] [--console stdio|none|file:PATH] [--stats]
  *               [--kernel-entry auto|bzimage|pvh] [--disk PATH[,key=value...]]...
- *               [--net user|tap[,key=value...]]...
+ *               [--net user|tap[,key=value...]]... [--landlock on|off] [--seccomp on|off]
  *
  * A pure parser: it checks syntax and ranges that need no host knowledge.
  * Files, the host's memory and KVM's vCPU limit are checked by the VMM.
@@ -107,7 +107,9 @@ struct vm_config {
     unsigned cpu_count;
     struct console_spec console;
     bool stats;
+    bool seccomp_off; /* --seccomp off: no system call filters (docs/seccomp.md); default on */
     enum boot_kernel_entry kernel_entry;
+    bool exit_on_reboot; /* --on-reboot exit: a guest reboot ends kestrel (status 0) rather than resetting the VM */
     struct disk_spec disks[CLI_MAX_DISKS];
     unsigned disk_count;
     struct net_spec nets[CLI_MAX_NETS];
@@ -115,6 +117,7 @@ struct vm_config {
     /* The control API (docs/api.md): --api-sock PATH, or --name NAME (the socket in the runtime directory). */
     const char *api_socket_path;
     const char *name;
+    bool landlock_off; /* --landlock off: no Landlock sandbox (debugging; a warning says so) */
 };
 
 /*

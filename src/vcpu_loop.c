@@ -7,6 +7,7 @@
 #include "util/checked_math.h"
 #include "util/log.h"
 #include "util/startup_clock.h"
+#include "sandbox/sandbox.h"
 
 static bool stop_with_error(struct vcpu_loop *loop)
 {
@@ -112,6 +113,7 @@ bool vcpu_loop_handle_exit(struct vcpu_loop *loop)
 
 void *vcpu_loop_thread(void *argument)
 {
+    sandbox_thread_enter(THREAD_KIND_VCPU);
     struct vcpu_loop *loop = argument;
     vm_stop_register_vcpu(loop->stop, loop->vcpu->run);
     /* Taken once, outside the loop: the measurement costs nothing per exit. */

@@ -33,12 +33,18 @@ void vm_control_destroy(struct vm_control *control)
 }
 
 /* vCPUs first (no new kicks by MMIO, no new requests), then the I/O threads drain; the clock last. */
+/* Under `lock`. */
+static int check_vm_present(const struct vm_control *control, struct error *error)
+{
+    return control->vm_gone ? error_set(error, EXIT_STATUS_FAILURE, "the VM is stopping") : 0;
+}
+
 static int control_pause(void *opaque, struct error *error)
 {
     struct vm_control *control = opaque;
     pthread_mutex_lock(&control->lock);
-    int result = 0;
-    if (!control->paused) {
+    int result = check_vm_present(control, error);
+    if (result == 0 && !control->paused) {
         result = vm_pause_vcpus(control->pause, control->stop, error);
         if (result == 0) {
             control->devices_pause(control->devices_opaque, true);
@@ -65,6 +71,18 @@ static void resume_locked(struct vm_control *control)
     control->paused = false;
 }
 
+void vm_control_begin_reset(struct vm_control *control)
+{
+    pthread_mutex_lock(&control->lock);
+    resume_locked(control);
+}
+
+void vm_control_end_reset(struct vm_control *control, bool booted)
+{
+    control->vm_gone = !booted;
+    pthread_mutex_unlock(&control->lock);
+}
+
 static int control_resume(void *opaque, struct error *error)
 {
     (void)error;
@@ -78,9 +96,12 @@ static int control_resume(void *opaque, struct error *error)
 /* A paused guest cannot see the button: it is resumed first. */
 static int control_request_stop(void *opaque, struct error *error)
 {
-    (void)error;
     struct vm_control *control = opaque;
     pthread_mutex_lock(&control->lock);
+    if (check_vm_present(control, error) < 0) {
+        pthread_mutex_unlock(&control->lock);
+        return -1;
+    }
     resume_locked(control);
     uint64_t expected = 0;
     atomic_compare_exchange_strong(&control->stop_deadline_ns, &expected,
@@ -98,14 +119,25 @@ static int control_ctrl_alt_del(void *opaque, struct error *error)
     struct vm_control *control = opaque;
     if (!control->i8042)
         return error_set(error, EXIT_STATUS_FAILURE, "this VM has no i8042 keyboard controller");
-    return i8042_send_ctrl_alt_del(control->i8042, error);
+    pthread_mutex_lock(&control->lock);
+    int result = check_vm_present(control, error);
+    if (result == 0)
+        result = i8042_send_ctrl_alt_del(control->i8042, error);
+    pthread_mutex_unlock(&control->lock);
+    return result;
 }
 
 static char *control_render_stats(void *opaque, enum api_stats_format format, size_t *length)
 {
     struct vm_control *control = opaque;
-    return vmm_stats_render(control->live_stats,
-                            format == API_STATS_PROMETHEUS ? VM_STATS_PROMETHEUS : VM_STATS_JSON, length);
+    pthread_mutex_lock(&control->lock);
+    char *text = control->vm_gone ? NULL
+                                  : vmm_stats_render(control->live_stats,
+                                                     format == API_STATS_PROMETHEUS ? VM_STATS_PROMETHEUS
+                                                                                    : VM_STATS_JSON,
+                                                     length);
+    pthread_mutex_unlock(&control->lock);
+    return text;
 }
 
 static enum api_vm_state control_state(void *opaque)

@@ -7,6 +7,12 @@
  * kvmclock held still, Stop (the ACPI power button, then a forced stop after
  * a timeout), SendCtrlAltDel (the keys on the i8042's keyboard) and the live
  * statistics (vmm_stats.h) for GET /stats and /metrics.
+ *
+ * A guest reboot re-creates the VM, the devices and the statistics the
+ * pointers below name, in place: the main thread holds `lock` from
+ * vm_control_begin_reset to vm_control_end_reset, and every operation that
+ * touches them takes `lock`, so an API call made during a reset waits for
+ * the new boot and then acts on it.
  */
 
 #include <pthread.h>
@@ -37,8 +43,9 @@ struct vm_control {
     struct vmm_stats *live_stats;        /* opened before the API starts, closed after it stops */
     uint64_t start_ns;                   /* CLOCK_MONOTONIC at start, for the uptime */
 
-    pthread_mutex_t lock;                /* serialises pause, resume and stop */
+    pthread_mutex_t lock;                /* serialises pause, resume, stop, the keys, stats and a reset */
     bool paused;
+    bool vm_gone;                        /* a reset failed: no boot to act on until kestrel exits */
     bool clock_saved;
     uint64_t clock_ns;                   /* the kvmclock at pause */
     _Atomic uint64_t stop_deadline_ns;   /* CLOCK_MONOTONIC; 0: no Stop pending */
@@ -48,6 +55,14 @@ struct vm_control {
 extern const struct api_vm_ops vm_control_api_ops;
 
 int vm_control_init(struct vm_control *control, struct error *error);
+
+/*
+ * The main thread, around a reset (a paused VM is resumed first: its vCPUs
+ * must be joined). `booted` false: the new boot failed, and every call that
+ * would touch it fails from now on ("the VM is stopping").
+ */
+void vm_control_begin_reset(struct vm_control *control);
+void vm_control_end_reset(struct vm_control *control, bool booted);
 void vm_control_destroy(struct vm_control *control);
 
 /*

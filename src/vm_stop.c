@@ -93,3 +93,15 @@ enum vm_stop_reason vm_stop_current(struct vm_stop *stop)
 {
     return (enum vm_stop_reason)atomic_load(&stop->reason);
 }
+
+void vm_stop_rearm(struct vm_stop *stop)
+{
+    pthread_mutex_lock(&stop->lock);
+    stop->vcpu_count = 0;
+    atomic_store(&stop->reason, VM_STOP_NONE);
+    pthread_mutex_unlock(&stop->lock);
+    uint64_t drained;
+    if (read(stop->wake_fd, &drained, sizeof(drained)) < 0) {
+        /* Nonblocking: nothing was pending. */
+    }
+}

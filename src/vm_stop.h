@@ -20,7 +20,7 @@
 enum vm_stop_reason {
     VM_STOP_NONE = 0,
     VM_STOP_POWER_OFF, /* ACPI S5 or a KVM shutdown event: status 0 */
-    VM_STOP_RESET,     /* the guest rebooted: kestrel exits, status 0 */
+    VM_STOP_RESET,     /* the guest rebooted: the VM resets (or, --on-reboot exit, kestrel exits, status 0) */
     VM_STOP_PANIC,     /* pvpanic or a KVM crash event: status 1 */
     VM_STOP_QUIT,      /* Ctrl-A x: status 0 */
     VM_STOP_ERROR,     /* a fatal vCPU exit or host error, already reported: status 1 */
@@ -59,5 +59,11 @@ void vm_stop_kick_vcpus(struct vm_stop *stop);
 bool vm_stop_request(struct vm_stop *stop, enum vm_stop_reason reason);
 
 enum vm_stop_reason vm_stop_current(struct vm_stop *stop);
+
+/*
+ * For the next boot after a reset, once every vCPU thread of the last one
+ * was joined: no reason, no registered vCPU, no wake pending.
+ */
+void vm_stop_rearm(struct vm_stop *stop);
 
 #endif

@@ -33,87 +33,65 @@
 #include "kvm/kvm_vcpu.h"
 #include "kvm/kvm_vm.h"
 #include "pci/pci_bus.h"
+#include "sandbox/sandbox.h"
 #include "pci/pci_host_bridge.h"
 #include "util/log.h"
+#include "util/shared_library.h"
 #include "util/process_memory.h"
 #include "virtio/virtio_pci.h"
 #include "vcpu_loop.h"
 #include "vm_disks.h"
 #include "vm_memory_limits.h"
 #include "vm_traces.h"
+#include "vm_landlock.h"
 #include "vmm_blk.h"
 #include "vmm_net.h"
 #include "vm_stop.h"
 #include "vm_pause.h"
 #include "vmm_api.h"
 #include "vmm_report.h"
+#include "vmm_boot.h"
 
 _Static_assert(CLI_DISK_MAX_QUEUES == VIRTIO_PCI_MAX_QUEUES, "--disk queues= is bounded by the transport's limit");
 
 struct vmm {
     const struct vm_config *config;
     struct startup_origin origin;
-    _Atomic uint64_t first_run_ns; /* 0 until the boot vCPU is about to enter KVM_RUN */
+    _Atomic uint64_t first_run_ns;  /* 0 until the first boot's vCPU 0 is about to enter KVM_RUN */
+    _Atomic uint64_t reboot_run_ns; /* the same for the latest boot after a reset */
+    uint64_t reset_started_ns;      /* when the main thread began the latest reset */
+    struct vmm_reboot_times reboot_times; /* of the resets before the latest */
     struct guest_memory memory;
     bool memory_created;
     struct boot_entry boot_entry;
     struct disk_image disk_images[CLI_MAX_DISKS]; /* one per --disk, in order; the blk devices stand on them */
     unsigned disks_opened;
     struct block_trace_writer *disk_traces[CLI_MAX_DISKS]; /* --disk ...,trace=PATH; NULL: none */
-    struct vmm_blk_devices blk_devices; /* one virtio-blk per --disk, on disk_images */
     struct vmm_net_devices net_devices; /* one virtio-net per --net, backends opened with the input */
     struct boot_peak_memory load_peak;
     struct kvm_system kvm;
-    struct kvm_vm vm;
     struct kvm_cpuid2 *supported_cpuid;
     struct kvm_msr_list *supported_msrs;
     struct vm_stop stop;
     bool stop_ready;
-    struct gsi_routing routing;
-    bool routing_ready;
-
-    struct io_bus pio;
-    struct io_bus mmio;
     struct platform platform;
     struct console console;
     bool console_open;
-    struct serial serial;
-    bool serial_created;
-    struct i8042 i8042;
-    bool i8042_created;
-    struct rtc rtc;
-    bool rtc_created;
-    struct acpi_pm acpi_pm;
-    bool acpi_pm_created;
-    struct pvpanic pvpanic;
-    bool pvpanic_created;
-    struct pci_bus pci;
-    bool pci_created;
-    struct pci_device host_bridge;
-
-    unsigned vcpu_count;
-    unsigned vcpus_created;
-    unsigned threads_started;
-    struct kvm_vcpu *vcpus;
-    struct vcpu_loop *loops;
-    pthread_t *threads;
-    /* The live statistics (GET /stats, /metrics): open from the vCPUs' creation to teardown. */
-    struct vmm_stats live_stats;
-    bool live_stats_open;
-
     struct vmm_api api; /* --api-sock / --name: claimed with the input, served once the vCPUs run */
     struct vm_pause pause;
     bool pause_ready;
+    struct vmm_boot boot; /* the per-boot part, re-created in place on a guest reboot */
 
     /* Devices raise interrupts from several threads; the rate limiter's state is not atomic. */
     pthread_mutex_t irq_error_lock;
     struct log_ratelimit irq_error_limit;
+    struct vm_landlock landlock;
 };
 
 static void platform_set_irq_level(void *opaque, unsigned irq, bool level)
 {
     struct vmm *vmm = opaque;
-    if (kvm_vm_set_irq_line(&vmm->vm, irq, level) < 0) {
+    if (kvm_vm_set_irq_line(&vmm->boot.vm, irq, level) < 0) {
         int saved = errno;
         pthread_mutex_lock(&vmm->irq_error_lock);
         log_ratelimited(&vmm->irq_error_limit, "KVM_IRQ_LINE %u: %s", irq, strerror(saved));
@@ -140,6 +118,21 @@ static void platform_request_stop(void *opaque, enum platform_stop_reason reason
         break;
     }
     vm_stop_request(&vmm->stop, stop_reason);
+}
+
+/* The kernel and initrd into guest RAM: with the user's input, and again on every reset. */
+static int load_images(struct vmm *vmm, struct boot_peak_memory *peak, struct error *error)
+{
+    const struct vm_config *config = vmm->config;
+    struct boot_request request = {
+        .kernel_path = config->kernel_path,
+        .initrd_path = config->initrd_path,
+        .cmdline = config->cmdline,
+        .cpu_count = config->cpu_count,
+        .kernel_entry = config->kernel_entry,
+        .peak = peak,
+    };
+    return boot_load(&vmm->memory, &request, &vmm->boot_entry, error);
 }
 
 /*
@@ -169,15 +162,7 @@ static int check_input_and_load(struct vmm *vmm, struct error *error)
     if (config->cpu_count > VMM_MAX_CPUS)
         return error_set(error, EXIT_STATUS_USAGE, "--cpus %u is more than kestrel supports (%u)", config->cpu_count,
                          VMM_MAX_CPUS);
-    struct boot_request request = {
-        .kernel_path = config->kernel_path,
-        .initrd_path = config->initrd_path,
-        .cmdline = config->cmdline,
-        .cpu_count = config->cpu_count,
-        .kernel_entry = config->kernel_entry,
-        .peak = config->stats ? &vmm->load_peak : NULL,
-    };
-    if (boot_load(&vmm->memory, &request, &vmm->boot_entry, error) < 0)
+    if (load_images(vmm, config->stats ? &vmm->load_peak : NULL, error) < 0)
         return -1;
     if (vm_disks_open(config, vmm->disk_images, &vmm->disks_opened, error) < 0)
         return -1;
@@ -210,7 +195,8 @@ static bool pvm_allowed(void)
     return value && strcmp(value, "1") == 0;
 }
 
-static int create_vm(struct vmm *vmm, struct error *error)
+/* What every boot's VM and vCPUs are made from: the host's KVM, asked once. */
+static int check_host(struct vmm *vmm, struct error *error)
 {
     if (kvm_host_is_pvm()) {
         if (!pvm_allowed())
@@ -228,244 +214,111 @@ static int create_vm(struct vmm *vmm, struct error *error)
             cpuid_physical_address_bits(vmm->supported_cpuid->entries, vmm->supported_cpuid->nent), error) < 0)
         return -1;
     vmm->supported_msrs = kvm_system_msr_index_list(&vmm->kvm, error);
-    if (!vmm->supported_msrs)
-        return -1;
-    if (kvm_vm_create(&vmm->vm, &vmm->kvm, error) < 0)
-        return -1;
-    if (kvm_vm_map_memory(&vmm->vm, &vmm->memory, error) < 0)
-        return -1;
-    /*
-     * From here on kestrel owns the GSI routing table: it re-includes KVM's
-     * default PIC/IOAPIC routes (legacy devices keep KVM_IRQ_LINE) and will
-     * gain one MSI route per MSI-X vector.
-     */
-    if (kvm_eventfd_check_capabilities(&vmm->vm, error) < 0 ||
-        gsi_routing_init(&vmm->routing, gsi_routing_submit_to_kvm, &vmm->vm.fd, error) < 0)
-        return -1;
-    vmm->routing_ready = true;
-    int routing_result = gsi_routing_commit(&vmm->routing);
-    if (routing_result < 0)
-        return error_set(error, EXIT_STATUS_FAILURE, "KVM_SET_GSI_ROUTING: %s", strerror(-routing_result));
-    if (regs_write_boot_gdt(&vmm->memory, vmm->boot_entry.mode, error) < 0)
-        return -1;
-    if (vmm->boot_entry.mode == BOOT_ENTRY_LINUX_64BIT && regs_write_identity_page_tables(&vmm->memory, error) < 0)
-        return -1;
-    return 0;
+    return vmm->supported_msrs ? 0 : -1;
 }
 
-/* PCI bus 0 with its host bridge; the windows and ECAM match what the ACPI tables told the guest. */
-static int create_pci(struct vmm *vmm, struct error *error)
+static void prepare_boot(struct vmm *vmm)
 {
-    _Static_assert(LAYOUT_PCI_MMIO32_START == GUEST_MMIO_HOLE_START, "the 32-bit PCI window is the RAM hole");
-    const struct pci_bus_layout layout = {
-        .ecam_base = LAYOUT_PCI_ECAM_START,
-        .ecam_size = LAYOUT_PCI_ECAM_SIZE,
-        .mmio32_base = LAYOUT_PCI_MMIO32_START,
-        .mmio32_size = LAYOUT_PCI_MMIO32_SIZE,
-        .mmio64_base = layout_pci_mmio64_start(e820_ram_end(&vmm->memory)),
-        .mmio64_size = LAYOUT_PCI_MMIO64_SIZE,
-    };
-    if (pci_bus_init(&vmm->pci, &layout, error) < 0)
-        return -1;
-    vmm->pci_created = true;
-    pci_host_bridge_init(&vmm->host_bridge);
-    if (pci_bus_add_device(&vmm->pci, &vmm->host_bridge, 0, error) < 0)
-        return -1;
-    return pci_bus_attach(&vmm->pci, &vmm->pio, &vmm->mmio, error);
-}
-
-static int create_devices(struct vmm *vmm, struct error *error)
-{
-    io_bus_init(&vmm->pio, "pio");
-    io_bus_init(&vmm->mmio, "mmio");
-    if (serial_create(&vmm->serial, &vmm->platform, LAYOUT_COM1_IRQ, console_output_fd(&vmm->console), error) < 0)
-        return -1;
-    vmm->serial_created = true;
-    if (serial_attach(&vmm->serial, &vmm->pio, LAYOUT_COM1_PORT, error) < 0)
-        return -1;
-    if (i8042_create(&vmm->i8042, &vmm->platform, error) < 0)
-        return -1;
-    vmm->i8042_created = true;
-    if (i8042_attach(&vmm->i8042, &vmm->pio, error) < 0)
-        return -1;
-    if (rtc_create(&vmm->rtc, error) < 0)
-        return -1;
-    vmm->rtc_created = true;
-    if (rtc_attach(&vmm->rtc, &vmm->pio, error) < 0)
-        return -1;
-    if (rtc_start_interrupts(&vmm->rtc, &vmm->platform, LAYOUT_RTC_IRQ, error) < 0)
-        return -1;
-    if (acpi_pm_create(&vmm->acpi_pm, &vmm->platform, error) < 0)
-        return -1;
-    vmm->acpi_pm_created = true;
-    if (acpi_pm_attach(&vmm->acpi_pm, &vmm->pio, error) < 0)
-        return -1;
-    if (pvpanic_create(&vmm->pvpanic, &vmm->platform, error) < 0)
-        return -1;
-    vmm->pvpanic_created = true;
-    if (pvpanic_attach(&vmm->pvpanic, &vmm->pio, error) < 0)
-        return -1;
-    if (create_pci(vmm, error) < 0)
-        return -1;
-    const struct vmm_blk_context blk = {
+    const struct vmm_boot_inputs inputs = {
         .config = vmm->config,
-        .images = vmm->disk_images,
-        .traces = vmm->disk_traces,
         .memory = &vmm->memory,
-        .vm = &vmm->vm,
-        .routing = &vmm->routing,
-        .bus = &vmm->pci,
-    };
-    if (vmm_blk_create(&vmm->blk_devices, &blk, error) < 0)
-        return -1;
-    /* After the host bridge (device 0) and the disks. */
-    if (vmm_net_create(&vmm->net_devices, &vmm->memory, &vmm->vm, &vmm->routing, &vmm->pci,
-                       vmm->config->disk_count + 1, error) < 0)
-        return -1;
-    return console_start_input(&vmm->console, &vmm->serial, error);
-}
-
-static int create_vcpus(struct vmm *vmm, struct error *error)
-{
-    unsigned count = vmm->config->cpu_count;
-    vmm->vcpu_count = count;
-    vmm->vcpus = calloc(count, sizeof(*vmm->vcpus));
-    vmm->loops = calloc(count, sizeof(*vmm->loops));
-    vmm->threads = calloc(count, sizeof(*vmm->threads));
-    if (!vmm->vcpus || !vmm->loops || !vmm->threads)
-        return error_set(error, EXIT_STATUS_FAILURE, "out of memory for %u vCPUs", count);
-    struct x86_vcpu_template template = {
+        .kvm = &vmm->kvm,
         .supported_cpuid = vmm->supported_cpuid,
         .supported_msrs = vmm->supported_msrs,
-        .vcpu_count = count,
+        .boot_entry = &vmm->boot_entry,
+        .disk_images = vmm->disk_images,
+        .disk_traces = vmm->disk_traces,
+        .net_devices = &vmm->net_devices,
+        .platform = &vmm->platform,
+        .console = vmm->console_open ? &vmm->console : NULL,
+        .stop = &vmm->stop,
+        .pause = &vmm->pause,
+        .first_run_ns = &vmm->first_run_ns,
+        .landlock = vmm->landlock.state_text,
     };
-    /* Every vCPU exists before any runs: the BSP's SIPIs need their targets. */
-    for (unsigned i = 0; i < count; i++) {
-        if (kvm_vcpu_create(&vmm->vcpus[i], &vmm->kvm, &vmm->vm, i, error) < 0)
-            return -1;
-        vmm->vcpus_created++;
-        if (x86_vcpu_setup(&vmm->vcpus[i], &template, i == 0 ? &vmm->boot_entry : NULL, error) < 0)
-            return -1;
-        vmm->loops[i] = (struct vcpu_loop){
-            .vcpu = &vmm->vcpus[i],
-            .pio = &vmm->pio,
-            .mmio = &vmm->mmio,
-            .stop = &vmm->stop,
-            .pause = &vmm->pause,
-            .first_run_ns = i == 0 ? &vmm->first_run_ns : NULL,
-        };
-    }
-    return 0;
-}
-
-static int open_live_stats(struct vmm *vmm, struct error *error)
-{
-    const struct vmm_stats_inputs inputs = {
-        .vm = &vmm->vm,
-        .vcpus = vmm->vcpus,
-        .loops = vmm->loops,
-        .vcpu_count = vmm->vcpus_created,
-        .pio = &vmm->pio,
-        .mmio = &vmm->mmio,
-        .blk = &vmm->blk_devices,
-        .net = &vmm->net_devices,
-        .created_ns = startup_clock_now_ns(),
-    };
-    if (vmm_stats_open(&vmm->live_stats, &inputs, error) < 0)
-        return -1;
-    vmm->live_stats_open = true;
-    return 0;
-}
-
-static int start_vcpus(struct vmm *vmm, struct error *error)
-{
-    for (unsigned i = 0; i < vmm->vcpu_count; i++) {
-        int result = pthread_create(&vmm->threads[i], NULL, vcpu_loop_thread, &vmm->loops[i]);
-        if (result != 0)
-            return error_set(error, EXIT_STATUS_FAILURE, "cannot start vCPU %u's thread: %s", i, strerror(result));
-        vmm->threads_started++;
-    }
-    return 0;
-}
-
-static void devices_pause(void *opaque, bool pause)
-{
-    struct vmm *vmm = opaque;
-    vmm_blk_pause(&vmm->blk_devices, pause);
-    vmm_net_pause(&vmm->net_devices, pause);
+    vmm_boot_prepare(&vmm->boot, &inputs);
 }
 
 /* After the vCPUs started: the API's callbacks may pause them. */
 static int start_api(struct vmm *vmm, struct error *error)
 {
-    const struct vm_control control = {.stop = &vmm->stop, .pause = &vmm->pause, .vm = &vmm->vm,
-                                       .acpi_pm = &vmm->acpi_pm, .i8042 = &vmm->i8042,
-                                       .devices_pause = devices_pause, .devices_opaque = vmm, .vcpu_count = vmm->vcpu_count,
-                                       .live_stats = &vmm->live_stats};
+    struct vmm_boot *boot = &vmm->boot;
+    const struct vm_control control = {.stop = &vmm->stop, .pause = &vmm->pause, .vm = &boot->vm,
+                                       .acpi_pm = &boot->acpi_pm, .i8042 = &boot->i8042,
+                                       .devices_pause = vmm_boot_pause_devices, .devices_opaque = boot,
+                                       .vcpu_count = vmm->config->cpu_count, .live_stats = &boot->live_stats};
     return vmm_api_start(&vmm->api, vmm->config, &control, error);
 }
 
-static void join_vcpus(struct vmm *vmm)
+/*
+ * A guest reboot: the per-boot part goes (its I/O drained, so what the guest
+ * flushed is on disk) and comes back over the same RAM mapping, images,
+ * backends and console. RAM is dropped to zero first, as a machine's reset
+ * leaves nothing of the last boot's secrets for the next to find, and the
+ * kernel and initrd are loaded again because the last boot wrote over them.
+ */
+static int reset(struct vmm *vmm, struct error *error)
 {
-    for (unsigned i = 0; i < vmm->threads_started; i++)
-        pthread_join(vmm->threads[i], NULL);
-    vmm->threads_started = 0;
+    uint64_t now = startup_clock_now_ns();
+    if (vmm->reset_started_ns)
+        vmm_reboot_times_add(&vmm->reboot_times, vmm->reset_started_ns, atomic_load(&vmm->reboot_run_ns));
+    vmm->reset_started_ns = now;
+    struct vm_control *control = vmm->api.control_ready ? &vmm->api.control : NULL;
+    if (control)
+        vm_control_begin_reset(control);
+    vmm_boot_destroy(&vmm->boot);
+    int result = 0;
+    for (unsigned i = 0; i < vmm->memory.region_count && result == 0; i++)
+        result = guest_memory_zero(&vmm->memory, vmm->memory.regions[i].gpa, vmm->memory.regions[i].size);
+    if (result < 0)
+        error_set(error, EXIT_STATUS_FAILURE, "reset: cannot clear guest RAM");
+    if (result == 0)
+        result = load_images(vmm, NULL, error);
+    if (result == 0) {
+        vm_stop_rearm(&vmm->stop);
+        atomic_store(&vmm->reboot_run_ns, 0);
+        vmm->boot.inputs.first_run_ns = &vmm->reboot_run_ns;
+        result = vmm_boot_create(&vmm->boot, error);
+    }
+    if (result < 0)
+        vm_stop_request(&vmm->stop, VM_STOP_ERROR); /* before the API may call again: a pause must not wait */
+    if (control)
+        vm_control_end_reset(control, result == 0);
+    return result;
 }
 
 static void print_stats(struct vmm *vmm)
 {
+    struct vmm_boot *boot = &vmm->boot;
     struct exit_stats total;
     memset(&total, 0, sizeof(total));
-    for (unsigned i = 0; i < vmm->vcpus_created; i++)
-        exit_stats_add(&total, &vmm->loops[i].stats);
-    fprintf(stderr, "kestrel: --stats\n");
+    for (unsigned i = 0; i < boot->vcpus_created; i++)
+        exit_stats_add(&total, &boot->loops[i].stats);
+    struct vmm_reboot_times times = vmm->reboot_times;
+    if (vmm->reset_started_ns)
+        vmm_reboot_times_add(&times, vmm->reset_started_ns, atomic_load(&vmm->reboot_run_ns));
+    fprintf(stderr, "kestrel: --stats%s\n", times.reboots ? " (the last boot)" : "");
     exit_stats_print(&total, stderr);
-    io_bus_print_stats(&vmm->pio, stderr);
-    io_bus_print_stats(&vmm->mmio, stderr);
-    vmm_blk_print_stats(&vmm->blk_devices, stderr);
+    io_bus_print_stats(&boot->pio, stderr);
+    io_bus_print_stats(&boot->mmio, stderr);
+    vmm_blk_print_stats(&boot->blk_devices, stderr);
     vmm_net_print_stats(&vmm->net_devices, stderr);
     vmm_report_startup_and_memory(&vmm->origin, atomic_load(&vmm->first_run_ns), &vmm->memory, &vmm->load_peak);
+    vmm_report_reboots(&times);
+    vm_landlock_print(&vmm->landlock, stderr);
     fflush(stderr);
 }
 
 static void destroy(struct vmm *vmm)
 {
     vmm_api_stop(&vmm->api);
-    join_vcpus(vmm);
-    if (vmm->live_stats_open)
-        vmm_stats_close(&vmm->live_stats);
-    vmm->live_stats_open = false;
-    if (vmm->console_open)
-        console_stop_input(&vmm->console);
-    for (unsigned i = 0; i < vmm->vcpus_created; i++)
-        kvm_vcpu_destroy(&vmm->vcpus[i]);
-    free(vmm->vcpus);
-    free(vmm->loops);
-    free(vmm->threads);
-    /* The I/O threads stop (their I/O drained) while guest memory, the images and KVM's routes still exist. */
-    vmm_blk_destroy(&vmm->blk_devices);
+    vmm_boot_destroy(&vmm->boot);
     /* After the I/O threads: the last records are in the rings, and the traces write them and their counts. */
     vm_traces_close(vmm->disk_traces);
     vmm_net_destroy(&vmm->net_devices);
-    if (vmm->pci_created)
-        pci_bus_destroy(&vmm->pci);
-    if (vmm->pvpanic_created)
-        pvpanic_destroy(&vmm->pvpanic);
-    if (vmm->acpi_pm_created)
-        acpi_pm_destroy(&vmm->acpi_pm);
-    if (vmm->rtc_created)
-        rtc_destroy(&vmm->rtc);
-    if (vmm->i8042_created)
-        i8042_destroy(&vmm->i8042);
-    if (vmm->serial_created)
-        serial_destroy(&vmm->serial);
     if (vmm->console_open)
         console_close(&vmm->console);
     vm_disks_close(vmm->disk_images, &vmm->disks_opened);
-    if (vmm->routing_ready)
-        gsi_routing_destroy(&vmm->routing);
-    if (vmm->vm.fd >= 0)
-        kvm_vm_destroy(&vmm->vm);
     if (vmm->kvm.fd >= 0)
         kvm_system_close(&vmm->kvm);
     free(vmm->supported_cpuid);
@@ -473,6 +326,7 @@ static void destroy(struct vmm *vmm)
     if (vmm->memory_created)
         guest_memory_destroy(&vmm->memory);
     vmm_api_destroy(&vmm->api);
+    vm_landlock_close(&vmm->landlock);
     if (vmm->pause_ready)
         vm_pause_destroy(&vmm->pause);
     if (vmm->stop_ready)
@@ -485,7 +339,7 @@ static int exit_status_for(enum vm_stop_reason reason)
     case VM_STOP_POWER_OFF:
         return EXIT_STATUS_OK;
     case VM_STOP_RESET:
-        log_info("guest requested a reset (reboot); kestrel exits on reboot");
+        log_info("guest requested a reset (reboot); kestrel exits on reboot (--on-reboot exit)");
         return EXIT_STATUS_OK;
     case VM_STOP_PANIC:
         log_error("guest kernel panicked");
@@ -500,6 +354,33 @@ static int exit_status_for(enum vm_stop_reason reason)
     return EXIT_STATUS_FAILURE;
 }
 
+/* Until a stop that is not a reset to carry out; -1 when a reset failed (`error` says why). */
+static int run_boots(struct vmm *vmm, int signal_fd, struct error *error)
+{
+    for (;;) {
+        vm_control_wait_for_stop(&vmm->stop, vmm->api.control_ready ? &vmm->api.control : NULL, signal_fd);
+        if (vm_stop_current(&vmm->stop) != VM_STOP_RESET || vmm->config->exit_on_reboot)
+            return 0;
+        if (reset(vmm, error) < 0)
+            return -1;
+    }
+}
+
+/* Blocked before any thread starts, so only the main thread's signalfd sees them. */
+static int open_signal_fd(struct error *error)
+{
+    sigset_t termination;
+    sigemptyset(&termination);
+    sigaddset(&termination, SIGINT);
+    sigaddset(&termination, SIGTERM);
+    sigaddset(&termination, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &termination, NULL);
+    int signal_fd = signalfd(-1, &termination, SFD_CLOEXEC);
+    if (signal_fd < 0)
+        return error_set(error, EXIT_STATUS_FAILURE, "signalfd: %s", strerror(errno));
+    return signal_fd;
+}
+
 int vmm_run(const struct vm_config *config, const struct startup_origin *origin)
 {
     struct vmm *vmm = calloc(1, sizeof(*vmm));
@@ -510,7 +391,7 @@ int vmm_run(const struct vm_config *config, const struct startup_origin *origin)
     vmm->config = config;
     vmm->origin = *origin;
     pthread_mutex_init(&vmm->irq_error_lock, NULL);
-    vmm->vm.fd = -1;
+    vmm->boot.vm.fd = -1;
     vmm->kvm.fd = -1;
     vmm->api.fd = -1;
     struct error error = {.exit_status = EXIT_STATUS_FAILURE};
@@ -519,7 +400,7 @@ int vmm_run(const struct vm_config *config, const struct startup_origin *origin)
 
     /* A console reader that goes away (kestrel ... | head) must not kill kestrel with its terminal still raw. */
     signal(SIGPIPE, SIG_IGN);
-    if (check_input_and_load(vmm, &error) < 0 || create_vm(vmm, &error) < 0)
+    if (check_input_and_load(vmm, &error) < 0 || check_host(vmm, &error) < 0)
         goto fail;
     if (vm_stop_init(&vmm->stop, &error) < 0)
         goto fail;
@@ -529,25 +410,22 @@ int vmm_run(const struct vm_config *config, const struct startup_origin *origin)
     vmm->pause_ready = true;
     if (vm_stop_install_kick_handler(&error) < 0)
         goto fail;
-    /* Blocked before any thread starts, so only the main thread's signalfd sees them. */
-    sigset_t termination;
-    sigemptyset(&termination);
-    sigaddset(&termination, SIGINT);
-    sigaddset(&termination, SIGTERM);
-    sigaddset(&termination, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &termination, NULL);
-    signal_fd = signalfd(-1, &termination, SFD_CLOEXEC);
-    if (signal_fd < 0) {
-        error_set(&error, EXIT_STATUS_FAILURE, "signalfd: %s", strerror(errno));
+    signal_fd = open_signal_fd(&error);
+    if (signal_fd < 0)
         goto fail;
-    }
-    if (create_devices(vmm, &error) < 0 || create_vcpus(vmm, &error) < 0 || open_live_stats(vmm, &error) < 0 ||
-        start_vcpus(vmm, &error) < 0 || start_api(vmm, &error) < 0)
+    shared_library_seal();
+    /* Landlock: before the first thread, so every thread is confined to the VM's own files (docs/security.md). */
+    if (vm_landlock_apply(config, vmm->api.fd >= 0 ? vmm->api.path : NULL, &vmm->landlock, &error) < 0)
         goto fail;
-
-    vm_control_wait_for_stop(&vmm->stop, vmm->api.control_ready ? &vmm->api.control : NULL, signal_fd);
+    if (sandbox_configure(!config->seccomp_off, &error) < 0)
+        goto fail;
+    prepare_boot(vmm);
+    if (vmm_boot_create(&vmm->boot, &error) < 0 || start_api(vmm, &error) < 0)
+        goto fail;
+    if (run_boots(vmm, signal_fd, &error) < 0)
+        goto fail;
     vmm_api_stop(&vmm->api); /* no API call may pause or poke the VM while it comes down */
-    join_vcpus(vmm);
+    vmm_boot_join_vcpus(&vmm->boot);
     /* The console first: the terminal is restored before kestrel's last words. */
     if (vmm->console_open) {
         console_close(&vmm->console);
@@ -566,7 +444,8 @@ int vmm_run(const struct vm_config *config, const struct startup_origin *origin)
 fail:
     if (vmm->stop_ready)
         vm_stop_request(&vmm->stop, VM_STOP_ERROR);
-    join_vcpus(vmm);
+    vmm_api_stop(&vmm->api);
+    vmm_boot_join_vcpus(&vmm->boot);
     if (vmm->console_open) {
         console_close(&vmm->console);
         vmm->console_open = false;

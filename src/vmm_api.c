@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/api_socket.h"
+#include "api/http_libraries.h"
 
 static int claim(const struct vm_config *config, char *path, size_t size, int *fd, struct error *error)
 {
@@ -50,7 +51,12 @@ void vmm_api_describe(const struct vm_config *config, struct api_vm_description 
 
 int vmm_api_listen(struct vmm_api *api, const struct vm_config *config, struct error *error)
 {
-    return claim(config, api->path, sizeof(api->path), &api->fd, error);
+    if (claim(config, api->path, sizeof(api->path), &api->fd, error) < 0)
+        return -1;
+    /* Loaded now, with the input, not when the server starts: by then Landlock no longer lets kestrel read it. */
+    if (api->fd >= 0 && !http_library_microhttpd(error))
+        return -1;
+    return 0;
 }
 
 int vmm_api_start(struct vmm_api *api, const struct vm_config *config, const struct vm_control *control,

@@ -40,7 +40,7 @@ static int create_device(struct vmm_blk_device *blk, unsigned index, const struc
         .trace = context->traces ? context->traces[index] : NULL,
     };
     /* Time 0 of the trace: before the device exists, so before any request. */
-    if (options.trace && block_trace_writer_start(options.trace, options.image->size, queues, error) < 0)
+    if (options.trace && !context->traces_started && block_trace_writer_start(options.trace, options.image->size, queues, error) < 0)
         return -1;
     if (virtio_blk_init(&blk->device, &options, context->memory, &pci_ioeventfd_kvm_ops, context->vm,
                         &msix_kvm_delivery, &blk->delivery, error) < 0)

@@ -37,7 +37,8 @@ struct vmm_blk_devices {
 struct vmm_blk_context {
     const struct vm_config *config;
     struct disk_image *images; /* images[i] for config->disks[i], open */
-    struct block_trace_writer **traces; /* traces[i] for config->disks[i], created, not started; NULL: none */
+    struct block_trace_writer **traces; /* traces[i] for config->disks[i], created; NULL: none */
+    bool traces_started; /* after a guest reboot: the traces go on from the first boot's time 0 */
     const struct guest_memory *memory;
     struct kvm_vm *vm;
     struct gsi_routing *routing;

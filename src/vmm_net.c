@@ -163,14 +163,24 @@ void vmm_net_print_stats(const struct vmm_net_devices *nets, FILE *out)
     }
 }
 
-void vmm_net_destroy(struct vmm_net_devices *nets)
+void vmm_net_destroy_devices(struct vmm_net_devices *nets)
 {
     for (unsigned i = 0; i < nets->count; i++) {
         struct vmm_net_device *net = &nets->devices[i];
         if (net->device_ready)
             virtio_net_destroy(&net->device);
+        net->device_ready = false;
         if (net->delivery_ready)
             msix_kvm_destroy(&net->delivery);
+        net->delivery_ready = false;
+    }
+}
+
+void vmm_net_destroy(struct vmm_net_devices *nets)
+{
+    vmm_net_destroy_devices(nets);
+    for (unsigned i = 0; i < nets->count; i++) {
+        struct vmm_net_device *net = &nets->devices[i];
         if (net->vhost_open)
             virtio_net_vhost_close(&net->vhost);
         if (net->backend_open) {

@@ -56,7 +56,10 @@ int vmm_net_create(struct vmm_net_devices *nets, const struct guest_memory *memo
 /* --stats: per NIC, frames and bytes each way, drops and queue interrupts. */
 void vmm_net_print_stats(const struct vmm_net_devices *nets, FILE *out);
 
-/* After the vCPUs stopped and before guest memory goes. */
+/* After the vCPUs stopped: the devices (their threads stopped, vhost-net stopped); the backends stay open. */
+void vmm_net_destroy_devices(struct vmm_net_devices *nets);
+
+/* After the vCPUs stopped and before guest memory goes: the devices, then the backends. */
 void vmm_net_destroy(struct vmm_net_devices *nets);
 
 /* A VM pause or resume of every NIC's queue-pair threads; vhost-net's kernel threads keep running. */

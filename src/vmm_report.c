@@ -27,10 +27,38 @@ void vmm_report_startup_and_memory(const struct startup_origin *origin, uint64_t
     struct error error = {0};
     if (boot_memory_measure(memory, &usage, &error) < 0)
         fprintf(stderr, "memory: not measured: %s\n", error.message);
-    else
+    else {
         print_memory_line("memory", &usage);
+        fprintf(stderr, "memory thp: guest RAM in transparent huge pages %llu KiB\n",
+                (unsigned long long)usage.guest_huge_kib);
+    }
     if (!peak->measured)
         fprintf(stderr, "memory peak: not measured%s%s\n", peak->problem[0] ? ": " : "", peak->problem);
     else
         print_memory_line("memory peak", &peak->usage);
+}
+
+void vmm_reboot_times_add(struct vmm_reboot_times *times, uint64_t reset_started_ns, uint64_t first_run_ns)
+{
+    times->reboots++;
+    if (first_run_ns < reset_started_ns || first_run_ns == 0)
+        return;
+    uint64_t took = first_run_ns - reset_started_ns;
+    times->measured++;
+    times->total_ns += took;
+    if (took > times->max_ns)
+        times->max_ns = took;
+}
+
+void vmm_report_reboots(const struct vmm_reboot_times *times)
+{
+    if (times->reboots == 0)
+        return;
+    if (times->measured == 0) {
+        fprintf(stderr, "reboots: %u; no boot after a reset reached KVM_RUN\n", times->reboots);
+        return;
+    }
+    fprintf(stderr, "reboots: %u; reset -> first KVM_RUN of the new boot: mean %.3f ms, max %.3f ms (%u measured)\n",
+            times->reboots, (double)times->total_ns / times->measured / 1e6, (double)times->max_ns / 1e6,
+            times->measured);
 }

@@ -70,6 +70,7 @@ int vmm_stats_open(struct vmm_stats *stats, const struct vmm_stats_inputs *input
     stats->sources.pio = inputs->pio;
     stats->sources.mmio = inputs->mmio;
     stats->sources.devices = stats->devices;
+    stats->sources.landlock = inputs->landlock;
     return 0;
 }
 

@@ -27,6 +27,7 @@ struct vmm_stats_inputs {
     const struct vmm_blk_devices *blk;
     const struct vmm_net_devices *net;
     uint64_t created_ns; /* CLOCK_MONOTONIC when the VM was created: uptime's origin */
+    const char *landlock; /* GET /stats' "landlock" (vm_landlock.h); lives as long as the VM */
 };
 
 struct vmm_stats {

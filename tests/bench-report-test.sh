@@ -11,18 +11,7 @@ data=tests/bench-report
 work=$(mktemp -d "${TMPDIR:-/tmp}/kestrel-bench-report.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 count=0 failed=0
-check() { # check NAME COMMAND...: one TAP result
-    local name=$1
-    shift
-    count=$((count + 1))
-    if "$@" >"$work/check.out" 2>&1; then
-        echo "ok $count - $name"
-    else
-        echo "not ok $count - $name"
-        sed 's/^/# /' "$work/check.out"
-        failed=1
-    fi
-}
+. tests/numbered-check.sh
 echo 1..13
 
 # A doc shaped like docs/benchmarks.md: text around both marker pairs, and a stale section to replace.

@@ -28,6 +28,9 @@ tap_run_component "runner-selftest" 120 bash tests/runner-selftest.sh
 # bench/report.sh's table, chart and doc section from committed logs (no test host; ~15 s).
 echo "== the guest-versus-host report, on sample logs"
 tap_run_component "bench-report" 300 bash tests/bench-report-test.sh
+# bench/soak.sh's arguments and bench/soak-report.sh's figures, leak checks and chart, on sample logs (~5 s).
+echo "== the soak bench's report, on sample logs"
+tap_run_component "soak-report" 120 bash tests/soak-test.sh
 
 # The loader tests and the end-to-end tests use the default guest's Debian kernel.
 echo "== guest kernel"

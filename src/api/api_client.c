@@ -4,8 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
+
+#include "api/http_libraries.h"
 
 struct reply_buffer {
     char *bytes;
@@ -33,10 +34,11 @@ static size_t collect(char *data, size_t size, size_t count, void *opaque)
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result;
+static const struct curl_library *curl_functions;
 
 static void init_curl(void)
 {
-    curl_init_result = curl_global_init(CURL_GLOBAL_NOTHING);
+    curl_init_result = curl_functions->global_init(CURL_GLOBAL_NOTHING);
 }
 
 int api_client_request_probe(const char *socket_path, const char *method, const char *path, const char *body,
@@ -45,40 +47,44 @@ int api_client_request_probe(const char *socket_path, const char *method, const 
     memset(response, 0, sizeof(*response));
     if (refused)
         *refused = false;
+    const struct curl_library *library = http_library_curl(error);
+    if (!library)
+        return -1;
+    curl_functions = library;
     pthread_once(&curl_once, init_curl);
     if (curl_init_result != CURLE_OK)
-        return error_set(error, EXIT_STATUS_FAILURE, "libcurl: %s", curl_easy_strerror(curl_init_result));
-    CURL *curl = curl_easy_init();
+        return error_set(error, EXIT_STATUS_FAILURE, "libcurl: %s", library->easy_strerror(curl_init_result));
+    CURL *curl = library->easy_init();
     if (!curl)
         return error_set(error, EXIT_STATUS_FAILURE, "libcurl: cannot start a request");
     char url[256];
     snprintf(url, sizeof(url), "http://localhost%s", path);
     struct reply_buffer reply = {0};
     struct curl_slist *headers = NULL;
-    curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket_path);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)API_CLIENT_TIMEOUT_SECONDS);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
+    library->easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket_path);
+    library->easy_setopt(curl, CURLOPT_URL, url);
+    library->easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    library->easy_setopt(curl, CURLOPT_TIMEOUT, (long)API_CLIENT_TIMEOUT_SECONDS);
+    library->easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    library->easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    library->easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
     if (body) {
-        headers = curl_slist_append(headers, "Content-Type: application/json");
-        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+        headers = library->slist_append(headers, "Content-Type: application/json");
+        library->easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+        library->easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+        library->easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
     }
-    CURLcode result = curl_easy_perform(curl);
+    CURLcode result = library->easy_perform(curl);
     long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
+    library->easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    library->slist_free_all(headers);
+    library->easy_cleanup(curl);
     if (result != CURLE_OK) {
         free(reply.bytes);
         if (refused && result == CURLE_COULDNT_CONNECT)
             *refused = true;
         return error_set(error, EXIT_STATUS_FAILURE, "%s: %s", socket_path,
-                         reply.overflow ? "the reply is too large" : curl_easy_strerror(result));
+                         reply.overflow ? "the reply is too large" : library->easy_strerror(result));
     }
     response->status = status;
     response->body = reply.bytes ? reply.bytes : strdup("");

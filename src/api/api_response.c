@@ -4,15 +4,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/http_libraries.h"
+
+/* Responses are made only in a running server's handlers, so the library is loaded. */
+static const struct microhttpd_library *library(void)
+{
+    return http_library_microhttpd(NULL);
+}
+
 static enum MHD_Result queue(struct MHD_Connection *connection, unsigned status, struct MHD_Response *response,
                              const char *content_type)
 {
     if (!response)
         return MHD_NO;
     if (content_type)
-        MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    enum MHD_Result result = MHD_queue_response(connection, status, response);
-    MHD_destroy_response(response);
+        library()->add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    enum MHD_Result result = library()->queue_response(connection, status, response);
+    library()->destroy_response(response);
     return result;
 }
 
@@ -21,7 +29,7 @@ enum MHD_Result api_response_json(struct MHD_Connection *connection, unsigned st
     size_t length = 0;
     const char *text = json_object_to_json_string_length(document, JSON_C_TO_STRING_PLAIN, &length);
     struct MHD_Response *response =
-        text ? MHD_create_response_from_buffer(length, (void *)text, MHD_RESPMEM_MUST_COPY) : NULL;
+        text ? library()->create_response_from_buffer(length, (void *)text, MHD_RESPMEM_MUST_COPY) : NULL;
     json_object_put(document);
     return queue(connection, status, response, "application/json");
 }
@@ -43,22 +51,22 @@ enum MHD_Result api_response_method_not_allowed(struct MHD_Connection *connectio
     size_t length = 0;
     const char *text = json_object_to_json_string_length(fault, JSON_C_TO_STRING_PLAIN, &length);
     struct MHD_Response *response =
-        text ? MHD_create_response_from_buffer(length, (void *)text, MHD_RESPMEM_MUST_COPY) : NULL;
+        text ? library()->create_response_from_buffer(length, (void *)text, MHD_RESPMEM_MUST_COPY) : NULL;
     json_object_put(fault);
     if (response)
-        MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, allow);
+        library()->add_response_header(response, MHD_HTTP_HEADER_ALLOW, allow);
     return queue(connection, MHD_HTTP_METHOD_NOT_ALLOWED, response, "application/json");
 }
 
 enum MHD_Result api_response_empty(struct MHD_Connection *connection, unsigned status)
 {
-    return queue(connection, status, MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT), NULL);
+    return queue(connection, status, library()->create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT), NULL);
 }
 
 enum MHD_Result api_response_text(struct MHD_Connection *connection, unsigned status, const char *content_type,
                                   char *text, size_t length)
 {
-    struct MHD_Response *response = MHD_create_response_from_buffer(length, text, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *response = library()->create_response_from_buffer(length, text, MHD_RESPMEM_MUST_FREE);
     if (!response)
         free(text);
     return queue(connection, status, response, content_type);

@@ -10,8 +10,10 @@
 #include <json-c/json.h>
 #include <microhttpd.h>
 
+#include "api/http_libraries.h"
 #include "api/api_request.h"
 #include "api/api_response.h"
+#include "sandbox/sandbox.h"
 
 struct api_server {
     struct MHD_Daemon *daemon;
@@ -181,7 +183,7 @@ static enum MHD_Result dispatch(struct api_server *server, struct MHD_Connection
 /* A Content-Length that already says the body will not fit; a missing or odd one is left to the count. */
 static bool declared_too_large(struct MHD_Connection *connection)
 {
-    const char *declared = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *declared = http_library_microhttpd(NULL)->lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (!declared)
         return false;
     errno = 0;
@@ -234,9 +236,28 @@ static void request_completed(void *cls, struct MHD_Connection *connection, void
     *request_state = NULL;
 }
 
+/*
+ * libmicrohttpd starts its polling thread itself, so the API thread takes its
+ * filter on its first connection, before it reads a byte from a client.
+ */
+static void filter_api_thread(void *cls, struct MHD_Connection *connection, void **socket_context,
+                              enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    (void)connection;
+    (void)socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED && sandbox_thread_kind() != THREAD_KIND_API)
+        sandbox_thread_enter(THREAD_KIND_API);
+}
+
 struct api_server *api_server_start(int listen_fd, const char *socket_path, const struct api_vm_description *description,
                                     const struct api_vm_ops *ops, void *opaque, struct error *error)
 {
+    const struct microhttpd_library *library = http_library_microhttpd(error);
+    if (!library) {
+        close(listen_fd);
+        return NULL;
+    }
     struct api_server *server = calloc(1, sizeof(*server));
     if (!server || (socket_path && !(server->socket_path = strdup(socket_path)))) {
         free(server);
@@ -248,11 +269,12 @@ struct api_server *api_server_start(int listen_fd, const char *socket_path, cons
     server->ops = ops;
     server->opaque = opaque;
     /* One polling thread: the VM's callbacks run one request at a time, and poll() has no FD_SETSIZE limit. */
-    server->daemon = MHD_start_daemon(
+    server->daemon = library->start_daemon(
         MHD_USE_POLL_INTERNAL_THREAD, 0, NULL, NULL, handle_connection, server, MHD_OPTION_LISTEN_SOCKET, listen_fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_SERVER_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)API_SERVER_CLIENT_TIMEOUT_SECONDS, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-        MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, filter_api_thread, NULL,
+        MHD_OPTION_END);
     if (!server->daemon) {
         close(listen_fd);
         if (server->socket_path)
@@ -270,7 +292,8 @@ void api_server_stop(struct api_server *server)
     if (!server)
         return;
     /* MHD closes the listening socket it was given. */
-    MHD_stop_daemon(server->daemon);
+    /* A server exists only once the library was loaded, so this cannot fail. */
+    http_library_microhttpd(NULL)->stop_daemon(server->daemon);
     if (server->socket_path)
         unlink(server->socket_path);
     free(server->socket_path);

@@ -4,12 +4,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <slirp/libslirp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backends/net_slirp_timers.h"
+#include "backends/slirp_library.h"
 #include "mem/iovec.h"
 #include "util/log.h"
 
@@ -28,6 +28,7 @@ enum {
 };
 
 struct net_slirp {
+    const struct slirp_library *library;
     Slirp *slirp;
     struct net_slirp_timer_list timers;
     /* What libslirp asked to watch in the last slirp_pollfds_fill; indices are libslirp's. */
@@ -203,7 +204,7 @@ static unsigned net_slirp_poll_fill(void *backend, unsigned pair, struct pollfd 
         return 0;
     state->receive_paused = !want_receive;
     uint32_t slirp_timeout = *timeout_ms < 0 ? UINT32_MAX : (uint32_t)*timeout_ms;
-    slirp_pollfds_fill(state->slirp, &slirp_timeout, slirp_add_poll, state);
+    state->library->pollfds_fill(state->slirp, &slirp_timeout, slirp_add_poll, state);
     if (slirp_timeout != UINT32_MAX)
         *timeout_ms = slirp_timeout > INT_MAX ? INT_MAX : (int)slirp_timeout;
     net_slirp_timers_bound_timeout(&state->timers, net_slirp_timers_now_ns() / 1000000, timeout_ms);
@@ -238,7 +239,7 @@ static void net_slirp_poll_dispatch(void *backend, unsigned pair, const struct p
     }
 
     state->sink = sink;
-    slirp_pollfds_poll(state->slirp, 0, slirp_get_revents, state);
+    state->library->pollfds_poll(state->slirp, 0, slirp_get_revents, state);
     net_slirp_timers_run_due(&state->timers, net_slirp_timers_now_ns() / 1000000);
     state->sink = NULL;
     /* A second dispatch without a fill must not see these events again. */
@@ -283,7 +284,7 @@ static int net_slirp_transmit(void *backend, unsigned pair, const struct iovec *
     }
     state->counters.frames_from_guest++;
     state->sink = sink;
-    slirp_input(state->slirp, state->frame, (int)copied);
+    state->library->input(state->slirp, state->frame, (int)copied);
     state->sink = NULL;
     return 0;
 }
@@ -321,7 +322,7 @@ static void state_free(struct net_slirp *state)
 {
     /* libslirp frees its timers through timer_free while it cleans up: the list goes after it. */
     if (state->slirp)
-        slirp_cleanup(state->slirp);
+        state->library->cleanup(state->slirp);
     net_slirp_timers_remove_all(&state->timers);
     free(state->watched);
     free(state->frame);
@@ -370,9 +371,13 @@ int net_slirp_open(struct net_backend *backend, const struct net_slirp_options *
     if (mtu < NET_SLIRP_MTU_MIN || mtu > NET_SLIRP_MTU_MAX)
         return error_set(error, EXIT_STATUS_USAGE, "--net user: mtu %u is outside %u..%u", mtu, NET_SLIRP_MTU_MIN,
                          NET_SLIRP_MTU_MAX);
+    const struct slirp_library *library = slirp_library_get(error);
+    if (!library)
+        return -1;
     struct net_slirp *state = calloc(1, sizeof(*state));
     if (!state)
         return error_set(error, EXIT_STATUS_FAILURE, "--net user: out of memory");
+    state->library = library;
     state->frame_capacity = ETHERNET_HEADER_BYTES + VLAN_TAG_BYTES + mtu;
     state->frame = malloc(state->frame_capacity);
     if (!state->frame) {
@@ -380,7 +385,7 @@ int net_slirp_open(struct net_backend *backend, const struct net_slirp_options *
         return error_set(error, EXIT_STATUS_FAILURE, "--net user: out of memory");
     }
     SlirpConfig config = slirp_config_for(mtu);
-    state->slirp = slirp_new(&config, &slirp_callbacks, state);
+    state->slirp = state->library->create(&config, &slirp_callbacks, state);
     if (!state->slirp) {
         state_free(state);
         return error_set(error, EXIT_STATUS_FAILURE, "--net user: libslirp could not start");
@@ -388,7 +393,7 @@ int net_slirp_open(struct net_backend *backend, const struct net_slirp_options *
     for (unsigned i = 0; i < options->hostfwd_count; i++) {
         const struct net_hostfwd *forward = &options->hostfwds[i];
         errno = 0;
-        if (slirp_add_hostfwd(state->slirp, forward->udp, address_from_host_order(forward->host_address),
+        if (state->library->add_hostfwd(state->slirp, forward->udp, address_from_host_order(forward->host_address),
                               forward->host_port, address_from_host_order(forward->guest_address),
                               forward->guest_port) < 0) {
             int saved_errno = errno ? errno : EADDRNOTAVAIL;

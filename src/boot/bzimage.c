@@ -9,6 +9,8 @@
 #include "boot/initrd.h"
 #include "util/checked_math.h"
 
+
+
 #define BZIMAGE_SECTOR_SIZE    512u
 #define BZIMAGE_BOOT_FLAG      0xaa55
 #define BZIMAGE_HEADER_MAGIC   0x53726448u /* "HdrS" */
@@ -23,6 +25,10 @@
 #define BZIMAGE_MAX_ALIGNMENT (1ull << 30)
 /* Kernel must start above the boot structures kestrel keeps below 1 MiB. */
 #define BZIMAGE_LOWEST_LOAD LAYOUT_KERNEL_DEFAULT_GPA
+
+/* The setup header's length is one byte, so it ends by 0x301. */
+_Static_assert(BZIMAGE_HEADER_END_BASE + 0xff <= BOOT_IMAGE_HEAD_SIZE,
+               "a streamed bzImage keeps its whole setup header in memory");
 
 #define HEADER_FIELD_OFFSET(field) (BZIMAGE_SETUP_HEADER_OFFSET + offsetof(struct setup_header, field))
 
@@ -159,10 +165,7 @@ static int load_initrd(const struct guest_memory *memory, const struct bzimage_i
                          initrd->name, initrd->size, (unsigned long long)kernel_end,
                          (unsigned long long)info->initrd_addr_max,
                          (unsigned long long)(guest_memory_total_size(memory) >> 20));
-    if (guest_memory_write(memory, *gpa, initrd->data, initrd->size) < 0)
-        return error_set(error, EXIT_STATUS_FAILURE, "initrd placement 0x%llx is not in guest RAM",
-                         (unsigned long long)*gpa);
-    return 0;
+    return boot_image_place(memory, *gpa, initrd, 0, initrd->size, error);
 }
 
 int bzimage_check_cmdline(const struct bzimage_info *info, size_t cmdline_length, const char *kernel_name,
@@ -189,9 +192,9 @@ int bzimage_load(const struct guest_memory *memory, const struct bzimage_info *i
     uint64_t kernel_end = 0;
     if (check_kernel_range(memory, info, kernel, &kernel_end, error) < 0)
         return -1;
-    if (guest_memory_write(memory, load_address, kernel->data + info->kernel_offset, info->kernel_size) < 0)
-        return error_set(error, EXIT_STATUS_FAILURE, "kernel load address 0x%llx is not in guest RAM",
-                         (unsigned long long)load_address);
+    /* Straight from the file when the kernel is streamed: the protected-mode code is most of a bzImage. */
+    if (boot_image_place(memory, load_address, kernel, info->kernel_offset, info->kernel_size, error) < 0)
+        return -1;
 
     uint64_t initrd_gpa = 0;
     if (initrd && load_initrd(memory, info, initrd, kernel_end, &initrd_gpa, error) < 0)
@@ -203,6 +206,7 @@ int bzimage_load(const struct guest_memory *memory, const struct bzimage_info *i
                          (unsigned long long)LAYOUT_ZERO_PAGE_GPA);
     memset(zero_page, 0, sizeof(*zero_page));
     /* The kernel reads its own header back from the zero page, with the loader's fields filled in. */
+    /* The header ends by 0x302, inside a streamed image's head (BOOT_IMAGE_HEAD_SIZE). */
     memcpy(&zero_page->hdr, kernel->data + BZIMAGE_SETUP_HEADER_OFFSET, info->header_length);
     struct setup_header *header = &zero_page->hdr;
     header->type_of_loader = BZIMAGE_LOADER_UNDEFINED;

@@ -284,9 +284,8 @@ int elf_pvh_load(const struct guest_memory *memory, const struct elf_pvh_info *i
                              "with %llu MiB of guest memory",
                              initrd->name, initrd->size, (unsigned long long)info->end_paddr,
                              (unsigned long long)(guest_memory_total_size(memory) >> 20));
-        if (guest_memory_write(memory, initrd_gpa, initrd->data, initrd->size) < 0)
-            return error_set(error, EXIT_STATUS_FAILURE, "initrd placement 0x%llx is not in guest RAM",
-                             (unsigned long long)initrd_gpa);
+        if (boot_image_place(memory, initrd_gpa, initrd, 0, initrd->size, error) < 0)
+            return -1;
     }
     if (write_start_info(memory, platform, initrd_gpa, initrd ? initrd->size : 0, error) < 0)
         return -1;

@@ -56,6 +56,9 @@ void kernel_cache_checksum(const uint8_t *data, size_t size, uint8_t checksum[KE
 /* Opens (creating when missing) and checks the cache directory named by the environment. */
 int kernel_cache_open(struct kernel_cache *cache, struct error *error);
 
+/* The directory kernel_cache_open would use, without creating or checking it. */
+int kernel_cache_directory_path(char *path, size_t size, struct error *error);
+
 /* Opens the directory `path` itself (tests, or a caller with its own location), with the same checks. */
 int kernel_cache_open_path(struct kernel_cache *cache, const char *path, struct error *error);
 

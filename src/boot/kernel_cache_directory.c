@@ -73,26 +73,47 @@ int kernel_cache_open_path(struct kernel_cache *cache, const char *path, struct 
     return 0;
 }
 
-int kernel_cache_open(struct kernel_cache *cache, struct error *error)
+/* $XDG_CACHE_HOME, else ~/.cache: the base the kestrel subdirectory goes in. */
+static int base_path(char *base, size_t size, struct error *error)
 {
-    cache->directory_fd = -1;
-    char base[sizeof(cache->directory)];
     /* The XDG spec says a relative XDG_CACHE_HOME is invalid and must be ignored. */
     const char *xdg = getenv("XDG_CACHE_HOME");
     const char *home = getenv("HOME");
     int length;
     if (xdg && xdg[0] == '/')
-        length = snprintf(base, sizeof(base), "%s", xdg);
+        length = snprintf(base, size, "%s", xdg);
     else if (home && home[0] == '/')
-        length = snprintf(base, sizeof(base), "%s/.cache", home);
+        length = snprintf(base, size, "%s/.cache", home);
     else
         return error_set(error, EXIT_STATUS_FAILURE, "no cache directory (neither XDG_CACHE_HOME nor HOME is set)");
-    if (length < 0 || (size_t)length + sizeof("/" CACHE_SUBDIRECTORY) > sizeof(base))
+    if (length < 0 || (size_t)length + sizeof("/" CACHE_SUBDIRECTORY) > size)
         return error_set(error, EXIT_STATUS_FAILURE, "cache directory path is too long");
+    return 0;
+}
+
+int kernel_cache_directory_path(char *path, size_t size, struct error *error)
+{
+    char base[sizeof(((struct kernel_cache *)0)->directory)];
+    if (base_path(base, sizeof(base), error) < 0)
+        return -1;
+    if ((size_t)snprintf(path, size, "%s/" CACHE_SUBDIRECTORY, base) >= size)
+        return error_set(error, EXIT_STATUS_FAILURE, "cache directory path is too long");
+    return 0;
+}
+
+int kernel_cache_open(struct kernel_cache *cache, struct error *error)
+{
+    cache->directory_fd = -1;
+    char base[sizeof(cache->directory)];
+    if (base_path(base, sizeof(base), error) < 0)
+        return -1;
     if (make_directories(base, error) < 0)
         return -1;
-    /* The base may be a symlink the user made (~/.cache on another disk); what it leads to is vetted. */
-    int base_fd = open_checked(AT_FDCWD, base, base, 0, error);
+    /*
+     * The base may be a symlink the user made (~/.cache on another disk); what it leads to is vetted. O_PATH:
+     * kestrel never lists the base, and under Landlock (a reboot loads the kernel again) it may not.
+     */
+    int base_fd = open_checked(AT_FDCWD, base, base, O_PATH, error);
     if (base_fd < 0)
         return -1;
     /* Length checked above; the check keeps GCC's truncation analysis satisfied. */

@@ -1,12 +1,9 @@
 /* kernel_payload_decompress(): one function per format, all writing into a growable anonymous mapping. */
 #include <limits.h>
-#include <lz4.h>
-#include <lzma.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <zlib.h>
-#include <zstd.h>
 
+#include "boot/decompression_libraries.h"
 #include "boot/kernel_payload.h"
 #include "util/checked_math.h"
 
@@ -70,10 +67,13 @@ static int truncated(struct error *error, const char *format)
 static int decompress_lzma(const struct kernel_payload *payload, uint64_t max_output,
                            struct kernel_decompressed *output, struct error *error)
 {
+    const struct lzma_library *lzma = decompression_library_lzma(error);
+    if (!lzma)
+        return -1;
     lzma_stream stream = LZMA_STREAM_INIT;
     lzma_ret ret = payload->compression == KERNEL_COMPRESSION_XZ
-                       ? lzma_stream_decoder(&stream, LZMA_MEMORY_LIMIT, 0)
-                       : lzma_alone_decoder(&stream, LZMA_MEMORY_LIMIT);
+                       ? lzma->stream_decoder(&stream, LZMA_MEMORY_LIMIT, 0)
+                       : lzma->alone_decoder(&stream, LZMA_MEMORY_LIMIT);
     if (ret != LZMA_OK)
         return error_set(error, EXIT_STATUS_FAILURE, "liblzma: cannot start a decoder (%d)", (int)ret);
     const char *format = kernel_compression_name(payload->compression);
@@ -86,7 +86,7 @@ static int decompress_lzma(const struct kernel_payload *payload, uint64_t max_ou
             break;
         stream.next_out = output->data + output->size;
         stream.avail_out = output->capacity - output->size;
-        ret = lzma_code(&stream, LZMA_RUN);
+        ret = lzma->code(&stream, LZMA_RUN);
         output->size = output->capacity - stream.avail_out;
         if (ret == LZMA_STREAM_END) {
             result = 0;
@@ -103,14 +103,17 @@ static int decompress_lzma(const struct kernel_payload *payload, uint64_t max_ou
             error_set(error, EXIT_STATUS_USAGE, "%s payload is corrupt (liblzma error %d)", format, (int)ret);
         break;
     }
-    lzma_end(&stream);
+    lzma->end(&stream);
     return result;
 }
 
 static int decompress_zstd(const struct kernel_payload *payload, uint64_t max_output,
                            struct kernel_decompressed *output, struct error *error)
 {
-    ZSTD_DCtx *context = ZSTD_createDCtx();
+    const struct zstd_library *zstd = decompression_library_zstd(error);
+    if (!zstd)
+        return -1;
+    ZSTD_DCtx *context = zstd->create_context();
     if (!context)
         return error_set(error, EXIT_STATUS_FAILURE, "libzstd: cannot create a decompression context");
     ZSTD_inBuffer in = {.src = payload->data, .size = payload->size, .pos = 0};
@@ -121,10 +124,10 @@ static int decompress_zstd(const struct kernel_payload *payload, uint64_t max_ou
         ZSTD_outBuffer out = {.dst = output->data, .size = output->capacity, .pos = output->size};
         size_t in_before = in.pos;
         size_t out_before = out.pos;
-        size_t ret = ZSTD_decompressStream(context, &out, &in);
+        size_t ret = zstd->decompress_stream(context, &out, &in);
         output->size = out.pos;
-        if (ZSTD_isError(ret)) {
-            error_set(error, EXIT_STATUS_USAGE, "zstd payload is corrupt (%s)", ZSTD_getErrorName(ret));
+        if (zstd->is_error(ret)) {
+            error_set(error, EXIT_STATUS_USAGE, "zstd payload is corrupt (%s)", zstd->error_name(ret));
             break;
         }
         if (ret == 0) {
@@ -142,7 +145,7 @@ static int decompress_zstd(const struct kernel_payload *payload, uint64_t max_ou
             break;
         }
     }
-    ZSTD_freeDCtx(context);
+    zstd->free_context(context);
     return result;
 }
 
@@ -151,10 +154,13 @@ static int decompress_gzip(const struct kernel_payload *payload, uint64_t max_ou
 {
     if (payload->size > UINT_MAX)
         return error_set(error, EXIT_STATUS_USAGE, "gzip payload is larger than zlib takes at once");
+    const struct zlib_library *zlib = decompression_library_zlib(error);
+    if (!zlib)
+        return -1;
     z_stream stream;
     memset(&stream, 0, sizeof(stream));
     /* 16 + MAX_WBITS: a gzip header and trailer, not a raw zlib stream. */
-    if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK)
+    if (zlib->inflate_init2(&stream, 16 + MAX_WBITS, ZLIB_VERSION, (int)sizeof(stream)) != Z_OK)
         return error_set(error, EXIT_STATUS_FAILURE, "zlib: cannot start inflate");
     stream.next_in = (Bytef *)(uintptr_t)payload->data;
     stream.avail_in = (uInt)payload->size;
@@ -166,7 +172,7 @@ static int decompress_gzip(const struct kernel_payload *payload, uint64_t max_ou
         stream.next_out = output->data + output->size;
         stream.avail_out = room > UINT_MAX ? UINT_MAX : (uInt)room;
         uInt before = stream.avail_out;
-        int ret = inflate(&stream, Z_NO_FLUSH);
+        int ret = zlib->inflate(&stream, Z_NO_FLUSH);
         output->size += before - stream.avail_out;
         if (ret == Z_STREAM_END) {
             result = 0;
@@ -182,7 +188,7 @@ static int decompress_gzip(const struct kernel_payload *payload, uint64_t max_ou
             error_set(error, EXIT_STATUS_USAGE, "gzip payload is corrupt (%s)", stream.msg ? stream.msg : "zlib");
         break;
     }
-    inflateEnd(&stream);
+    zlib->inflate_end(&stream);
     return result;
 }
 
@@ -198,6 +204,9 @@ static uint32_t read_le32(const uint8_t *data)
 static int decompress_lz4(const struct kernel_payload *payload, uint64_t max_output,
                           struct kernel_decompressed *output, struct error *error)
 {
+    const struct lz4_library *lz4 = decompression_library_lz4(error);
+    if (!lz4)
+        return -1;
     size_t position = 4; /* past the magic */
     bool any_block = false;
     while (payload->size - position > TRAILER_SIZE) {
@@ -205,7 +214,7 @@ static int decompress_lz4(const struct kernel_payload *payload, uint64_t max_out
         position += 4;
         if (block_size == LZ4_LEGACY_MAGIC)
             continue;
-        if (block_size == 0 || block_size > (uint32_t)LZ4_compressBound(LZ4_LEGACY_BLOCK_MAX) ||
+        if (block_size == 0 || block_size > (uint32_t)lz4->compress_bound(LZ4_LEGACY_BLOCK_MAX) ||
             block_size > payload->size - position)
             return error_set(error, EXIT_STATUS_USAGE, "lz4 payload is corrupt (block of %u bytes at offset %zu)",
                              block_size, position - 4);
@@ -214,7 +223,7 @@ static int decompress_lz4(const struct kernel_payload *payload, uint64_t max_out
         size_t room = output->capacity - output->size;
         if (room > LZ4_LEGACY_BLOCK_MAX)
             room = LZ4_LEGACY_BLOCK_MAX;
-        int got = LZ4_decompress_safe((const char *)payload->data + position, (char *)output->data + output->size,
+        int got = lz4->decompress_safe((const char *)payload->data + position, (char *)output->data + output->size,
                                       (int)block_size, (int)room);
         if (got < 0)
             return error_set(error, EXIT_STATUS_USAGE, "lz4 payload is corrupt (block at offset %zu)", position - 4);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "sandbox/sandbox.h"
 
 /* The terminal as we found it. Plain globals so console_restore() can run
  * from a signal handler: it reads them and calls tcsetattr, nothing else. */
@@ -281,6 +282,7 @@ static void console_read_input(struct console *console, size_t space)
 
 static void *console_input_thread(void *opaque)
 {
+    sandbox_thread_enter(THREAD_KIND_CONSOLE);
     struct console *console = opaque;
     while (!atomic_load(&console->stopping)) {
         console_feed_pending(console);

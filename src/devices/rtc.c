@@ -10,6 +10,7 @@
 
 #include "arch/x86/layout.h"
 #include "util/log.h"
+#include "sandbox/sandbox.h"
 
 enum {
     RTC_INDEX_MASK = 0x7f, /* bit 7 of the index write is the NMI mask, not address */
@@ -360,6 +361,7 @@ static bool rtc_next_timeout_locked(const struct rtc *rtc, const struct timespec
 
 static void *rtc_timer_thread(void *opaque)
 {
+    sandbox_thread_enter(THREAD_KIND_RTC);
     struct rtc *rtc = opaque;
     while (!atomic_load(&rtc->stopping)) {
         struct timespec now, timeout;

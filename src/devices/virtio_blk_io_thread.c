@@ -1,4 +1,5 @@
 #include "devices/virtio_blk_io_thread.h"
+#include "sandbox/sandbox.h"
 
 #include <errno.h>
 #include <linux/virtio_blk.h>
@@ -275,6 +276,7 @@ static void drain_and_park(struct virtio_blk_io_thread *thread)
 
 static void *io_thread_main(void *opaque)
 {
+    sandbox_thread_enter(THREAD_KIND_BLOCK_IO);
     struct virtio_blk_io_thread *thread = opaque;
     struct disk_completion done[REAP_BATCH];
     /* Every queue once at the start: the driver may have added requests before its first kick was armed. */

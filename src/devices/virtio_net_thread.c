@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "sandbox/sandbox.h"
 
 /* The sooner of two poll(2) timeouts, -1 meaning none. */
 static int sooner(int first, int second)
@@ -20,6 +21,7 @@ static int sooner(int first, int second)
 
 static void *thread_main(void *opaque)
 {
+    sandbox_thread_enter(THREAD_KIND_NET);
     struct virtio_net_thread *thread = opaque;
     struct pollfd *fds = thread->fds;
     uint64_t pass = 0;

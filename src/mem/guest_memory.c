@@ -13,6 +13,39 @@ static bool regions_overlap(const struct guest_memory_region *region, uint64_t g
     return gpa < region_end && region->gpa < end;
 }
 
+static void *map_hugetlb(uint64_t size)
+{
+    return mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+}
+
+/*
+ * Ordinary RAM (NORESERVE: only pages the guest uses cost host memory), on a
+ * 2 MiB boundary and advised MADV_HUGEPAGE as a whole, so that wherever the
+ * host allows transparent huge pages (enabled "always" or "madvise") every
+ * fault of guest RAM, the VMM's own loading included, takes a 2 MiB page:
+ * 512 times fewer faults, and the guest's nested page tables map it with
+ * large entries. Nothing is touched here; pages come when first written.
+ * Where THP is off the advice is refused and the mapping is an ordinary one.
+ */
+static void *map_transparent_huge(uint64_t size)
+{
+    const uint64_t huge = GUEST_MEMORY_HUGE_PAGE_SIZE;
+    uint64_t padded;
+    if (!checked_add_u64(size, huge, &padded) || padded > SIZE_MAX)
+        return MAP_FAILED;
+    uint8_t *start = mmap(NULL, (size_t)padded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                          -1, 0);
+    if (start == MAP_FAILED)
+        return MAP_FAILED;
+    uint8_t *aligned = (uint8_t *)(((uintptr_t)start + huge - 1) & ~(uintptr_t)(huge - 1));
+    size_t head = (size_t)(aligned - start);
+    if (head)
+        munmap(start, head);
+    munmap(aligned + size, (size_t)(huge - head));
+    madvise(aligned, (size_t)size, MADV_HUGEPAGE);
+    return aligned;
+}
+
 /* `map_flags`: MAP_NORESERVE for ordinary RAM, MAP_HUGETLB for hugetlbfs (whose pages are reserved at mmap). */
 static int add_region(struct guest_memory *memory, uint64_t gpa, uint64_t size, int map_flags, struct error *error)
 {
@@ -35,7 +68,7 @@ static int add_region(struct guest_memory *memory, uint64_t gpa, uint64_t size, 
     if (size > SIZE_MAX)
         return error_set(error, EXIT_STATUS_USAGE, "guest memory size %llu cannot be mapped on this host",
                          (unsigned long long)size);
-    void *host = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | map_flags, -1, 0);
+    void *host = (map_flags & MAP_HUGETLB) ? map_hugetlb(size) : map_transparent_huge(size);
     if (host == MAP_FAILED)
         return error_set(error, EXIT_STATUS_USAGE, "cannot map %llu MiB of guest memory on this host: %s",
                          (unsigned long long)(size >> 20), strerror(errno));
@@ -50,7 +83,6 @@ static int add_region(struct guest_memory *memory, uint64_t gpa, uint64_t size, 
 
 int guest_memory_add_region(struct guest_memory *memory, uint64_t gpa, uint64_t size, struct error *error)
 {
-    /* NORESERVE: guest RAM is touched lazily; only pages the guest uses cost host memory. */
     return add_region(memory, gpa, size, MAP_NORESERVE, error);
 }
 

@@ -21,6 +21,8 @@ enum { GUEST_MEMORY_MAX_REGIONS = 8 };
 /* Start of the 32-bit MMIO hole (devices, LAPIC, IOAPIC) and of high RAM. */
 #define GUEST_MMIO_HOLE_START 0xC0000000ull
 #define GUEST_HIGH_RAM_START  0x100000000ull
+/* Guest RAM's host mappings start on this boundary (a transparent huge page; guest_memory.c). */
+#define GUEST_MEMORY_HUGE_PAGE_SIZE 0x200000ull
 
 struct guest_memory_region {
     uint64_t gpa;
@@ -35,7 +37,9 @@ struct guest_memory {
 
 /*
  * Lays out `ram_size` bytes of RAM for a PC: [0, min(ram_size, hole)) and the
- * remainder from 4 GiB up. Fails with EXIT_STATUS_USAGE when ram_size is 0 or
+ * remainder from 4 GiB up. Each region is mapped on a 2 MiB boundary and
+ * advised MADV_HUGEPAGE whole (transparent huge pages where the host allows),
+ * without touching it. Fails with EXIT_STATUS_USAGE when ram_size is 0 or
  * the host cannot map it.
  */
 int guest_memory_create(struct guest_memory *memory, uint64_t ram_size, struct error *error);

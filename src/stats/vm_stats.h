@@ -48,6 +48,7 @@ struct vm_stats_sources {
     const struct io_bus *mmio;
     const struct vm_stats_device_source *devices;
     unsigned device_count;
+    const char *landlock; /* the sandbox's state ("ABI 4, on", "not available (ENOSYS)", "off"); NULL: not said */
 };
 
 /* malloc'd text (NUL-terminated; *length excludes the NUL), or NULL when out of memory. */
@@ -83,6 +84,7 @@ struct vm_stats_snapshot {
     struct vm_stats_vcpu_snapshot *vcpus;
     unsigned device_count;
     struct vm_stats_device_snapshot *devices;
+    const char *landlock; /* as in the sources; fixed for the VM's life */
 };
 
 /* Reads every source once. -1 when out of memory (nothing to free then). */

@@ -116,6 +116,8 @@ static struct json_object *snapshot_object(const struct vm_stats_snapshot *snaps
     for (unsigned i = 0; i < snapshot->device_count; i++)
         json_object_array_add(devices, device_object(&snapshot->devices[i]));
     json_object_object_add(root, "devices", devices);
+    if (snapshot->landlock)
+        json_object_object_add(root, "landlock", json_object_new_string(snapshot->landlock));
     return root;
 }
 

@@ -92,7 +92,7 @@ static int virtio_device_take(struct vm_stats_snapshot *snapshot, const struct v
 
 int vm_stats_snapshot_take(const struct vm_stats_sources *sources, struct vm_stats_snapshot *snapshot)
 {
-    *snapshot = (struct vm_stats_snapshot){.uptime_ns = sources->uptime_ns};
+    *snapshot = (struct vm_stats_snapshot){.uptime_ns = sources->uptime_ns, .landlock = sources->landlock};
     unsigned names = sources->device_count + (sources->pio ? sources->pio->range_count : 0) +
                      (sources->mmio ? sources->mmio->range_count : 0);
     snapshot->vcpus = calloc(sources->vcpu_count ? sources->vcpu_count : 1, sizeof(*snapshot->vcpus));

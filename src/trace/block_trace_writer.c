@@ -14,6 +14,7 @@
 
 #include "util/log.h"
 #include "util/staged_file.h"
+#include "sandbox/sandbox.h"
 
 enum {
     /* Records per queue: 512 KiB, 16 ms of a million requests per second, 370 ms at the 44k/s of
@@ -160,6 +161,7 @@ static void drain(struct block_trace_writer *writer)
 
 static void *writer_main(void *opaque)
 {
+    sandbox_thread_enter(THREAD_KIND_TRACE_WRITER);
     struct block_trace_writer *writer = opaque;
     while (!atomic_load_explicit(&writer->stopping, memory_order_acquire)) {
         struct pollfd wake = {.fd = writer->wake_fd, .events = POLLIN};

@@ -90,15 +90,29 @@ static uint64_t guest_bytes_in(uint64_t start, uint64_t stop, const struct proce
 }
 
 static const char rss_name[] = "Rss:";
+static const char huge_name[] = "AnonHugePages:";
+
+static bool is_field(const char *line, const char *line_end, const char *name)
+{
+    size_t length = strlen(name);
+    return (size_t)(line_end - line) >= length && memcmp(line, name, length) == 0;
+}
+
+/* "   1234 kB" after a field name. */
+static bool parse_kib(const char *p, const char *line_end, uint64_t *kib)
+{
+    while (p < line_end && *p == ' ')
+        p++;
+    return parse_decimal(&p, line_end, kib) && line_end - p == 3 && memcmp(p, " kB", 3) == 0;
+}
 
 /* The length of the field name (with its colon) when the line is one that counts resident memory, else 0. */
 static size_t resident_field_length(const char *line, const char *line_end)
 {
     static const char *const names[] = {rss_name, "Private_Hugetlb:", "Shared_Hugetlb:"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        size_t length = strlen(names[i]);
-        if ((size_t)(line_end - line) >= length && memcmp(line, names[i], length) == 0)
-            return length;
+        if (is_field(line, line_end, names[i]))
+            return strlen(names[i]);
     }
     return 0;
 }
@@ -124,19 +138,21 @@ int process_memory_parse_smaps(const char *text, size_t length, const struct pro
             /* Ranges are disjoint, so a mapping fully covered by them is all guest RAM. */
             mapping_is_guest = stop > start && guest_bytes_in(start, stop, guest, guest_count) == stop - start;
             usage->mappings++;
+        } else if (is_field(line, line_end, huge_name)) {
+            /* Part of Rss already: counted on its own, for the guest's mappings only. */
+            uint64_t kib;
+            if (!in_mapping || !parse_kib(line + sizeof(huge_name) - 1, line_end, &kib))
+                return -1;
+            if (mapping_is_guest && !checked_add_u64(usage->guest_huge_kib, kib, &usage->guest_huge_kib))
+                return -1;
         } else if ((name_length = resident_field_length(line, line_end)) != 0) {
             /* Rss once per mapping; hugetlbfs pages are not in Rss but in their own two fields. */
             if (!in_mapping || (name_length == sizeof(rss_name) - 1 && rss_seen))
                 return -1;
             if (name_length == sizeof(rss_name) - 1)
                 rss_seen = true;
-            const char *p = line + name_length;
-            while (p < line_end && *p == ' ')
-                p++;
             uint64_t kib;
-            if (!parse_decimal(&p, line_end, &kib))
-                return -1;
-            if (line_end - p != 3 || memcmp(p, " kB", 3) != 0)
+            if (!parse_kib(line + name_length, line_end, &kib))
                 return -1;
             if (!checked_add_u64(usage->total_rss_kib, kib, &usage->total_rss_kib))
                 return -1;
@@ -148,12 +164,37 @@ int process_memory_parse_smaps(const char *text, size_t length, const struct pro
     return 0;
 }
 
-int process_memory_measure(const struct process_memory_range *guest, unsigned guest_count,
-                           struct process_memory_usage *usage, struct error *error)
+static int held_smaps_fd = -1;
+
+int process_memory_hold_smaps(struct error *error)
 {
+    if (held_smaps_fd >= 0)
+        return 0;
+    held_smaps_fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+    if (held_smaps_fd < 0)
+        return error_set(error, EXIT_STATUS_FAILURE, "/proc/self/smaps: %s", strerror(errno));
+    return 0;
+}
+
+static int open_smaps(struct error *error)
+{
+    if (held_smaps_fd >= 0) {
+        if (lseek(held_smaps_fd, 0, SEEK_SET) < 0)
+            return error_set(error, EXIT_STATUS_FAILURE, "/proc/self/smaps: %s", strerror(errno));
+        return held_smaps_fd;
+    }
     int fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return error_set(error, EXIT_STATUS_FAILURE, "/proc/self/smaps: %s", strerror(errno));
+    return fd;
+}
+
+int process_memory_measure(const struct process_memory_range *guest, unsigned guest_count,
+                           struct process_memory_usage *usage, struct error *error)
+{
+    int fd = open_smaps(error);
+    if (fd < 0)
+        return -1;
     size_t capacity = 64u << 10;
     size_t length = 0;
     char *buffer = malloc(capacity);
@@ -194,6 +235,7 @@ int process_memory_measure(const struct process_memory_range *guest, unsigned gu
     result = 0;
 out:
     free(buffer);
-    close(fd);
+    if (fd != held_smaps_fd)
+        close(fd);
     return result;
 }

@@ -25,6 +25,7 @@ struct process_memory_range {
 struct process_memory_usage {
     uint64_t total_rss_kib; /* every mapping's Rss */
     uint64_t guest_rss_kib; /* Rss of the mappings inside guest RAM */
+    uint64_t guest_huge_kib; /* of guest_rss_kib, in transparent huge pages (AnonHugePages) */
     unsigned mappings;
 };
 
@@ -36,8 +37,18 @@ struct process_memory_usage {
 int process_memory_parse_smaps(const char *text, size_t length, const struct process_memory_range *guest,
                                unsigned guest_count, struct process_memory_usage *usage);
 
-/* Reads /proc/self/smaps once and parses it. */
+/*
+ * Reads /proc/self/smaps once and parses it: through the descriptor
+ * process_memory_hold_smaps opened, else by opening the file.
+ */
 int process_memory_measure(const struct process_memory_range *guest, unsigned guest_count,
                            struct process_memory_usage *usage, struct error *error);
+
+/*
+ * Opens /proc/self/smaps now and keeps it for every later measurement: once
+ * Landlock is on (vm_landlock.h) kestrel may not open it again, and --stats
+ * reads it at exit. Called by the main thread before any other thread runs.
+ */
+int process_memory_hold_smaps(struct error *error);
 
 #endif

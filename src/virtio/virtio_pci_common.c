@@ -11,6 +11,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_pci.h>
 
+#include "sandbox/sandbox.h"
 #include "util/checked_math.h"
 #include "util/log.h"
 
@@ -101,9 +102,24 @@ void virtio_pci_common_read(struct virtio_pci *transport, uint32_t offset, void 
     }
 }
 
+static int reset_device(void *argument)
+{
+    struct virtio_pci *transport = argument;
+    transport->ops->reset(transport->opaque);
+    return 0;
+}
+
+static int activate_device(void *argument)
+{
+    struct virtio_pci *transport = argument;
+    return transport->ops->activate(transport->opaque, transport->driver_features, transport->queues,
+                                    transport->info.queue_count);
+}
+
 void virtio_pci_reset_locked(struct virtio_pci *transport)
 {
-    transport->ops->reset(transport->opaque);
+    /* A vCPU's filter cannot stop I/O threads' rings or vhost: the set-up thread does (sandbox.h). */
+    sandbox_run_for_vcpu(reset_device, transport);
     virtio_pci_power_on_locked(transport);
 }
 
@@ -188,8 +204,7 @@ static void status_write(struct virtio_pci *transport, uint8_t value)
     __atomic_store_n(&transport->status, next, __ATOMIC_RELEASE);
     if (activate) {
         transport->activated = true;
-        if (transport->ops->activate(transport->opaque, transport->driver_features, transport->queues,
-                                     transport->info.queue_count) < 0)
+        if (sandbox_run_for_vcpu(activate_device, transport) < 0)
             virtio_pci_needs_reset_locked(transport, "the device could not start");
     }
 }

@@ -8,8 +8,8 @@
 #
 # --boots prints how many guests the session boots: run.sh sizes the session's
 # time budget by it. The session counts its boots and fails if they differ.
-planned_boots=24  # 14 + tests/e2e/disk-checks.sh's 2 + 5 durability runs + trace-checks.sh's 1 + api-checks.sh's 1
-                  # + keyboard-checks.sh's 1
+planned_boots=47  # 13 + tests/e2e/disk-checks.sh's 2 + 5 durability runs + trace-checks.sh's 1 + api-checks.sh's 1
+                  # + keyboard-checks.sh's 1 + reboot-guest-checks.sh's 2 (TSan) and 22
 if [ "${1:-}" = --boots ]; then
     echo "$planned_boots"
     exit 0
@@ -97,10 +97,10 @@ check "panic: the guest printed its panic" grep -q 'Kernel panic' "$out/panic.co
 check "panic: the guest did not survive the crash" sh -c "! grep -q E2E-STILL-ALIVE '$out/panic.console'"
 status_is panic 1 || show_tail panic
 
-boot reboot "$vmlinuz" "$work/initrd-reboot.img" 2
-check "reboot: exits with status 0" status_is reboot 0
+boot reboot "$vmlinuz" "$work/initrd-reboot.img" 2 --on-reboot exit
+check "reboot: exits with status 0 (--on-reboot exit)" status_is reboot 0
 check "reboot: kestrel says it exits on reboot" \
-    grep -q '^kestrel: guest requested a reset (reboot); kestrel exits on reboot$' "$out/reboot.stderr"
+    grep -q '^kestrel: guest requested a reset (reboot); kestrel exits on reboot (--on-reboot exit)$' "$out/reboot.stderr"
 check "reboot: the guest ran reboot -f" grep -q E2E-REBOOTING "$out/reboot.console"
 status_is reboot 0 || show_tail reboot
 
@@ -173,7 +173,7 @@ else
 fi
 
 # The sanitizer builds of kestrel (make check builds them) on real guests with 2 vCPUs:
-# ASan+UBSan to poweroff, TSan through the reset path (i8042, from a vCPU thread).
+# ASan+UBSan to poweroff; TSan through a guest reboot that resets the VM (reboot-guest-checks.sh), then poweroff.
 sanitizer_boot() { # sanitizer_boot FLAVOUR INITRD
     binary=$(dirname "$kestrel")/kestrel-$1
     if [ ! -x "$binary" ]; then
@@ -191,8 +191,14 @@ sanitizer_boot() { # sanitizer_boot FLAVOUR INITRD
 }
 sanitizer_boot asan "$work/initrd-report.img"
 check "asan build: the guest sees 2 CPUs" test "$(console_value asan E2E-NPROC)" = 2
-sanitizer_boot tsan "$work/initrd-reboot.img"
-check "tsan build: the guest rebooted" grep -q E2E-REBOOTING "$out/tsan.console"
+. "$repo/tests/e2e/reboot-guest-checks.sh"
+if [ -x "$(dirname "$kestrel")/kestrel-tsan" ]; then
+    export TSAN_OPTIONS=halt_on_error=1:exitcode=66
+    reboot_checks "$(dirname "$kestrel")/kestrel-tsan" reboot-tsan 1
+    unset TSAN_OPTIONS
+else
+    not_ok "tsan build: $(dirname "$kestrel")/kestrel-tsan is built (make check builds it)"
+fi
 
 timeout 60 "$kestrel" run --kernel "$vmlinuz" --cpus 100000 </dev/null >/dev/null 2>"$out/max-cpus.stderr"
 echo $? >"$out/max-cpus.status"
@@ -228,9 +234,13 @@ disk_vmm=$kestrel
 . "$repo/tests/e2e/trace-checks.sh"
 # --- the control API (issue 14): stat, pause and resume under fio's verified writes, stop by the power button
 . "$repo/tests/e2e/api-checks.sh"
-# --- SendCtrlAltDel (issue 14): kestrel ctrl-alt-del NAME reboots the guest, and kestrel exits 0 on the reboot
+# --- SendCtrlAltDel (issue 14): kestrel ctrl-alt-del NAME reboots the guest, and with --on-reboot exit kestrel
+# exits 0 on the reboot
 . "$repo/tests/e2e/keyboard-checks.sh"
 keyboard_checks "$kestrel"
+# --- reboot (issue 15): kestrel ctrl-alt-del NAME, then 20 reboots by the guest in a row, each one's file read
+# back from the virtio disk after it, then a poweroff that exits 0
+reboot_checks "$kestrel" reboot-21 21 keys
 
 check "the session booted the $planned_boots guests it plans for (run.sh's time budget)" test "$boots" = "$planned_boots"
 rm -rf "$out"

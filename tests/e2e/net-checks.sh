@@ -84,17 +84,8 @@ net_reach_guest() {
     done
 }
 
-# net_servers_start RUN ADDRESS FILE: the sink (7001) and source of FILE (7002) at ADDRESS.
-net_servers_start() {
-    : >"$out/$1-$2.received"
-    socat -u "TCP-LISTEN:7001,bind=$2,reuseaddr,fork" \
-        SYSTEM:"sha256sum | cut -c1-64 >>$out/$1-$2.received" 2>>"$out/$1.socat" &
-    net_server_pids="${net_server_pids:-} $!"
-    socat -U "TCP-LISTEN:7002,bind=$2,reuseaddr,fork" "OPEN:$3" 2>>"$out/$1.socat" &
-    net_server_pids="$net_server_pids $!"
-}
 # The guest's steps, written into each boot's /test.sh. net_guest_head HOST: the address, route, DNS,
-# ping, the guest's server for net_reach_guest, the random file; net_guest_transfers LABEL HOST FILE.
+# ping, the guest's server for net_reach_guest, the random file (net_guest_transfers: net-lib.sh).
 net_guest_head() {
     cat <<GUEST
 PATH=/usr/sbin:/usr/bin:/bin
@@ -112,17 +103,6 @@ start=\$(date +%s)
 head -c $((net_megabytes * 1048576)) /dev/urandom >/tmp/guest.bin
 echo "E2E-NET-GUEST-SUM \$(sha256sum /tmp/guest.bin | cut -c1-64)"
 echo "E2E-NET-TIME-random-file \$((\$(date +%s) - start)) s"
-GUEST
-}
-net_guest_transfers() {
-    cat <<GUEST
-start=\$(date +%s)
-net_copy send $2 7001 <$3
-echo "E2E-NET-SENT-$1 \$?"
-echo "E2E-NET-TIME-$1 guest-to-host \$((\$(date +%s) - start)) s"
-start=\$(date +%s)
-echo "E2E-NET-RECEIVED-$1 \$(net_copy receive $2 7002 | sha256sum | cut -c1-64)"
-echo "E2E-NET-TIME-$1 host-to-guest \$((\$(date +%s) - start)) s"
 GUEST
 }
 # The guest's server must have answered level 1 before the guest powers off (or unloads its driver).

@@ -1,11 +1,16 @@
 /*
  * Feeds arbitrary bytes to the kernel image parsers (bzImage setup header,
- * ELF PVH) and to the whole in-memory load path, which writes a small guest:
- * no input may crash, hang, or write outside guest RAM.
+ * ELF PVH) and to the whole load path, which writes a small guest: with the
+ * image in memory, and streamed (its head in memory, the rest read from a
+ * memfd straight into guest RAM, as kestrel loads a bzImage file). No input
+ * may crash, hang, or write outside guest RAM.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "boot/boot_image.h"
 #include "boot/bzimage.h"
@@ -17,6 +22,7 @@
 
 static struct guest_memory memory;
 static uint8_t initrd_bytes[3 * 4096 + 17];
+static int image_fd = -1; /* the streamed image's file */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -27,6 +33,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     for (size_t i = 0; i < sizeof(initrd_bytes); i++)
         initrd_bytes[i] = (uint8_t)i;
+    image_fd = memfd_create("fuzz-kernel", MFD_CLOEXEC);
+    if (image_fd < 0)
+        abort();
     return 0;
 }
 
@@ -48,5 +57,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct boot_entry entry;
     (void)boot_load_images(&memory, &kernel, (size & 1) ? &initrd : NULL, cmdlines[size % 3], cpu_count, &entry,
                            &error);
+
+    /* The same bytes streamed: only the head in memory, the rest from the file. */
+    if (ftruncate(image_fd, 0) < 0 || pwrite(image_fd, data, size, 0) != (ssize_t)size)
+        abort();
+    /* A head of its own, so that ASan catches a parser reading past it. */
+    size_t head_size = size < BOOT_IMAGE_HEAD_SIZE ? size : BOOT_IMAGE_HEAD_SIZE;
+    uint8_t *head = malloc(head_size ? head_size : 1);
+    if (!head)
+        abort();
+    memcpy(head, data, head_size);
+    struct boot_image streamed = {
+        .data = head,
+        .size = size,
+        .name = "fuzz-streamed",
+        .streamed = true,
+        .fd = image_fd,
+        .head_size = head_size,
+    };
+    (void)boot_load_images(&memory, &streamed, (size & 2) ? &initrd : NULL, cmdlines[(size / 3) % 3], cpu_count,
+                           &entry, &error);
+    free(head);
     return 0;
 }

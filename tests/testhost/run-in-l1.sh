@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run-in-l1.sh [--timeout SECONDS] [--idle-timeout SECONDS] [--smp N]
 #              [--memory MB] [--interactive] [--verbose] [--log-dir DIR]
-#              SCRIPT [ARGS...]
+#              [--no-retry] SCRIPT [ARGS...]
 #
 # Boots the nested test host (L1: Debian's kernel under QEMU TCG with an SVM
 # CPU, so it has a real /dev/kvm) and runs `sh SCRIPT ARGS` there, chrooted
@@ -13,7 +13,9 @@
 # nothing for that long counts as stalled too, so a stall costs minutes rather
 # than the whole budget. If L1 stalls (no end marker in time) or dies,
 # the run is retried once, saying "run-in-l1: retried: <why>" on stderr;
-# after a second failure the exit status is 124. With --log-dir, each
+# after a second failure the exit status is 124. --no-retry gives up after the
+# first (status 124): for a run whose result is what it did until then (the
+# soak bench), a second attempt from scratch would only cost the time again. With --log-dir, each
 # attempt's whole record (script output, L1's own console including any
 # panic, QEMU's messages, why it failed) stays in DIR/attempt-N.log.
 # See tests/testhost/README.md.
@@ -23,7 +25,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
 usage() {
-    echo "usage: $0 [--timeout SECONDS] [--idle-timeout SECONDS] [--smp N] [--memory MB] [--interactive] [--verbose] [--log-dir DIR] SCRIPT [ARGS...]" >&2
+    echo "usage: $0 [--timeout SECONDS] [--idle-timeout SECONDS] [--smp N] [--memory MB] [--interactive] [--verbose] [--log-dir DIR] [--no-retry] SCRIPT [ARGS...]" >&2
     exit 2
 }
 
@@ -35,6 +37,7 @@ memory_mb=4096
 interactive=0
 verbose=0
 log_dir=
+retry=1
 while [ $# -gt 0 ]; do
     case $1 in
         --timeout) [ $# -ge 2 ] || usage; timeout_seconds=$2; shift 2 ;;
@@ -44,6 +47,7 @@ while [ $# -gt 0 ]; do
         --interactive) interactive=1; shift ;;
         --verbose) verbose=1; shift ;;
         --log-dir) [ $# -ge 2 ] || usage; log_dir=$2; shift 2 ;;
+        --no-retry) retry=0; shift ;;
         --) shift; break ;;
         -*) echo "run-in-l1: unknown option $1" >&2; usage ;;
         *) break ;;
@@ -251,6 +255,10 @@ run_attempt() {
 }
 
 run_attempt 1
+if [ -z "$script_status" ] && [ "$retry" = 0 ]; then
+    echo "run-in-l1: not retried (--no-retry): $failure" >&2
+    exit 124
+fi
 if [ -z "$script_status" ]; then
     echo "run-in-l1: retried: $failure" >&2
     run_attempt 2

@@ -3,7 +3,9 @@
  * real API server and the VMM's callbacks (vm_control_api_ops) to a real
  * i8042, whose ports this thread drives as the guest would: 409 with a
  * fault_message while the guest has no keyboard driver, 204 once it enabled
- * the keyboard, and the keys arrive at port 0x60.
+ * the keyboard, and the keys arrive at port 0x60. Across a guest reboot
+ * (vm_control_begin_reset .. _end_reset) a call waits for the new boot, and
+ * after a failed reset it is refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +13,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -120,11 +125,63 @@ static void test_accepted_once_the_guest_enabled_it(void **state)
     assert_int_equal(i8042_keyboard_dropped_bytes(&f->rig.controller), 11);
 }
 
+struct waiting_call {
+    struct fixture *fixture;
+    long status;
+    char *message;
+    atomic_bool answered;
+};
+
+static void *call_ctrl_alt_del(void *argument)
+{
+    struct waiting_call *call = argument;
+    call->status = send_ctrl_alt_del(call->fixture, &call->message);
+    atomic_store(&call->answered, true);
+    return NULL;
+}
+
+static void test_waits_for_a_reset(void **state)
+{
+    struct fixture *f = *state;
+    vm_control_begin_reset(&f->control);
+    struct waiting_call call = {.fixture = f};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, call_ctrl_alt_del, &call), 0);
+    /* The main thread would be re-creating the i8042 now: the call must not reach it. */
+    struct timespec pause = {.tv_nsec = 200 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    assert_false(atomic_load(&call.answered));
+    i8042_fixture_enable_keyboard(&f->rig);
+    vm_control_end_reset(&f->control, true);
+    pthread_join(thread, NULL);
+    /* Answered by the keyboard as it is after the reset (enabled meanwhile). */
+    assert_int_equal(call.status, 204);
+    assert_string_equal(call.message, "");
+    free(call.message);
+}
+
+static void test_refused_after_a_failed_reset(void **state)
+{
+    struct fixture *f = *state;
+    i8042_fixture_enable_keyboard(&f->rig);
+    vm_control_begin_reset(&f->control);
+    vm_control_end_reset(&f->control, false);
+    char *message = NULL;
+    assert_int_equal(send_ctrl_alt_del(f, &message), 409);
+    assert_non_null(message);
+    if (!strstr(message, "the VM is stopping"))
+        fail_msg("fault_message '%s'", message);
+    free(message);
+    assert_int_equal(port_in8(&f->rig.pio, COMMAND) & STATUS_OBF, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_refused_without_keyboard_driver, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accepted_once_the_guest_enabled_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_waits_for_a_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_after_a_failed_reset, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

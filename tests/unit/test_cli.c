@@ -158,6 +158,24 @@ static void test_help_and_version(void **state)
     assert_non_null(strstr(cli_usage(), "run"));
 }
 
+static void test_on_reboot(void **state)
+{
+    (void)state;
+    struct parsed parsed = PARSE("run", "--kernel", "k");
+    assert_int_equal(parsed.result, 0);
+    assert_false(parsed.config.exit_on_reboot);
+    parsed = PARSE("run", "--kernel", "k", "--on-reboot", "exit");
+    assert_int_equal(parsed.result, 0);
+    assert_true(parsed.config.exit_on_reboot);
+    parsed = PARSE("run", "--on-reboot=exit", "--kernel", "k", "--on-reboot=reset");
+    assert_int_equal(parsed.result, 0);
+    assert_false(parsed.config.exit_on_reboot);
+    parsed = PARSE("run", "--kernel", "k", "--on-reboot", "poweroff");
+    assert_usage_error(&parsed, "--on-reboot: 'poweroff' is not reset or exit");
+    parsed = PARSE("run", "--kernel", "k", "--on-reboot");
+    assert_usage_error(&parsed, "--on-reboot needs a value");
+}
+
 static void test_kernel_entry(void **state)
 {
     (void)state;
@@ -556,7 +574,7 @@ int main(void)
         cmocka_unit_test(test_disk_syntax_errors), cmocka_unit_test(test_disk_value_errors),
         cmocka_unit_test(test_disk_against_cpus),
         cmocka_unit_test(test_net_options),     cmocka_unit_test(test_net_limit),
-        cmocka_unit_test(test_net_distinct),
+        cmocka_unit_test(test_net_distinct),    cmocka_unit_test(test_on_reboot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

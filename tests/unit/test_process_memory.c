@@ -73,6 +73,30 @@ static void test_hugetlb_pages_count_as_resident(void **state)
     assert_int_equal(parse("7f00-7f10 rw-p 0 00:00 0\nShared_Hugetlb: 4 MB\n", &guest_ram, 1, &usage), -1);
 }
 
+/* AnonHugePages is part of Rss: it is summed for guest RAM only, and adds nothing to the totals. */
+static void test_guest_transparent_huge_pages_are_counted(void **state)
+{
+    (void)state;
+    static const char text[] = "7f0000000000-7f0010000000 rw-p 00000000 00:00 0 \n"
+                               "Rss:               16384 kB\n"
+                               "AnonHugePages:     14336 kB\n"
+                               "7f0010000000-7f0010400000 rw-p 00000000 00:00 0 \n"
+                               "Rss:                2048 kB\n"
+                               "AnonHugePages:      2048 kB\n"
+                               "55d0c1000000-55d0c1400000 rw-p 00000000 00:00 0                          [heap]\n"
+                               "Rss:                2048 kB\n"
+                               "AnonHugePages:      2048 kB\n";
+    struct process_memory_usage usage;
+    assert_int_equal(parse(text, &guest_ram, 1, &usage), 0);
+    assert_int_equal(usage.total_rss_kib, 16384 + 2048 + 2048);
+    assert_int_equal(usage.guest_rss_kib, 16384 + 2048);
+    assert_int_equal(usage.guest_huge_kib, 14336 + 2048);
+    /* Malformed, or before any mapping: the parse fails. */
+    assert_int_equal(parse("7f0000000000-7f0010000000 rw-p 0 00:00 0 \nAnonHugePages: x kB\n", &guest_ram, 1, &usage),
+                     -1);
+    assert_int_equal(parse("AnonHugePages: 2048 kB\n", &guest_ram, 1, &usage), -1);
+}
+
 static void test_no_guest_ranges_count_everything_as_vmm(void **state)
 {
     (void)state;
@@ -179,6 +203,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_guest_and_vmm_rss_are_separated),
         cmocka_unit_test(test_hugetlb_pages_count_as_resident),
+        cmocka_unit_test(test_guest_transparent_huge_pages_are_counted),
         cmocka_unit_test(test_no_guest_ranges_count_everything_as_vmm),
         cmocka_unit_test(test_partial_overlap_counts_as_vmm),
         cmocka_unit_test(test_empty_and_truncated_text),

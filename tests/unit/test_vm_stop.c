@@ -128,11 +128,39 @@ static void test_later_requests_change_nothing(void **state)
     vm_stop_destroy(&stop);
 }
 
+/* After a reset the next boot starts clean: no reason, nothing pending on the wake fd, requests count again. */
+static void test_rearm_after_a_reset(void **state)
+{
+    (void)state;
+    struct vm_stop stop;
+    struct error error;
+    assert_int_equal(vm_stop_init(&stop, &error), 0);
+    /* This thread stands in for the vCPU: the kick signal must not kill it. */
+    assert_int_equal(vm_stop_install_kick_handler(&error), 0);
+    struct kvm_run run;
+    memset(&run, 0, sizeof(run));
+    vm_stop_register_vcpu(&stop, &run);
+    assert_true(vm_stop_request(&stop, VM_STOP_RESET));
+    assert_int_equal(vm_stop_current(&stop), VM_STOP_RESET);
+    vm_stop_rearm(&stop);
+    assert_int_equal(vm_stop_current(&stop), VM_STOP_NONE);
+    assert_int_equal(stop.vcpu_count, 0);
+    struct pollfd wake = {.fd = stop.wake_fd, .events = POLLIN};
+    assert_int_equal(poll(&wake, 1, 0), 0);
+    /* The last boot's vCPU is gone: a new request must not signal its thread. */
+    run.immediate_exit = 0;
+    assert_true(vm_stop_request(&stop, VM_STOP_POWER_OFF));
+    assert_int_equal(run.immediate_exit, 0);
+    assert_int_equal(poll(&wake, 1, 0), 1);
+    vm_stop_destroy(&stop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_first_reason_wins_and_every_vcpu_is_kicked),
         cmocka_unit_test(test_later_requests_change_nothing),
+        cmocka_unit_test(test_rearm_after_a_reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
