@@ -13,7 +13,12 @@
 
 #include "util/log.h"
 
-enum { API_SOCKET_BACKLOG = 16 };
+/*
+ * Well above the server's connection cap: a client's non-blocking connect (curl's) fails at
+ * once with EAGAIN when a Unix socket's backlog is full, so with a backlog the size of the cap
+ * a burst of clients made `kestrel stat` fail with "Couldn't connect" instead of waiting its turn.
+ */
+enum { API_SOCKET_BACKLOG = 128 };
 
 int api_name_check(const char *name, struct error *error)
 {

@@ -255,7 +255,10 @@ static void test_connection_cap(void **state)
      */
     struct api_client_response response;
     struct error error = {0};
-    assert_int_equal(api_client_request(fixture->socket_path, "GET", "/", NULL, &response, &error), 0);
+    int status = api_client_request(fixture->socket_path, "GET", "/", NULL, &response, &error);
+    if (status != 0)
+        print_message("# the request past the cap failed: %s\n", error.message);
+    assert_int_equal(status, 0);
     assert_int_equal(response.status, 200);
     api_client_response_free(&response);
     for (int i = 0; i < IDLE; i++) {
