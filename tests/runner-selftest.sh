@@ -89,12 +89,13 @@ fi
 
 # The guest session's result (tests/e2e/session-result.sh) after a retry.
 # expect_session NAME EXPECTED-STATUS PATTERN-THAT-MUST-APPEAR LOG-LINES...
-# (SESSION_STATUS: the session's exit status, 0 unless given)
+# (SESSION_STATUS: the session's exit status, 0 unless given; SESSION_NAME: session-result.sh's NAME, if given)
 expect_session() {
     local name=$1 expected=$2 pattern=$3 output status
     shift 3
     printf '%s\n' "$@" >"$work/$name.session"
-    output=$(bash tests/e2e/session-result.sh "$work/$name.session" "${SESSION_STATUS:-0}" build/test-logs/e2e-l1)
+    output=$(bash tests/e2e/session-result.sh "$work/$name.session" "${SESSION_STATUS:-0}" build/test-logs/e2e-l1 \
+        ${SESSION_NAME:+"$SESSION_NAME"})
     status=$?
     if [ "$status" = "$expected" ] && printf '%s\n' "$output" | grep -qE -- "$pattern"; then
         echo "ok - session $name: status $expected, says '$pattern'"
@@ -116,4 +117,7 @@ expect_session never-started 1 '^not ok - guest session started' 'run-in-l1: the
 SESSION_STATUS=1 expect_session all-ok-but-status-1 1 '^not ok - guest session exited with status 1$' \
     E2E-SESSION-BEGIN 'ok - boot' E2E-SESSION-END
 expect_session cut-short 1 '^not ok - guest session finished' E2E-SESSION-BEGIN 'ok - boot'
+# A part of the guest session names itself in its failures.
+SESSION_NAME="guest session (reboot part)" SESSION_STATUS=124 expect_session named-part 1 \
+    '^not ok - guest session \(reboot part\) finished \(status 124\)$' E2E-SESSION-BEGIN 'ok - boot'
 exit $failed

@@ -8,15 +8,18 @@
 # only some kernel file still run against a synthetic bzImage
 # (tests/e2e/make_bzimage.c).
 #
-# Part 2, where real guests can run: one session (tests/e2e/guest-session.sh)
+# Part 2, where real guests can run: the guest session (tests/e2e/guest-session.sh)
 # boots the Debian kernel with 1 and 2 vCPUs, the PVH vmlinux, a guest panic,
-# a guest reboot, a triple fault and a SIGTERM to kestrel. On a host whose /dev/kvm cannot boot stock kernels it
-# runs inside the nested test host (tests/testhost/run-in-l1.sh), once, to pay
-# for L1's boot only once. Its time budget is a fixed part for L1 plus
-# KESTREL_E2E_SECONDS_PER_BOOT for each guest boot the session does.
-# run-in-l1.sh retries a stalled L1 once: then "# retried: <why>" says so,
-# build/test-logs/e2e-l1/attempt-1.log keeps the first attempt whole, and a
-# "not ok" of the first attempt still counts as a failure.
+# a guest reboot, a triple fault and a SIGTERM to kestrel, then the disk, trace,
+# API and keyboard checks, then the reboot checks. On a host whose /dev/kvm
+# cannot boot stock kernels it runs inside the nested test host
+# (tests/testhost/run-in-l1.sh) in three parts (boot, devices, reboot), each
+# one level-1 session, so that L1's boot is paid three times but a stalled L1
+# repeats only one part. Each part's time budget is a fixed part for L1 plus
+# KESTREL_E2E_SECONDS_PER_BOOT for each guest boot it does. run-in-l1.sh
+# retries a stalled L1 once: then "# retried: <why>" says so,
+# build/test-logs/e2e-l1-PART/attempt-1.log keeps the first attempt whole, and
+# a "not ok" of the first attempt still counts as a failure.
 #
 # Skips name a category of tests/expected-skips ("# SKIP not-root: ...").
 set -uo pipefail

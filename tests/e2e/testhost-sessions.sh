@@ -51,22 +51,32 @@ make_initrd sleep 'echo "E2E-SLEEPING"
 sleep 600'
 chmod -R a+rX "$work"
 
-session_log=$work/session.log
-boots=$(sh tests/e2e/guest-session.sh --boots)
-budget=$((L1_SECONDS + boots * SECONDS_PER_BOOT))
+# The guest session runs in parts (guest-session.sh --parts), each its own level-1 session with its own retry
+# and log directory (build/test-logs/e2e-l1-PART).
+in_testhost=0
 if bash tests/testhost/need-testhost.sh >"$work/need.txt"; then
+    in_testhost=1
     echo "# guests run in the nested test host: $(cat "$work/need.txt")"
-    echo "# session budget: ${budget}s = ${L1_SECONDS}s for L1 + $boots boots x ${SECONDS_PER_BOOT}s"
-    tests/testhost/run-in-l1.sh --timeout "$budget" --idle-timeout "$IDLE_SECONDS" --log-dir "$L1_LOG_DIR" \
-        tests/e2e/guest-session.sh "$KESTREL" "$work" >"$session_log" 2>&1
-    session_status=$?
 else
     echo "# guests run directly: $(cat "$work/need.txt")"
-    timeout -k 10 "$budget" sh tests/e2e/guest-session.sh "$KESTREL" "$work" >"$session_log" 2>&1
-    session_status=$?
 fi
-
-bash tests/e2e/session-result.sh "$session_log" "$session_status" "${L1_LOG_DIR#"$repo"/}" || failed=1
+for part in $(sh tests/e2e/guest-session.sh --parts); do
+    session_log=$work/session-$part.log
+    boots=$(sh tests/e2e/guest-session.sh --boots "$part")
+    budget=$((L1_SECONDS + boots * SECONDS_PER_BOOT))
+    echo "# $part session budget: ${budget}s = ${L1_SECONDS}s for L1 + $boots boots x ${SECONDS_PER_BOOT}s"
+    if [ "$in_testhost" = 1 ]; then
+        tests/testhost/run-in-l1.sh --timeout "$budget" --idle-timeout "$IDLE_SECONDS" \
+            --log-dir "$L1_LOG_DIR-$part" \
+            tests/e2e/guest-session.sh "$KESTREL" "$work" "$part" >"$session_log" 2>&1
+        session_status=$?
+    else
+        timeout -k 10 "$budget" sh tests/e2e/guest-session.sh "$KESTREL" "$work" "$part" >"$session_log" 2>&1
+        session_status=$?
+    fi
+    bash tests/e2e/session-result.sh "$session_log" "$session_status" "${L1_LOG_DIR#"$repo"/}-$part" \
+        "guest session ($part part)" || failed=1
+done
 
 # Part 3: the virtio-net checks (tests/e2e/net-checks.sh: user, tap, tap with
 # vhost-net, hostfwd, two queue pairs, two NICs) in a level-1 session of their
@@ -92,5 +102,5 @@ else
     timeout -k 10 "$net_budget" sh tests/e2e/net-session.sh "$KESTREL" "$NET_MEGABYTES" >"$net_log" 2>&1
     net_status=$?
 fi
-bash tests/e2e/session-result.sh "$net_log" "$net_status" "${L1_LOG_DIR#"$repo"/}-net" || failed=1
+bash tests/e2e/session-result.sh "$net_log" "$net_status" "${L1_LOG_DIR#"$repo"/}-net" "net session" || failed=1
 exit $failed
