@@ -153,6 +153,7 @@ awk '
             row = order[i]
             print_ratio(row, "kestrel", "kestrel-nostats", "the queue counters")
             print_ratio(row, "kestrel-trace", "kestrel", "tracing")
+            print_ratio(row, "kestrel", "kestrel-noseccomp", "the seccomp filters")
             for (j = 1; j <= columns; j++)
                 if (columns_in_order[j] != "qemu" && columns_in_order[j] != "host")
                     print_ratio(row, columns_in_order[j], "qemu", "against QEMU")

@@ -121,6 +121,7 @@ measure_column() {
     #   iothreadsN kestrel with iothreads=N (QEMU's column has one iothread for its 2 queues)
     #   nostats   names the column only: fio-table.sh passed the binary built without the queue counters
     #   trace     kestrel with trace= to a file on level 1's tmpfs, summarized after the column
+    #   noseccomp kestrel with --seccomp off (the filters' cost, issue 15), through a wrapper that adds the option
     local variants name disk_options guest_cmdline variant row row_name rw bs depth trace=
     variants=${column#*#}
     [ "$variants" != "$column" ] || variants=
@@ -136,6 +137,13 @@ measure_column() {
             iothreads[0-9]*) disk_options+=",iothreads=${variant#iothreads}" ;;
             nostats) ;;
             trace) trace=/run/fio-bench/trace.trace; rm -f "$trace"; disk_options+=",trace=$trace" ;;
+            noseccomp)
+                # disk-vmm.sh takes a VMM binary: this one execs kestrel with the option added, so a kill still
+                # reaches kestrel itself.
+                printf '#!/bin/sh\nexec %q "$@" --seccomp off\n' "$column" >"$work/kestrel-noseccomp"
+                chmod +x "$work/kestrel-noseccomp"
+                echo "# noseccomp: $work/kestrel-noseccomp runs: $(tail -n 1 "$work/kestrel-noseccomp")"
+                column=$work/kestrel-noseccomp ;;
             *) echo "# unknown column variant '$variant'"; return ;;
         esac
         name+=-$variant

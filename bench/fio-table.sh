@@ -19,7 +19,7 @@
 # 32, QEMU's iothread default window), kestrel-split (packed=off), kestrel-haltpoll and qemu-haltpoll (the guest
 # idles with cpuidle_haltpoll.force=1), kestrel-iothreadsN (iothreads=N), kestrel-nostats (build/nostats/kestrel,
 # built here with -DKESTREL_NO_QUEUE_STATS: the per-virtqueue counters compiled out), kestrel-trace (trace= on
-# level 1's tmpfs). fio-report.sh tabulates kestrel, QEMU and host, then every column.
+# level 1's tmpfs), kestrel-noseccomp (--seccomp off). fio-report.sh tabulates kestrel, QEMU and host, then every column.
 # KESTREL_BENCH_FIO_ROUNDS=N (1): every column N times, the order rotated each round (fio-report.sh --format rounds).
 # KESTREL_BENCH_FIO_LOG=PATH: the log's path (default docs/bench-logs/fio-table-<time>.log).
 set -euo pipefail
@@ -44,9 +44,9 @@ for column in ${KESTREL_BENCH_FIO_COLUMNS:-host kestrel qemu}; do
             [ "${column%%-*}" = qemu ] && base=qemu
             for variant in ${variants//-/ }; do
                 case $variant in
-                    poll|split|haltpoll|iothreads[1-9]|iothreads[1-9][0-9]|trace) ;;
+                    poll|split|haltpoll|iothreads[1-9]|iothreads[1-9][0-9]|trace|noseccomp) ;;
                     nostats) base=$repo/build/nostats/kestrel ;;
-                    *) echo "kestrel: bench-fio: unknown variant '$variant' in column '$column' (poll, split, haltpoll, iothreadsN, nostats, trace)" >&2; exit 2 ;;
+                    *) echo "kestrel: bench-fio: unknown variant '$variant' in column '$column' (poll, split, haltpoll, iothreadsN, nostats, trace, noseccomp)" >&2; exit 2 ;;
                 esac
             done
             if [ "$base" = "$repo/build/nostats/kestrel" ]; then
