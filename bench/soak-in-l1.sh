@@ -145,6 +145,10 @@ sampler() {
         read -r sampled_pid sampled_run sampled_boot <"$out/current"
         if [ "$sampled_pid" != - ] && alive "$sampled_pid"; then
             echo "SOAK-SAMPLE $(elapsed),$sampled_run,$sampled_boot,$(sample_values "$sampled_pid")"
+            # Where the RSS is: anonymous (guest RAM and the VMM's heap, stacks and arenas) and file-backed
+            # (library text and data): a growth of the second is pages of code faulted in, not a leak.
+            echo "SOAK-MEMORY $(elapsed),$sampled_run,$sampled_boot,$(awk '$1 == "RssAnon:" { a = $2 }
+                $1 == "RssFile:" { f = $2 } END { print a "," f }' "/proc/$sampled_pid/status" 2>/dev/null)"
         fi
         sleep "$sample_seconds"
     done
