@@ -400,6 +400,7 @@ int vmm_run(const struct vm_config *config, const struct startup_origin *origin)
 
     /* A console reader that goes away (kestrel ... | head) must not kill kestrel with its terminal still raw. */
     signal(SIGPIPE, SIG_IGN);
+    sandbox_compile_start(!config->seccomp_off);
     if (check_input_and_load(vmm, &error) < 0 || check_host(vmm, &error) < 0)
         goto fail;
     if (vm_stop_init(&vmm->stop, &error) < 0)
@@ -414,10 +415,11 @@ int vmm_run(const struct vm_config *config, const struct startup_origin *origin)
     if (signal_fd < 0)
         goto fail;
     shared_library_seal();
+    /* This joins the thread that built the filters: Landlock then comes before any thread that lives on. */
+    if (sandbox_configure(!config->seccomp_off, &error) < 0)
+        goto fail;
     /* Landlock: before the first thread, so every thread is confined to the VM's own files (docs/security.md). */
     if (vm_landlock_apply(config, vmm->api.fd >= 0 ? vmm->api.path : NULL, &vmm->landlock, &error) < 0)
-        goto fail;
-    if (sandbox_configure(!config->seccomp_off, &error) < 0)
         goto fail;
     prepare_boot(vmm);
     if (vmm_boot_create(&vmm->boot, &error) < 0 || start_api(vmm, &error) < 0)
@@ -442,6 +444,7 @@ int vmm_run(const struct vm_config *config, const struct startup_origin *origin)
     return status;
 
 fail:
+    sandbox_compile_wait(); /* a refused input: the filters' thread may still be building */
     if (vmm->stop_ready)
         vm_stop_request(&vmm->stop, VM_STOP_ERROR);
     vmm_api_stop(&vmm->api);

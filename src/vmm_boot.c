@@ -23,9 +23,7 @@ void vmm_boot_prepare(struct vmm_boot *boot, const struct vmm_boot_inputs *input
 static int create_vm(struct vmm_boot *boot, struct error *error)
 {
     const struct vmm_boot_inputs *in = &boot->inputs;
-    if (kvm_vm_create(&boot->vm, in->kvm, error) < 0)
-        return -1;
-    if (kvm_vm_map_memory(&boot->vm, in->memory, error) < 0)
+    if (kvm_vm_create(&boot->vm, in->kvm, in->memory, error) < 0)
         return -1;
     /*
      * From here on kestrel owns the GSI routing table: it re-includes KVM's

@@ -20,12 +20,13 @@ struct kvm_vm {
     int fd;
 };
 
-/* Creates the VM with its TSS/identity-map pages, in-kernel irqchip and PIT. */
-int kvm_vm_create(struct kvm_vm *vm, const struct kvm_system *kvm, struct error *error);
+/*
+ * Creates the VM with its TSS/identity-map pages, one memory slot per
+ * guest_memory region, and the in-kernel irqchip and PIT.
+ */
+int kvm_vm_create(struct kvm_vm *vm, const struct kvm_system *kvm, const struct guest_memory *memory,
+                  struct error *error);
 void kvm_vm_destroy(struct kvm_vm *vm);
-
-/* One memory slot per guest_memory region. */
-int kvm_vm_map_memory(struct kvm_vm *vm, const struct guest_memory *memory, struct error *error);
 
 /* Drives an interrupt line of the in-kernel PIC/IOAPIC; -1 with errno on failure. */
 int kvm_vm_set_irq_line(struct kvm_vm *vm, unsigned irq, bool level);

@@ -36,7 +36,16 @@ enum thread_kind {
 const char *thread_kind_name(enum thread_kind kind);
 
 /*
- * Once, on the main thread, before any thread starts: whether filters are
+ * Optional, first thing on the main thread: when enabled, a thread builds the
+ * filters while the main thread goes on with its set-up (about 1 ms of
+ * kestrel's start). sandbox_configure takes its result; sandbox_compile_wait
+ * joins it on a path that ends before sandbox_configure (a refused input).
+ */
+void sandbox_compile_start(bool enabled);
+void sandbox_compile_wait(void);
+
+/*
+ * Once, on the main thread, before any other thread starts: whether filters are
  * installed (--seccomp on|off; off prints one warning line), and the SIGSYS
  * handler. In KESTREL_TEST_SEAMS builds it also reads KESTREL_TEST_SECCOMP_VIOLATE
  * (a kind's name): a thread of that kind makes a forbidden call once filtered.

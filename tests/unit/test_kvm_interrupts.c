@@ -51,9 +51,8 @@ static int setup(void **state)
     assert_non_null(fixture);
     if (kvm_system_open(&fixture->kvm, &error) < 0)
         fail_msg("%s", error.message);
-    assert_int_equal(kvm_vm_create(&fixture->vm, &fixture->kvm, &error), 0);
     assert_int_equal(guest_memory_create(&fixture->memory, 16ull << 20, &error), 0);
-    assert_int_equal(kvm_vm_map_memory(&fixture->vm, &fixture->memory, &error), 0);
+    assert_int_equal(kvm_vm_create(&fixture->vm, &fixture->kvm, &fixture->memory, &error), 0);
     *state = fixture;
     return 0;
 }
