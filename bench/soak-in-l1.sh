@@ -139,6 +139,13 @@ sample_values() {
         END { print found ? guest : "-" }' "/proc/$1/smaps" 2>/dev/null)
     echo "$fds,${rss:--},${guest:--}"
 }
+# fd_kinds PID: what kestrel's fds are, as sorted "COUNTxKIND" items ("3xsocket,2xanon_inode:[eventfd],..."):
+# numbers dropped, so that a boot's set compares with another's and a step in the count names its kind.
+fd_kinds() {
+    for fd in /proc/"$1"/fd/*; do readlink "$fd" 2>/dev/null; done |
+        sed -e 's/\[[0-9]*\]$//' -e 's/:[0-9]*$//' -e 's|^/dev/pts/.*|/dev/pts|' | sort | uniq -c |
+        awk '{ printf "%s%dx%s", (NR > 1 ? "," : ""), $1, $2 }'
+}
 current_set() { echo "$pid $run $boot" >"$out/current.new" && mv "$out/current.new" "$out/current"; }
 sampler() {
     while [ -f "$out/sampling" ]; do
@@ -296,6 +303,7 @@ while [ "$stop" = no ]; do
         fi
         echo "SOAK-BOOT t=$(elapsed) run=$run boot=$boot boot_in_run=$boot_in_run seconds=$(($(date +%s) - boot_started))" \
             "sample=$(sample_values "$pid")"
+        echo "SOAK-FDS t=$(elapsed) run=$run boot=$boot boot_in_run=$boot_in_run fds=$(fd_kinds "$pid")"
         received_before=$(wc -l <"$received")
         pause_resume
         if ! wait_for '^SOAK-DONE' 900 120; then

@@ -11,6 +11,8 @@
 # (devices set up, no API client connected):
 #   - fds: every boot's count equals the first boot's (a reboot in place
 #     re-creates the per-boot part of the VM; a new process starts afresh);
+#     where the log has SOAK-FDS lines, the first boot that differs is named
+#     with the kinds of fd it has more or fewer of than the first boot;
 #   - RSS: kestrel's RSS beyond the guest RAM mapping's resident part (the
 #     VMM's own memory) may grow by at most 4 MiB over the first boot's. The
 #     guest's RAM is not the VMM's leak: it only grows up to --memory, which is
@@ -67,6 +69,14 @@ function value(key,   i, pair) {
     for (i = 2; i <= NF; i++) if (index($i, key "=") == 1) return substr($i, length(key) + 2)
     return ""
 }
+# kind_diff(A, B): the fd kinds ("2xsocket,1x/dev/kvm,...": SOAK-FDS) that B has more or fewer of than A.
+function kind_diff(a, b,   n, i, x, m, in_a, in_b, out, k) {
+    n = split(a, x, ","); for (i = 1; i <= n; i++) { m = index(x[i], "x"); in_a[substr(x[i], m + 1)] = substr(x[i], 1, m - 1) + 0 }
+    n = split(b, x, ","); for (i = 1; i <= n; i++) { m = index(x[i], "x"); in_b[substr(x[i], m + 1)] = substr(x[i], 1, m - 1) + 0 }
+    for (k in in_b) if (in_b[k] != in_a[k]) out = out sprintf(" %+d %s", in_b[k] - in_a[k], k)
+    for (k in in_a) if (!(k in in_b)) out = out sprintf(" %+d %s", -in_a[k], k)
+    return out
+}
 function mib(bytes) { return sprintf("%.1f MiB", bytes / 1048576) }
 function note(reason) { reasons = reasons (reasons == "" ? "" : "; ") reason }
 /^SOAK-/ { t = value("t"); if (t ~ /^[0-9]+$/ && t + 0 > last_t) last_t = t + 0 }
@@ -81,6 +91,7 @@ function note(reason) { reasons = reasons (reasons == "" ? "" : "; ") reason }
     split(value("sample"), s, ",")
     fds[boots] = s[1]; rss[boots] = s[2]; guest[boots] = s[3]; boot_t[boots] = value("t"); boot_seconds += value("seconds")
 }
+/^SOAK-FDS / { kinds[boots] = value("fds") }
 /^SOAK-PAUSE / { pauses++; if (value("result") == "ok" && value("during_fio") == "yes") pauses_ok++ }
 /^SOAK-FIO / { fio_runs++; if (value("verified_bytes") > 0) { fio_ok++; fio_bytes += value("verified_bytes") } }
 /^SOAK-DISK / { if (value("carried") == "ok") { carried++; carried_bytes += value("bytes") } else if (value("carried") == "fail") carried_bad++ }
@@ -132,6 +143,12 @@ END {
     if (boots == 0) note("no boot")
     else if (same) printf "fds after each boot: %d at all %d boots\n", fds[1], boots
     else { printf "fds after each boot: LEAK: %d after boot 1, then%s\n", fds[1], changed; note("fd count changed across boots") }
+    # Which kinds of fd made the difference, where the log lists them (SOAK-FDS): the first boot that differs.
+    for (b = 2; b <= boots && !same; b++)
+        if (fds[b] != fds[1] && kinds[1] != "" && kinds[b] != "") {
+            printf "fd kinds at boot %d against boot 1:%s\n", b, kind_diff(kinds[1], kinds[b])
+            break
+        }
     if (boots > 0 && split_missing) { printf "RSS: no guest RAM mapping found in %d post-boot samples\n", split_missing; note("RSS split unavailable") }
     else if (boots > 0) {
         growth = vmm_max - first_vmm

@@ -34,6 +34,7 @@ check "a stall is named with its time and the figures so far" \
     grep -qx 'level 1 stalled at 129 s (not retried (--no-retry): no output for 240s (L1 or the script stalled)); the figures so far:' "$work/stall.txt"
 check "the leaks are named: the fd count and the VMM's RSS growth over the 4 MiB bound" eval \
     'grep -qx "fds after each boot: LEAK: 31 after boot 1, then boot 2: 33 boot 3: 33" "$work/leak.txt" &&
+     grep -qx "fd kinds at boot 2 against boot 1: +2 socket" "$work/leak.txt" &&
      grep -q "(growth 5000 KiB, bound 4096 KiB): LEAK$" "$work/leak.txt"'
 
 # The CSV and the chart.
