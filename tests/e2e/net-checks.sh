@@ -12,7 +12,7 @@
 # appends its sha256 to RUN-ADDRESS.received, port 7002 sends a file. A
 # level-1 client reaches the guest's own server (port 7080) by hostfwd (user)
 # or the guest's address (tap), retrying until the guest listens.
-# Boots: 3.
+# Boots: 4 (3 under QEMU).
 #
 # Boot net-user, 1 vCPU, --net user,hostfwd: 10.0.2.15 by DHCP, the route and
 #   DNS server, ping 10.0.2.2, the file both ways, hostfwd.
@@ -25,7 +25,9 @@
 #   second NIC (a second tap, one queue pair, vhost=off): its own MAC, ping and
 #   a smaller file both ways over it; then the driver reload (issue 13 item 3):
 #   rmmod virtio_net, the vhost workers idle meanwhile, insmod, and the address,
-#   ping and 10 MB both ways over vhost again.
+#   ping and 10 MB both ways over vhost again; then (kestrel only: QEMU runs with -no-reboot) a guest reboot,
+#   which resets the VM with vhost-net in use (issue 15), and the second boot's address, features, ping and
+#   10 MB both ways over vhost.
 #
 # KESTREL_NET_CHECK_MB sets the file's size (100 MB by default); KESTREL_NET_CHECK_BOOTS a subset of the
 # boots ("net-user net-tap net-vhost", all by default).
@@ -264,6 +266,55 @@ SAMPLES
         "$(console_value "$1" E2E-NET-RECEIVED-reload)" = "$(sha256sum "$out/second.bin" | cut -c1-64)"
 }
 
+# The reboot under vhost-net (boot net-vhost, kestrel): the guest asks level 1 which boot it is (port 7004
+# answers "first" once, then "second"); the first goes on as above and ends with `reboot -f` instead of a
+# poweroff, so kestrel resets the VM with the vhost backend in use; the second checks the NIC over vhost
+# again (port 7003 serves second.bin) and powers off.
+net_guest_boot_switch() { # net_guest_boot_switch HOST
+    cat <<GUEST
+PATH=/usr/sbin:/usr/bin:/bin
+if [ "\$(net_copy receive $1 7004 2>/dev/null)" = second ]; then
+    echo "E2E-NET-REBOOT-ADDR \$(ip -4 -o addr show dev eth0 | awk '{ print \$4 }' | head -n 1)"
+    echo "E2E-NET-REBOOT-FEATURES \$(cat /sys/class/net/eth0/device/features)"
+    ping -c 3 -W 5 $1 >/tmp/ping-reboot.log 2>&1
+    echo "E2E-NET-REBOOT-PING \$?"
+    head -c 10485760 /dev/urandom >/tmp/reboot.bin
+    echo "E2E-NET-REBOOT-SUM \$(sha256sum /tmp/reboot.bin | cut -c1-64)"
+    net_copy send $1 7001 </tmp/reboot.bin
+    echo "E2E-NET-SENT-reboot \$?"
+    echo "E2E-NET-RECEIVED-reboot \$(net_copy receive $1 7003 | sha256sum | cut -c1-64)"
+    poweroff -f
+fi
+GUEST
+}
+net_guest_reboot_tail() {
+    net_guest_served
+    cat <<'GUEST'
+grep -E 'virtio|input|output' /proc/interrupts | sed 's/^/E2E-NET-INTERRUPTS /'
+echo E2E-NET-REBOOTING
+reboot -f
+GUEST
+}
+net_boot_server_start() { # net_boot_server_start RUN ADDRESS: port 7004, "first" once, then "second"
+    socat -U "TCP-LISTEN:7004,bind=$2,reuseaddr,fork" \
+        SYSTEM:"if [ -e $out/$1.first-boot ]; then echo second; else touch $out/$1.first-boot; echo first; fi" \
+        2>>"$out/$1.socat" &
+    net_server_pids="$net_server_pids $!"
+}
+net_reboot_checks() { # net_reboot_checks RUN ADDRESS HOST
+    rebooting=$(tr -d '\r' <"$out/$1.console" | grep -c '^E2E-NET-REBOOTING$')
+    check "$1: reboot: the guest reboots once with vhost-net in use and comes back with $2 by DHCP" test \
+        "$rebooting/$(console_value "$1" E2E-NET-REBOOT-ADDR)" = "1/$2"
+    check "$1: reboot: the second boot negotiates the same features" test \
+        "$(console_value "$1" E2E-NET-REBOOT-FEATURES)" = "$(console_value "$1" E2E-NET-FEATURES)"
+    check "$1: reboot: the guest pings $3 after the reboot" test "$(console_value "$1" E2E-NET-REBOOT-PING)" = 0
+    check "$1: reboot: 10 MB guest->host over vhost after the reboot: the sha256 matches" test \
+        "$(console_value "$1" E2E-NET-SENT-reboot):$(sed -n 8p "$out/$1-$3.received")" = \
+        "0:$(console_value "$1" E2E-NET-REBOOT-SUM)"
+    check "$1: reboot: 10 MB host->guest over vhost after the reboot: the sha256 matches" test \
+        "$(console_value "$1" E2E-NET-RECEIVED-reboot)" = "$(sha256sum "$out/second.bin" | cut -c1-64)"
+}
+
 if [ ! -f "$net_initrd" ] || ! command -v socat >/dev/null || ! command -v ip >/dev/null; then
     not_ok "net: the net guest's initrd ($net_initrd; build-guest-net.sh), socat and ip exist"
 else
@@ -302,7 +353,10 @@ else
         case " $net_boots " in *" $run "*) ;; *) echo "# $run: left out (KESTREL_NET_CHECK_BOOTS)"; continue ;; esac
         vhost=off
         [ "$run" = net-vhost ] && vhost=on
+        reboot=no
+        [ "$run" = net-vhost ] && [ "$net_vmm" != qemu ] && reboot=yes
         {
+            [ "$reboot" = no ] || net_guest_boot_switch 192.168.100.1
             net_guest_head 192.168.100.1
             net_guest_tap_steps 192.168.100.1
             if [ "$run" = net-vhost ]; then
@@ -317,7 +371,7 @@ GUEST
                 net_guest_transfers eth1 192.168.101.1 /tmp/second.bin
                 net_guest_reload_steps 192.168.100.1
             fi
-            net_guest_tail
+            if [ "$reboot" = yes ]; then net_guest_reboot_tail; else net_guest_tail; fi
         } >"$out/$run-guest.sh"
         if ! net_guest_initrd "$run"; then
             not_ok "$run: add-test-script.sh builds the guest's initrd"
@@ -334,6 +388,7 @@ GUEST
         net_reach=192.168.100.15:7080
         if [ "$run" = net-vhost ]; then
             net_servers_start "$run" 192.168.101.1 "$out/second.bin"
+            [ "$reboot" = no ] || { net_boot_server_start "$run" 192.168.100.1; boots=$((boots + 1)); }
             socat -U "TCP-LISTEN:7003,bind=192.168.100.1,reuseaddr,fork" "OPEN:$out/second.bin" \
                 2>>"$out/$run.socat" &
             net_server_pids="$net_server_pids $!"
@@ -364,6 +419,11 @@ GUEST
             check "$run: two NICs: host->guest over eth1: the sha256 matches" test \
                 "$(console_value "$run" E2E-NET-RECEIVED-eth1)" = "$(sha256sum "$out/second.bin" | cut -c1-64)"
             net_reload_checks "$run" 192.168.100.15/24 192.168.100.1
+            if [ "$reboot" = yes ]; then
+                net_reboot_checks "$run" 192.168.100.15/24 192.168.100.1
+            else
+                echo "# $run: no reboot under QEMU (-no-reboot)"
+            fi
         else
             check "$run: vhost=off: no vhost worker in level 1" test "${threads:-x}" = 0
         fi

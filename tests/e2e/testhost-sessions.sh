@@ -80,7 +80,7 @@ done
 
 # Part 3: the virtio-net checks (tests/e2e/net-checks.sh: user, tap, tap with
 # vhost-net, hostfwd, two queue pairs, two NICs) in a level-1 session of their
-# own, so that a stalled level 1 retries three boots rather than all of them.
+# own, so that a stalled level 1 retries its four boots rather than all of them.
 # make check moves NET_MEGABYTES each way per transfer; the 100 MB
 # takes about half an hour in the test host, so it is a separate run
 # (tests/testhost/README.md).
@@ -92,7 +92,7 @@ if ! bash tests/testhost/build-guest-net.sh >"$work/build-guest-net.log" 2>&1; t
     exit 1
 fi
 net_log=$work/net-session.log
-net_budget=$((L1_SECONDS + 3 * NET_SECONDS_PER_BOOT))
+net_budget=$((L1_SECONDS + 4 * NET_SECONDS_PER_BOOT)) # 4 boots: net-user, net-tap, net-vhost and its reboot
 if bash tests/testhost/need-testhost.sh >/dev/null; then
     echo "# net session budget: ${net_budget}s, ${NET_MEGABYTES} MB per transfer"
     tests/testhost/run-in-l1.sh --timeout "$net_budget" --idle-timeout "$IDLE_SECONDS" --log-dir "$L1_LOG_DIR-net" \
