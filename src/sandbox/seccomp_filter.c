@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -145,9 +146,15 @@ void sandbox_compile_start(bool enabled)
 
 void sandbox_compile_wait(void)
 {
-    if (compile_thread_started)
-        pthread_join(compile_thread, NULL);
+    if (!compile_thread_started)
+        return;
+    pthread_join(compile_thread, NULL);
     compile_thread_started = false;
+    /*
+     * libseccomp's working memory was malloc'd in the thread's own arena and freed there; trimmed, its pages leave
+     * the VMM's RSS (about 300 KiB by the reboot bench's boot-1 sample) instead of staying for the VM's lifetime.
+     */
+    malloc_trim(0);
 }
 
 int sandbox_configure(bool enabled, struct error *error)
