@@ -267,11 +267,12 @@ static int reset(struct vmm *vmm, struct error *error)
     if (control)
         vm_control_begin_reset(control);
     vmm_boot_destroy(&vmm->boot);
-    int result = 0;
-    for (unsigned i = 0; i < vmm->memory.region_count && result == 0; i++)
+    int result = vmm_net_reset_backends(&vmm->net_devices, error);
+    for (unsigned i = 0; i < vmm->memory.region_count && result == 0; i++) {
         result = guest_memory_zero(&vmm->memory, vmm->memory.regions[i].gpa, vmm->memory.regions[i].size);
-    if (result < 0)
-        error_set(error, EXIT_STATUS_FAILURE, "reset: cannot clear guest RAM");
+        if (result < 0)
+            error_set(error, EXIT_STATUS_FAILURE, "reset: cannot clear guest RAM");
+    }
     if (result == 0)
         result = load_images(vmm, NULL, error);
     if (result == 0) {

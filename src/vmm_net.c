@@ -176,6 +176,16 @@ void vmm_net_destroy_devices(struct vmm_net_devices *nets)
     }
 }
 
+int vmm_net_reset_backends(struct vmm_net_devices *nets, struct error *error)
+{
+    for (unsigned i = 0; i < nets->count; i++) {
+        struct vmm_net_device *net = &nets->devices[i];
+        if (net->backend_open && net->spec->backend == NET_BACKEND_USER && net_slirp_reset(&net->backend, error) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 void vmm_net_destroy(struct vmm_net_devices *nets)
 {
     vmm_net_destroy_devices(nets);

@@ -59,6 +59,12 @@ void vmm_net_print_stats(const struct vmm_net_devices *nets, FILE *out);
 /* After the vCPUs stopped: the devices (their threads stopped, vhost-net stopped); the backends stay open. */
 void vmm_net_destroy_devices(struct vmm_net_devices *nets);
 
+/*
+ * A VM reset, after vmm_net_destroy_devices: what a backend holds for the last boot's guest goes (libslirp is made
+ * afresh, net_slirp_reset); a tap and vhost-net keep their fds. -1 with `error` set when a NIC cannot go on.
+ */
+int vmm_net_reset_backends(struct vmm_net_devices *nets, struct error *error);
+
 /* After the vCPUs stopped and before guest memory goes: the devices, then the backends. */
 void vmm_net_destroy(struct vmm_net_devices *nets);
 

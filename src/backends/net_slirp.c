@@ -44,6 +44,10 @@ struct net_slirp {
     struct net_slirp_counters counters;
     struct log_ratelimit guest_error_limit;
     struct log_ratelimit overflow_limit;
+    /* The forwards, kept to make libslirp afresh on a VM reset (net_slirp_reset). */
+    struct net_hostfwd *hostfwds;
+    unsigned hostfwd_count;
+    uint32_t mtu;
 };
 
 /* --- libslirp's callbacks ------------------------------------------------- */
@@ -318,14 +322,25 @@ static struct in_addr address_from_host_order(uint32_t address)
     return (struct in_addr){ .s_addr = htonl(address) };
 }
 
-static void state_free(struct net_slirp *state)
+/* libslirp and what it asked for: its sockets closed, its timers gone, nothing watched. */
+static void stop_slirp(struct net_slirp *state)
 {
     /* libslirp frees its timers through timer_free while it cleans up: the list goes after it. */
     if (state->slirp)
         state->library->cleanup(state->slirp);
+    state->slirp = NULL;
     net_slirp_timers_remove_all(&state->timers);
+    state->watched_count = 0;
+    state->exported = 0;
+    state->receive_paused = false;
+}
+
+static void state_free(struct net_slirp *state)
+{
+    stop_slirp(state);
     free(state->watched);
     free(state->frame);
+    free(state->hostfwds);
     free(state);
 }
 
@@ -364,6 +379,27 @@ static SlirpConfig slirp_config_for(uint32_t mtu)
     return config;
 }
 
+/* libslirp with the state's MTU and forwards (their host sockets bound and listening). */
+static int start_slirp(struct net_slirp *state, struct error *error)
+{
+    SlirpConfig config = slirp_config_for(state->mtu);
+    state->slirp = state->library->create(&config, &slirp_callbacks, state);
+    if (!state->slirp)
+        return error_set(error, EXIT_STATUS_FAILURE, "--net user: libslirp could not start");
+    for (unsigned i = 0; i < state->hostfwd_count; i++) {
+        const struct net_hostfwd *forward = &state->hostfwds[i];
+        errno = 0;
+        if (state->library->add_hostfwd(state->slirp, forward->udp, address_from_host_order(forward->host_address),
+                                        forward->host_port, address_from_host_order(forward->guest_address),
+                                        forward->guest_port) < 0) {
+            int saved_errno = errno ? errno : EADDRNOTAVAIL;
+            stop_slirp(state);
+            return hostfwd_error(error, forward, saved_errno);
+        }
+    }
+    return 0;
+}
+
 int net_slirp_open(struct net_backend *backend, const struct net_slirp_options *options, struct error *error)
 {
     uint32_t mtu = options->mtu ? options->mtu : NET_SLIRP_MTU_DEFAULT;
@@ -384,25 +420,29 @@ int net_slirp_open(struct net_backend *backend, const struct net_slirp_options *
         state_free(state);
         return error_set(error, EXIT_STATUS_FAILURE, "--net user: out of memory");
     }
-    SlirpConfig config = slirp_config_for(mtu);
-    state->slirp = state->library->create(&config, &slirp_callbacks, state);
-    if (!state->slirp) {
-        state_free(state);
-        return error_set(error, EXIT_STATUS_FAILURE, "--net user: libslirp could not start");
-    }
-    for (unsigned i = 0; i < options->hostfwd_count; i++) {
-        const struct net_hostfwd *forward = &options->hostfwds[i];
-        errno = 0;
-        if (state->library->add_hostfwd(state->slirp, forward->udp, address_from_host_order(forward->host_address),
-                              forward->host_port, address_from_host_order(forward->guest_address),
-                              forward->guest_port) < 0) {
-            int saved_errno = errno ? errno : EADDRNOTAVAIL;
+    state->mtu = mtu;
+    if (options->hostfwd_count) {
+        state->hostfwds = calloc(options->hostfwd_count, sizeof(*state->hostfwds));
+        if (!state->hostfwds) {
             state_free(state);
-            return hostfwd_error(error, forward, saved_errno);
+            return error_set(error, EXIT_STATUS_FAILURE, "--net user: out of memory");
         }
+        memcpy(state->hostfwds, options->hostfwds, options->hostfwd_count * sizeof(*state->hostfwds));
+        state->hostfwd_count = options->hostfwd_count;
+    }
+    if (start_slirp(state, error) < 0) {
+        state_free(state);
+        return -1;
     }
     *backend = (struct net_backend){ .ops = &net_slirp_ops, .state = state, .pair_count = 1, .offloads = 0 };
     return 0;
+}
+
+int net_slirp_reset(struct net_backend *backend, struct error *error)
+{
+    struct net_slirp *state = backend->state;
+    stop_slirp(state);
+    return start_slirp(state, error);
 }
 
 void net_slirp_close(struct net_backend *backend)

@@ -50,6 +50,13 @@ struct net_slirp_counters {
  */
 int net_slirp_open(struct net_backend *backend, const struct net_slirp_options *options, struct error *error);
 void net_slirp_close(struct net_backend *backend);
+/*
+ * A VM reset, with no thread using the backend: libslirp is made afresh, so the last boot's connections (their
+ * host sockets and buffers) end now rather than when libslirp's timers would have dropped them, and the next
+ * boot starts from a fresh DHCP lease, as after net_slirp_open. The forwards are bound again; a failure (a
+ * port taken meanwhile) leaves the backend without libslirp, and -1 with `error` set.
+ */
+int net_slirp_reset(struct net_backend *backend, struct error *error);
 
 struct net_slirp_counters net_slirp_counters(const struct net_backend *backend);
 

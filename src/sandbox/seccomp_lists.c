@@ -112,6 +112,8 @@ static const int vmm_calls[] = {
     SCMP_SYS(set_robust_list), SCMP_SYS(rseq),  SCMP_SYS(sigaltstack), SCMP_SYS(prctl),      SCMP_SYS(nanosleep),
     SCMP_SYS(seccomp),    SCMP_SYS(clock_nanosleep), SCMP_SYS(geteuid), SCMP_SYS(getuid),    SCMP_SYS(access),     SCMP_SYS(faccessat),
     SCMP_SYS(faccessat2), SCMP_SYS(pipe2),      SCMP_SYS(timerfd_create), SCMP_SYS(timerfd_settime),
+    /* A reset makes libslirp afresh: GLib's g_rand_new seeds from getppid when /dev/urandom is out of reach. */
+    SCMP_SYS(getppid),
 };
 static const unsigned long vmm_ioctls[] = {
     KVM_GET_API_VERSION, KVM_CREATE_VM,       KVM_CHECK_EXTENSION,   KVM_GET_VCPU_MMAP_SIZE, KVM_GET_SUPPORTED_CPUID,

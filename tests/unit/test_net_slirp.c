@@ -441,6 +441,39 @@ static void test_open_close_no_fd_leak(void **state)
     assert_int_equal(open_fd_count(), fds_before);
 }
 
+/* A VM reset: the last boot's connection ends (its host socket closed), and the forward listens again. */
+static void test_reset_ends_connections_and_forwards_again(void **state)
+{
+    (void)state;
+    struct net_hostfwd forward = loopback_forward(free_loopback_port());
+    struct fixture fixture;
+    fixture_open(&fixture, &(struct net_slirp_options){ .hostfwds = &forward, .hostfwd_count = 1 });
+    uint8_t frame[FRAME_MAX];
+    fixture_transmit(&fixture, frame, arp_request_build(frame, GUEST_MAC, GUEST, GATEWAY));
+    int client = connect_loopback(forward.host_port);
+    uint16_t port = GUEST_PORT;
+    assert_true(drive_until(&fixture, is_syn_to_guest_port, &port) >= 0);
+    unsigned fds_connected = open_fd_count();
+
+    struct error error = { 0 };
+    assert_int_equal(net_slirp_reset(&fixture.backend, &error), 0);
+    /* The accepted socket went with the old libslirp; the listening one was made again. */
+    assert_int_equal(open_fd_count(), fds_connected - 1);
+    struct pollfd hangup = { .fd = client, .events = POLLIN };
+    assert_int_equal(poll(&hangup, 1, 2000), 1);
+    char byte;
+    assert_true(read(client, &byte, 1) <= 0); /* end of stream or a reset, never data */
+    close(client);
+
+    /* The new libslirp knows no guest yet: its ARP, then a new connection reaches the guest again. */
+    fixture.sink.count = 0;
+    fixture_transmit(&fixture, frame, arp_request_build(frame, GUEST_MAC, GUEST, GATEWAY));
+    client = connect_loopback(forward.host_port);
+    assert_true(drive_until(&fixture, is_syn_to_guest_port, &port) >= 0);
+    close(client);
+    net_slirp_close(&fixture.backend);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -458,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_ipv4_fragments_dropped),
         cmocka_unit_test(test_ops_accept_one_pair_no_offloads),
         cmocka_unit_test(test_open_close_no_fd_leak),
+        cmocka_unit_test(test_reset_ends_connections_and_forwards_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
