@@ -206,11 +206,11 @@ insmod /modules/virtio_net.ko
 echo "E2E-NET-RELOADED \$?"
 ip link set eth0 up
 udhcpc -i eth0 -f -q -n -t 10 -T 1 -s /etc/udhcpc/default.script >/dev/null 2>&1
-echo "E2E-NET-ADDR-AGAIN \$(ip -4 -o addr show dev eth0 | awk '{ print \$4 }' | head -n 1)"
-echo "E2E-NET-MAC-AGAIN \$(cat /sys/class/net/eth0/address)"
-echo "E2E-NET-FEATURES-AGAIN \$(cat /sys/class/net/eth0/device/features)"
+echo "E2E-NET-ADDR-reload \$(ip -4 -o addr show dev eth0 | awk '{ print \$4 }' | head -n 1)"
+echo "E2E-NET-MAC-reload \$(cat /sys/class/net/eth0/address)"
+echo "E2E-NET-FEATURES-reload \$(cat /sys/class/net/eth0/device/features)"
 ping -c 3 -W 5 $1 >/tmp/ping-again.log 2>&1
-echo "E2E-NET-PING-AGAIN \$?"
+echo "E2E-NET-PING-reload \$?"
 start=\$(date +%s)
 net_copy send $1 7001 </tmp/second.bin
 echo "E2E-NET-SENT-reload \$?"
@@ -240,6 +240,19 @@ net_watch_unload() {
     echo "$(($(cat "/sys/class/net/$2/statistics/tx_dropped") - drops))" >"$out/$1.unloaded-drops"
     ip neigh del "$3" dev "$2" 2>/dev/null
 }
+# net_vhost_again_checks RUN WHAT ADDRESS HOST LINE SUM: what the guest printed as E2E-NET-*-WHAT after WHAT (a
+# driver reload, a reboot): ADDRESS by DHCP, the features it negotiated first, a ping to HOST, 10 MB each way over
+# vhost (its file with sha256 SUM on HOST's sink's line LINE; second.bin back).
+net_vhost_again_checks() {
+    check "$1: $2: the guest gets $3 by DHCP again" test "$(console_value "$1" "E2E-NET-ADDR-$2")" = "$3"
+    check "$1: $2: the driver negotiates the same features" test \
+        "$(console_value "$1" "E2E-NET-FEATURES-$2")" = "$(console_value "$1" E2E-NET-FEATURES)"
+    check "$1: $2: the guest pings $4 again" test "$(console_value "$1" "E2E-NET-PING-$2")" = 0
+    check "$1: $2: 10 MB guest->host over vhost: the sha256 matches" test \
+        "$(console_value "$1" "E2E-NET-SENT-$2"):$(sed -n "$5p" "$out/$1-$4.received")" = "0:${6:-missing}"
+    check "$1: $2: 10 MB host->guest over vhost: the sha256 matches" test \
+        "$(console_value "$1" "E2E-NET-RECEIVED-$2")" = "$(sha256sum "$out/second.bin" | cut -c1-64)"
+}
 net_reload_checks() { # net_reload_checks RUN ADDRESS HOST
     check "$1: reload: rmmod virtio_net takes both NICs away" \
         test "$(console_value "$1" E2E-NET-UNLOADED)" = "0 lo"
@@ -253,17 +266,9 @@ SAMPLES
     check "$1: reload: the vhost workers stay idle while frames arrive for the unloaded NIC (${ticks_before:-?} -> ${ticks_after:-?} ticks)" \
         test -n "${ticks_before:-}" -a "${ticks_before:-0}" = "${ticks_after:-1}"
     check "$1: reload: insmod virtio_net brings eth0 back with its MAC" test \
-        "$(console_value "$1" E2E-NET-RELOADED)/$(console_value "$1" E2E-NET-MAC-AGAIN)" = \
+        "$(console_value "$1" E2E-NET-RELOADED)/$(console_value "$1" E2E-NET-MAC-reload)" = \
         "0/$(console_value "$1" E2E-NET-MAC)"
-    check "$1: reload: the new driver negotiates the same features" test \
-        "$(console_value "$1" E2E-NET-FEATURES-AGAIN)" = "$(console_value "$1" E2E-NET-FEATURES)"
-    check "$1: reload: the guest gets $2 by DHCP again" test "$(console_value "$1" E2E-NET-ADDR-AGAIN)" = "$2"
-    check "$1: reload: the guest pings $3 again" test "$(console_value "$1" E2E-NET-PING-AGAIN)" = 0
-    check "$1: reload: 10 MB guest->host over vhost: the sha256 matches" test \
-        "$(console_value "$1" E2E-NET-SENT-reload):$(sed -n 7p "$out/$1-$3.received")" = \
-        "0:$(console_value "$1" E2E-NET-SECOND-SUM)"
-    check "$1: reload: 10 MB host->guest over vhost: the sha256 matches" test \
-        "$(console_value "$1" E2E-NET-RECEIVED-reload)" = "$(sha256sum "$out/second.bin" | cut -c1-64)"
+    net_vhost_again_checks "$1" reload "$2" "$3" 7 "$(console_value "$1" E2E-NET-SECOND-SUM)"
 }
 
 # The reboot under vhost-net (boot net-vhost, kestrel): the guest asks level 1 which boot it is (port 7004
@@ -274,12 +279,12 @@ net_guest_boot_switch() { # net_guest_boot_switch HOST
     cat <<GUEST
 PATH=/usr/sbin:/usr/bin:/bin
 if [ "\$(net_copy receive $1 7004 2>/dev/null)" = second ]; then
-    echo "E2E-NET-REBOOT-ADDR \$(ip -4 -o addr show dev eth0 | awk '{ print \$4 }' | head -n 1)"
-    echo "E2E-NET-REBOOT-FEATURES \$(cat /sys/class/net/eth0/device/features)"
+    echo "E2E-NET-ADDR-reboot \$(ip -4 -o addr show dev eth0 | awk '{ print \$4 }' | head -n 1)"
+    echo "E2E-NET-FEATURES-reboot \$(cat /sys/class/net/eth0/device/features)"
     ping -c 3 -W 5 $1 >/tmp/ping-reboot.log 2>&1
-    echo "E2E-NET-REBOOT-PING \$?"
+    echo "E2E-NET-PING-reboot \$?"
     head -c 10485760 /dev/urandom >/tmp/reboot.bin
-    echo "E2E-NET-REBOOT-SUM \$(sha256sum /tmp/reboot.bin | cut -c1-64)"
+    echo "E2E-NET-SUM-reboot \$(sha256sum /tmp/reboot.bin | cut -c1-64)"
     net_copy send $1 7001 </tmp/reboot.bin
     echo "E2E-NET-SENT-reboot \$?"
     echo "E2E-NET-RECEIVED-reboot \$(net_copy receive $1 7003 | sha256sum | cut -c1-64)"
@@ -303,16 +308,8 @@ net_boot_server_start() { # net_boot_server_start RUN ADDRESS: port 7004, "first
 }
 net_reboot_checks() { # net_reboot_checks RUN ADDRESS HOST
     rebooting=$(tr -d '\r' <"$out/$1.console" | grep -c '^E2E-NET-REBOOTING$')
-    check "$1: reboot: the guest reboots once with vhost-net in use and comes back with $2 by DHCP" test \
-        "$rebooting/$(console_value "$1" E2E-NET-REBOOT-ADDR)" = "1/$2"
-    check "$1: reboot: the second boot negotiates the same features" test \
-        "$(console_value "$1" E2E-NET-REBOOT-FEATURES)" = "$(console_value "$1" E2E-NET-FEATURES)"
-    check "$1: reboot: the guest pings $3 after the reboot" test "$(console_value "$1" E2E-NET-REBOOT-PING)" = 0
-    check "$1: reboot: 10 MB guest->host over vhost after the reboot: the sha256 matches" test \
-        "$(console_value "$1" E2E-NET-SENT-reboot):$(sed -n 8p "$out/$1-$3.received")" = \
-        "0:$(console_value "$1" E2E-NET-REBOOT-SUM)"
-    check "$1: reboot: 10 MB host->guest over vhost after the reboot: the sha256 matches" test \
-        "$(console_value "$1" E2E-NET-RECEIVED-reboot)" = "$(sha256sum "$out/second.bin" | cut -c1-64)"
+    check "$1: reboot: the guest reboots once with vhost-net in use" test "$rebooting" = 1
+    net_vhost_again_checks "$1" reboot "$2" "$3" 8 "$(console_value "$1" E2E-NET-SUM-reboot)"
 }
 
 if [ ! -f "$net_initrd" ] || ! command -v socat >/dev/null || ! command -v ip >/dev/null; then

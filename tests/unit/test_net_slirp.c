@@ -179,19 +179,25 @@ static struct net_hostfwd loopback_forward(uint16_t host_port)
                                  .guest_port = GUEST_PORT };
 }
 
+/* A host client of `forward` whose connection libslirp has carried to the guest (its SYN); the client's fd. */
+static int connect_to_guest(struct fixture *fixture, const struct net_hostfwd *forward)
+{
+    uint8_t frame[FRAME_MAX];
+    /* The guest's ARP request teaches libslirp its MAC, as DHCP would. */
+    fixture_transmit(fixture, frame, arp_request_build(frame, GUEST_MAC, GUEST, GATEWAY));
+    int client = connect_loopback(forward->host_port);
+    uint16_t port = GUEST_PORT;
+    assert_true(drive_until(fixture, is_syn_to_guest_port, &port) >= 0);
+    return client;
+}
+
 static void test_hostfwd_connect_reaches_guest(void **state)
 {
     (void)state;
     struct net_hostfwd forward = loopback_forward(free_loopback_port());
     struct fixture fixture;
     fixture_open(&fixture, &(struct net_slirp_options){ .hostfwds = &forward, .hostfwd_count = 1 });
-    uint8_t frame[FRAME_MAX];
-    /* The guest's ARP request teaches libslirp its MAC, as DHCP would. */
-    fixture_transmit(&fixture, frame, arp_request_build(frame, GUEST_MAC, GUEST, GATEWAY));
-    int client = connect_loopback(forward.host_port);
-    uint16_t port = GUEST_PORT;
-    assert_true(drive_until(&fixture, is_syn_to_guest_port, &port) >= 0);
-    close(client);
+    close(connect_to_guest(&fixture, &forward));
     net_slirp_close(&fixture.backend);
 }
 
@@ -448,11 +454,7 @@ static void test_reset_ends_connections_and_forwards_again(void **state)
     struct net_hostfwd forward = loopback_forward(free_loopback_port());
     struct fixture fixture;
     fixture_open(&fixture, &(struct net_slirp_options){ .hostfwds = &forward, .hostfwd_count = 1 });
-    uint8_t frame[FRAME_MAX];
-    fixture_transmit(&fixture, frame, arp_request_build(frame, GUEST_MAC, GUEST, GATEWAY));
-    int client = connect_loopback(forward.host_port);
-    uint16_t port = GUEST_PORT;
-    assert_true(drive_until(&fixture, is_syn_to_guest_port, &port) >= 0);
+    int client = connect_to_guest(&fixture, &forward);
     unsigned fds_connected = open_fd_count();
 
     struct error error = { 0 };
@@ -467,10 +469,7 @@ static void test_reset_ends_connections_and_forwards_again(void **state)
 
     /* The new libslirp knows no guest yet: its ARP, then a new connection reaches the guest again. */
     fixture.sink.count = 0;
-    fixture_transmit(&fixture, frame, arp_request_build(frame, GUEST_MAC, GUEST, GATEWAY));
-    client = connect_loopback(forward.host_port);
-    assert_true(drive_until(&fixture, is_syn_to_guest_port, &port) >= 0);
-    close(client);
+    close(connect_to_guest(&fixture, &forward));
     net_slirp_close(&fixture.backend);
 }
 
