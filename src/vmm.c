@@ -253,7 +253,8 @@ static int start_api(struct vmm *vmm, struct error *error)
 /*
  * A guest reboot: the per-boot part goes (its I/O drained, so what the guest
  * flushed is on disk) and comes back over the same RAM mapping, images,
- * backends and console. RAM is dropped to zero first, as a machine's reset
+ * backends and console; a user NIC's libslirp is made afresh, since the last
+ * boot's connections can never be used again. RAM is dropped to zero first, as a machine's reset
  * leaves nothing of the last boot's secrets for the next to find, and the
  * kernel and initrd are loaded again because the last boot wrote over them.
  */
